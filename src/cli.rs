@@ -1,0 +1,197 @@
+//! Command-line definitions: one argument struct per command, shared groups
+//! for the extract, the period and the output.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::extract::EncodingChoice;
+use crate::indicators::plan::SelectionName;
+use crate::output::Format;
+use crate::table::Lang;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  data rejected under --strict (nothing was written)
+  2  usage or runtime error (bad option, unreadable extract, failed write)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "silp-access",
+    version,
+    about = "Migrants' access to job-centre services and active labour-market policies, from SILP extracts",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Access rates by breakdown, for the stock or a cohort of registrants.
+    #[command(after_long_help = RATES_EXAMPLES)]
+    Rates(RatesArgs),
+    /// Write a synthetic extract calibrated to public figures for Piedmont.
+    #[command(after_long_help = GENERATE_EXAMPLES)]
+    Generate(GenerateArgs),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Rates(_) => "rates",
+            Command::Generate(_) => "generate",
+        }
+    }
+}
+
+const RATES_EXAMPLES: &str = "\
+Examples:
+  silp-access rates --year 2024 --by provincia,gruppo_cittadinanza,sesso
+  silp-access rates --extract estrazione/ --year 2024 --by cittadinanza --top 10 --margins
+  silp-access rates --population coorte --window 365 --dal 01/01/2023 --al 31/12/2023 --select misure
+  silp-access rates --year 2024 --by gruppo_cittadinanza,programma --format csv --output tassi.csv";
+
+const GENERATE_EXAMPLES: &str = "\
+Examples:
+  silp-access generate --persons 20000 --seed 2024 --out data-samples/piemonte-20k
+  silp-access generate --persons 1000000 --seed 7 --out /tmp/silp-1m";
+
+/// Where the extract is and how to read it.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Folder holding lavoratori.csv, did.csv, politiche.csv (and avviamenti.csv);
+    /// without it, the sample extract embedded in the program.
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+    /// Character encoding of the files; auto tells UTF-8 from Windows-1252.
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
+    pub encoding: EncodingChoice,
+    /// Extraction date (dd/mm/yyyy or yyyy-mm-dd); default: the latest date in the files.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub as_of: Option<NaiveDate>,
+    /// Fail with exit code 1, writing nothing, if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Write every rejected row (file, line, column, value, reason) to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Folder with replacement code lists (cittadinanze.csv, province.csv,
+    /// attivita.csv, categorie-lmp.csv); missing ones stay the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub ref_dir: Option<PathBuf>,
+}
+
+/// The reference period.
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// A calendar year (01/01 to 31/12); default: the year of the as-of date.
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["dal", "al"])]
+    pub year: Option<i32>,
+    /// First day of the period (dd/mm/yyyy or yyyy-mm-dd); needs --al.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg, requires = "al")]
+    pub dal: Option<NaiveDate>,
+    /// Last day of the period, included; needs --dal.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg, requires = "dal")]
+    pub al: Option<NaiveDate>,
+}
+
+/// How and where results are written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Language of labels and number formats.
+    #[arg(long, value_enum, default_value_t = Lang::It)]
+    pub lang: Lang,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PopulationName {
+    /// Persons registered (with a DID spell) at some time in the period.
+    Stock,
+    /// Persons who registered in the period, followed up for --window days.
+    Coorte,
+}
+
+#[derive(Debug, Args)]
+pub struct RatesArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    #[arg(long, value_enum, default_value_t = PopulationName::Stock)]
+    pub population: PopulationName,
+    /// Cohort follow-up in days after the DID.
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub window: u32,
+    /// Cohort: leave out persons whose follow-up passes the as-of date.
+    #[arg(long)]
+    pub complete_followup: bool,
+    /// Which activities count as access.
+    #[arg(long, value_enum, default_value_t = SelectionName::Tutte)]
+    pub select: SelectionName,
+    /// Eurostat LMP categories instead of --select, e.g. 2,4.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "select"
+    )]
+    pub lmp: Option<Vec<u8>>,
+    /// Count only these activity codes, e.g. C01,C06.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub attivita: Option<Vec<String>>,
+    /// Count only activities of these programmes (GOL, GG, FSE, FAMI, ORD).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub programma: Option<Vec<String>>,
+    /// Breakdowns, comma-separated: provincia, cpi, gruppo_cittadinanza,
+    /// straniero, cittadinanza, sesso, classe_eta, titolo_studio,
+    /// motivo_permesso, ex_msna, programma, categoria_lmp.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub by: String,
+    /// With cittadinanza: keep Italy and the N largest foreign citizenships, pool the rest as ALTRE.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Add margins: TOTALE rows for every breakdown summed over, and a grand total.
+    #[arg(long)]
+    pub margins: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of persons.
+    #[arg(long, value_name = "N")]
+    pub persons: u64,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Folder to write the four files into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Extraction date of the synthetic extract.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg, default_value = "31/12/2024")]
+    pub as_of: NaiveDate,
+}
+
+fn parse_date_arg(text: &str) -> Result<NaiveDate, String> {
+    crate::indicators::plan::parse_date(text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,29 @@
+//! `silp-access generate`: write a synthetic extract.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::GenerateArgs;
+use crate::synth::{self, GenerateOptions};
+
+pub fn run(args: &GenerateArgs, stderr: &mut dyn Write) -> Result<()> {
+    let options = GenerateOptions {
+        persons: args.persons,
+        seed: args.seed,
+        as_of: args.as_of,
+    };
+    let written = synth::generate(&options, &args.out)?;
+    writeln!(
+        stderr,
+        "wrote {}: {} persons, {} DID spells, {} activities, {} hirings (seed {}, as-of {})",
+        args.out.display(),
+        written.persons,
+        written.spells,
+        written.activities,
+        written.hirings,
+        args.seed,
+        args.as_of.format("%d/%m/%Y")
+    )?;
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! One module per subcommand, each with the same shape:
+//! `run(args, stderr) -> Result<()>` that validates its arguments, builds a
+//! typed plan, executes it and writes its output.
+
+pub mod generate;
+pub mod rates;
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+
+pub fn run(command: &Command, stderr: &mut dyn Write) -> Result<()> {
+    match command {
+        Command::Rates(args) => rates::run(args, stderr),
+        Command::Generate(args) => generate::run(args, stderr),
+    }
+}

@@ -1,0 +1,43 @@
+//! Failures that map to their own exit code.
+
+use std::fmt;
+
+/// Rows were rejected and the user asked for `--strict`.
+#[derive(Debug)]
+pub struct DataRejected {
+    pub rows: u64,
+}
+
+impl fmt::Display for DataRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} row{} rejected and --strict is set: nothing was written (see the rejects listed above, or write them all with --rejects FILE)",
+            self.rows,
+            if self.rows == 1 { " was" } else { "s were" }
+        )
+    }
+}
+
+impl std::error::Error for DataRejected {}
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_DATA_REJECTED: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// The exit code for an error, and whether to stay silent (a closed pipe).
+pub fn exit_code(error: &anyhow::Error) -> (u8, bool) {
+    if error.downcast_ref::<DataRejected>().is_some() {
+        return (EXIT_DATA_REJECTED, false);
+    }
+    let broken_pipe = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
+        (EXIT_OK, true)
+    } else {
+        (EXIT_ERROR, false)
+    }
+}

@@ -1,0 +1,137 @@
+//! The bytes of one extract file and how to read them: encoding (UTF-8 with
+//! or without BOM, or Windows-1252), separator and header, detected from the
+//! file itself so analysts never have to describe their export.
+
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+/// What the user asked for with `--encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum EncodingChoice {
+    /// UTF-8 when every byte is valid UTF-8, Windows-1252 otherwise.
+    #[default]
+    Auto,
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// Also right for ISO-8859-1 (Latin-1) files.
+    #[value(
+        name = "windows-1252",
+        alias = "cp1252",
+        alias = "latin1",
+        alias = "iso-8859-1"
+    )]
+    Windows1252,
+}
+
+/// The bytes of a file as UTF-8, however they were stored.
+pub enum Utf8Bytes {
+    Mapped(memmap2::Mmap),
+    Static(&'static [u8]),
+    Decoded(Vec<u8>),
+}
+
+impl AsRef<[u8]> for Utf8Bytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Utf8Bytes::Mapped(m) => m,
+            Utf8Bytes::Static(s) => s,
+            Utf8Bytes::Decoded(v) => v,
+        }
+    }
+}
+
+/// A file ready for the CSV reader: UTF-8 bytes, the offset of its first data
+/// line and its header.
+pub struct PreparedFile {
+    pub bytes: Utf8Bytes,
+    /// Byte offset just after the header line.
+    pub body_start: usize,
+    pub encoding: &'static str,
+    pub separator: u8,
+    /// Header names, trimmed and lower-cased, in file order.
+    pub header: Vec<String>,
+}
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+pub fn prepare_path(path: &Path, choice: EncodingChoice) -> Result<PreparedFile> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let raw = if len == 0 {
+        Utf8Bytes::Static(b"")
+    } else {
+        // SAFETY: the extract is read-only input; a file truncated under us
+        // would be a concurrent misuse we cannot guard against anyway.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Utf8Bytes::Mapped(map)
+    };
+    prepare(raw, &path.display().to_string(), choice)
+}
+
+pub fn prepare(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<PreparedFile> {
+    let (bytes, encoding) = decode(raw, name, choice)?;
+    let data = bytes.as_ref();
+    let header_start = if data.starts_with(BOM) { BOM.len() } else { 0 };
+    let header_end = memchr_newline(&data[header_start..]).map_or(data.len(), |i| header_start + i);
+    let body_start = (header_end + 1).min(data.len());
+    let header_line = std::str::from_utf8(&data[header_start..header_end])
+        .expect("decoded to UTF-8 above")
+        .trim_end_matches('\r');
+    if header_line.trim().is_empty() {
+        bail!("{name}: the file is empty or its first line is blank; the first line must be the header with the column names");
+    }
+    let separator = if header_line.contains(';') {
+        b';'
+    } else if header_line.contains(',') {
+        b','
+    } else {
+        b';'
+    };
+    let header = header_line
+        .split(separator as char)
+        .map(|h| h.trim().trim_matches('"').trim().to_ascii_lowercase())
+        .collect();
+    Ok(PreparedFile {
+        bytes,
+        body_start,
+        encoding,
+        separator,
+        header,
+    })
+}
+
+fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Bytes, &'static str)> {
+    let utf8_error = std::str::from_utf8(raw.as_ref()).err();
+    match (choice, utf8_error) {
+        (EncodingChoice::Auto | EncodingChoice::Utf8, None) => {
+            let label = if raw.as_ref().starts_with(BOM) {
+                "UTF-8 (BOM)"
+            } else {
+                "UTF-8"
+            };
+            Ok((raw, label))
+        }
+        (EncodingChoice::Utf8, Some(err)) => {
+            let at = err.valid_up_to();
+            let line = raw.as_ref()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            bail!(
+                "{name}, line {line}: byte 0x{:02X} is not valid UTF-8; if the file was saved by Excel or an older system, rerun with --encoding windows-1252",
+                raw.as_ref()[at]
+            )
+        }
+        (EncodingChoice::Auto | EncodingChoice::Windows1252, _) => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw.as_ref());
+            Ok((
+                Utf8Bytes::Decoded(text.into_owned().into_bytes()),
+                "Windows-1252",
+            ))
+        }
+    }
+}
+
+fn memchr_newline(data: &[u8]) -> Option<usize> {
+    data.iter().position(|b| *b == b'\n')
+}

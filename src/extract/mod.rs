@@ -1,0 +1,629 @@
+//! Reading and validating a SILP extract. Every data row is either used or
+//! rejected with its file, line, column, value and reason; for each file,
+//! rows read = rows used + rows rejected.
+//!
+//! Validation runs in polars in three stages, each a set of rules evaluated
+//! as expressions (the first broken rule names the row's reason):
+//! 1. per row: field count, parsing, code lists, date order;
+//! 2. against the as-of date (known only after stage 1) and uniqueness of ids;
+//! 3. across files: references to persons that were kept.
+
+mod dialect;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+use polars_buffer::Buffer;
+
+pub use dialect::EncodingChoice;
+use dialect::{PreparedFile, Utf8Bytes};
+use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
+
+use crate::engine::{is_in_series, is_one_of, null_of};
+use crate::reference::Reference;
+
+/// Where an extract lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Dir(PathBuf),
+    /// The sample shipped inside the binary.
+    Sample,
+}
+
+impl Location {
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Dir(dir) => dir.display().to_string(),
+            Location::Sample => format!("embedded sample ({})", crate::sample::NAME),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub encoding: EncodingChoice,
+    pub as_of: Option<NaiveDate>,
+}
+
+/// A rejected row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Reject {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// How one file was read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub encoding: String,
+    pub separator: String,
+    pub rows_read: u64,
+    pub rows_used: u64,
+    pub rows_rejected: u64,
+    pub extra_columns: Vec<String>,
+}
+
+/// A validated extract: typed frames of the rows that passed every rule.
+pub struct Extract {
+    pub location: Location,
+    pub as_of: NaiveDate,
+    pub files: Vec<FileReport>,
+    pub rejects: Vec<Reject>,
+    frames: BTreeMap<FileKind, DataFrame>,
+}
+
+impl Extract {
+    /// Loads and validates the given files of an extract (the three required
+    /// ones at least); the as-of date defaults to the latest date among them.
+    pub fn load(
+        location: &Location,
+        kinds: &[FileKind],
+        options: &LoadOptions,
+        reference: &Reference,
+    ) -> Result<Extract> {
+        let codes = CodeSeries::new(reference);
+        let mut frames = BTreeMap::new();
+        let mut reports = BTreeMap::new();
+        let mut rejects = Vec::new();
+        for kind in kinds {
+            let spec = kind.spec();
+            let Some(prepared) = open(location, spec, options.encoding)? else {
+                continue;
+            };
+            let (frame, report, mut stage1) = read_file(spec, prepared, &codes)
+                .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
+            rejects.append(&mut stage1);
+            frames.insert(*kind, frame);
+            reports.insert(*kind, report);
+        }
+
+        let as_of = match options.as_of {
+            Some(date) => date,
+            None => latest_date(&frames)?.ok_or_else(|| {
+                anyhow!("{}: no valid date in any file, so the as-of date is unknown; give it with --as-of DATE", location.describe())
+            })?,
+        };
+        for (kind, frame) in frames.iter_mut() {
+            let rules = as_of_rules(kind.spec(), as_of);
+            rejects.extend(apply_rules(frame, &rules, kind.spec().name)?);
+        }
+        let persons = frames
+            .get(&FileKind::Persons)
+            .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?
+            .column("id_lav")?
+            .as_materialized_series()
+            .clone();
+        for (kind, frame) in frames.iter_mut() {
+            let rules = reference_rules(kind.spec(), &persons);
+            rejects.extend(apply_rules(frame, &rules, kind.spec().name)?);
+        }
+
+        let mut files = Vec::new();
+        for (kind, mut report) in reports {
+            report.rows_used = frames[&kind].height() as u64;
+            report.rows_rejected = report.rows_read - report.rows_used;
+            files.push(report);
+        }
+        rejects.sort();
+        Ok(Extract {
+            location: location.clone(),
+            as_of,
+            files,
+            rejects,
+            frames,
+        })
+    }
+
+    pub(crate) fn frame(&self, kind: FileKind) -> Result<&DataFrame> {
+        self.frames
+            .get(&kind)
+            .ok_or_else(|| anyhow!("{} was not loaded", kind.spec().name))
+    }
+
+    pub fn rows_rejected(&self) -> u64 {
+        self.files.iter().map(|f| f.rows_rejected).sum()
+    }
+}
+
+fn open(
+    location: &Location,
+    spec: &FileSpec,
+    encoding: EncodingChoice,
+) -> Result<Option<PreparedFile>> {
+    match location {
+        Location::Dir(dir) => {
+            if !dir.is_dir() {
+                bail!("--extract {}: no such directory; point it at the folder holding lavoratori.csv, did.csv and politiche.csv", dir.display());
+            }
+            let path = dir.join(spec.name);
+            if !path.exists() {
+                if spec.required {
+                    bail!(
+                        "{}: required file {} is missing (found: {})",
+                        dir.display(),
+                        spec.name,
+                        list_csv_files(dir)
+                    );
+                }
+                return Ok(None);
+            }
+            dialect::prepare_path(&path, encoding).map(Some)
+        }
+        Location::Sample => match crate::sample::file(spec.name) {
+            Some(bytes) => {
+                let name = format!("{}/{}", crate::sample::NAME, spec.name);
+                dialect::prepare(Utf8Bytes::Static(bytes), &name, encoding).map(Some)
+            }
+            None => Ok(None),
+        },
+    }
+}
+
+fn list_csv_files(dir: &Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.to_ascii_lowercase().ends_with(".csv"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    if names.is_empty() {
+        "no .csv files".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The reference code lists as series for `is_in`.
+struct CodeSeries {
+    citizenships: Series,
+    provinces: Series,
+    activities: Series,
+}
+
+impl CodeSeries {
+    fn new(reference: &Reference) -> Self {
+        let series = |codes: Vec<&str>| Series::new(PlSmallStr::EMPTY, codes);
+        CodeSeries {
+            citizenships: series(
+                reference
+                    .citizenships
+                    .iter()
+                    .map(|c| c.codice.as_str())
+                    .collect(),
+            ),
+            provinces: series(
+                reference
+                    .provinces
+                    .iter()
+                    .map(|p| p.codice.as_str())
+                    .collect(),
+            ),
+            activities: series(
+                reference
+                    .activities
+                    .iter()
+                    .map(|a| a.codice.as_str())
+                    .collect(),
+            ),
+        }
+    }
+
+    fn get(&self, list: CodeList) -> (&Series, &'static str) {
+        match list {
+            CodeList::Citizenship => (&self.citizenships, "cittadinanze.csv"),
+            CodeList::Province => (&self.provinces, "province.csv"),
+            CodeList::Activity => (&self.activities, "attivita.csv"),
+        }
+    }
+}
+
+/// One check: rows where `invalid` is true are rejected with `reason`,
+/// reporting `value` (a string expression) for `column`.
+struct Rule {
+    column: String,
+    reason: String,
+    invalid: Expr,
+    value: Expr,
+}
+
+const LINE: &str = "__line";
+const RULE: &str = "__rule";
+const VALUE: &str = "__value";
+const OVERFLOW: &str = "__overflow";
+
+fn raw_name(column: &str) -> String {
+    format!("__raw_{column}")
+}
+
+/// Stage 1: scan the file as text, type every column and apply the row rules.
+fn read_file(
+    spec: &FileSpec,
+    prepared: PreparedFile,
+    codes: &CodeSeries,
+) -> Result<(DataFrame, FileReport, Vec<Reject>)> {
+    let header = &prepared.header;
+    let mut seen = BTreeMap::new();
+    for (position, name) in header.iter().enumerate() {
+        if let Some(first) = seen.insert(name.as_str(), position) {
+            bail!(
+                "{}: column {:?} appears twice in the header (columns {} and {}); remove one",
+                spec.name,
+                name,
+                first + 1,
+                position + 1
+            );
+        }
+    }
+    let missing: Vec<&str> = spec
+        .columns
+        .iter()
+        .map(|c| c.name)
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{}: missing column{} {}; the header has: {}",
+            spec.name,
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            header.join(", ")
+        );
+    }
+    let known = |h: &str| spec.columns.iter().any(|c| c.name == h);
+    let extra_columns: Vec<String> = header.iter().filter(|h| !known(h)).cloned().collect();
+
+    let mut fields: Vec<Field> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let name = if known(h) {
+                raw_name(h)
+            } else {
+                format!("__extra_{i}")
+            };
+            Field::new(name.into(), DataType::String)
+        })
+        .collect();
+    // Fields beyond the header land here; a short row leaves its last
+    // columns null, which the required-value rules report.
+    fields.push(Field::new(OVERFLOW.into(), DataType::String));
+
+    let report = FileReport {
+        file: spec.name.to_string(),
+        encoding: prepared.encoding.to_string(),
+        separator: (prepared.separator as char).to_string(),
+        rows_read: 0,
+        rows_used: 0,
+        rows_rejected: 0,
+        extra_columns,
+    };
+    let separator = prepared.separator;
+    let body_start = prepared.body_start;
+    let buffer = Buffer::from_owner(prepared.bytes).sliced(body_start..);
+    let scan = LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![buffer])))
+        .with_has_header(false)
+        .with_schema(Some(Arc::new(Schema::from_iter(fields))))
+        .with_separator(separator)
+        .with_quote_char(Some(b'"'))
+        .with_truncate_ragged_lines(true)
+        .with_raise_if_empty(false)
+        .with_row_index(Some(polars::io::RowIndex {
+            name: LINE.into(),
+            offset: 2,
+        }))
+        .finish()?;
+
+    let mut rules = vec![Rule {
+        column: String::new(),
+        reason: format!("the row has more fields than the header's {}", header.len()),
+        invalid: col(OVERFLOW).is_not_null(),
+        value: lit(""),
+    }];
+    let mut typed = Vec::new();
+    for column in spec.columns {
+        let (expr, mut column_rules) = type_column(column, codes);
+        typed.push(expr.alias(column.name));
+        rules.append(&mut column_rules);
+    }
+    let trimmed: Vec<Expr> = spec
+        .columns
+        .iter()
+        .map(|c| {
+            let raw = raw_name(c.name);
+            col(raw.as_str())
+                .str()
+                .strip_chars(lit(LiteralValue::untyped_null()))
+                .alias(raw)
+        })
+        .collect();
+    let mut selection = vec![col(LINE).cast(DataType::UInt64)];
+    selection.extend(typed);
+    selection.extend(rule_columns(&rules));
+    let mut frame = scan.with_columns(trimmed).select(selection).collect()?;
+    let mut report = report;
+    report.rows_read = frame.height() as u64;
+    let rejects = split(&mut frame, &rules, spec.name)?;
+    Ok((frame, report, rejects))
+}
+
+/// The typed expression of a column (from its trimmed raw text) and its row rules.
+fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
+    let raw = col(raw_name(column.name).as_str());
+    let text = if column.optional {
+        when(is_one_of(raw.clone(), &["", "NULL", "null", "-"]))
+            .then(null_of(DataType::String))
+            .otherwise(raw.clone())
+    } else {
+        raw.clone()
+    };
+    let present = text.clone().is_not_null().and(text.clone().neq(lit("")));
+    let mut rules = Vec::new();
+    let rule = |reason: String, invalid: Expr| Rule {
+        column: column.name.to_string(),
+        reason,
+        invalid,
+        value: raw.clone(),
+    };
+    if !column.optional {
+        let what = match column.kind {
+            Kind::Id | Kind::PersonRef => "identifier",
+            _ => "value",
+        };
+        rules.push(rule(
+            format!(
+                "empty {what}: {} is required (or the row has fewer fields than the header)",
+                column.name
+            ),
+            present.clone().not(),
+        ));
+    }
+    let typed = match column.kind {
+        Kind::Id | Kind::PersonRef | Kind::Text => text,
+        Kind::Enum(values) => {
+            rules.push(rule(
+                format!("not one of {}", values.join(", ")),
+                present.clone().and(is_one_of(text.clone(), values).not()),
+            ));
+            text
+        }
+        Kind::Code(list) => {
+            let (series, file) = codes.get(list);
+            rules.push(rule(
+                format!("code not in the reference table {file}"),
+                present
+                    .clone()
+                    .and(is_in_series(text.clone(), series.clone()).not()),
+            ));
+            text
+        }
+        Kind::Year => {
+            let year = text.clone().cast(DataType::Int32);
+            rules.push(rule(
+                "not a whole year (e.g. 1985)".to_string(),
+                present.clone().and(year.clone().is_null()),
+            ));
+            rules.push(rule(
+                "birth year before 1900".to_string(),
+                year.clone().lt(lit(1900)),
+            ));
+            year
+        }
+        Kind::Date => {
+            let date = parse_date(text);
+            rules.push(rule(
+                "not a valid date (dd/mm/yyyy or yyyy-mm-dd)".to_string(),
+                present.clone().and(date.clone().is_null()),
+            ));
+            if let Some(start) = column.not_before {
+                rules.push(rule(
+                    format!("before {start} of the same row"),
+                    date.clone().lt(parse_date(col(raw_name(start).as_str()))),
+                ));
+            }
+            date
+        }
+    };
+    (typed, rules)
+}
+
+fn parse_date(text: Expr) -> Expr {
+    let with_format = |format: &str| {
+        text.clone().str().to_date(StrptimeOptions {
+            format: Some(format.into()),
+            strict: false,
+            exact: true,
+            cache: true,
+        })
+    };
+    coalesce(&[with_format("%d/%m/%Y"), with_format("%Y-%m-%d")])
+}
+
+/// `__rule` (index of the first broken rule) and `__value` (what it saw).
+fn rule_columns(rules: &[Rule]) -> [Expr; 2] {
+    let null_u32 = || null_of(DataType::UInt32);
+    let index: Vec<Expr> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            when(r.invalid.clone())
+                .then(lit(i as u32))
+                .otherwise(null_u32())
+        })
+        .collect();
+    let rule = if index.is_empty() {
+        null_u32()
+    } else {
+        coalesce(&index)
+    };
+    let value = rules
+        .iter()
+        .enumerate()
+        .fold(null_of(DataType::String), |acc, (i, r)| {
+            when(rule.clone().eq(lit(i as u32)))
+                .then(r.value.clone().cast(DataType::String))
+                .otherwise(acc)
+        });
+    [rule.alias(RULE), value.alias(VALUE)]
+}
+
+/// Removes the rows some rule rejected from `frame` (dropping the rule
+/// columns) and returns them as rejects.
+fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject>> {
+    let rejected = frame
+        .clone()
+        .lazy()
+        .filter(col(RULE).is_not_null())
+        .select([col(LINE), col(RULE), col(VALUE)])
+        .collect()?;
+    let lines = rejected.column(LINE)?.u64()?;
+    let indexes = rejected.column(RULE)?.u32()?;
+    let values = rejected.column(VALUE)?.str()?;
+    let rejects = lines
+        .iter()
+        .zip(indexes.iter())
+        .zip(values.iter())
+        .map(|((line, index), value)| {
+            let rule = &rules[index.expect("filtered on a broken rule") as usize];
+            Reject {
+                file: file.to_string(),
+                line: line.unwrap_or(0),
+                column: rule.column.clone(),
+                value: value.unwrap_or("").to_string(),
+                reason: rule.reason.clone(),
+            }
+        })
+        .collect();
+    *frame = frame
+        .clone()
+        .lazy()
+        .filter(col(RULE).is_null())
+        .drop(cols([RULE, VALUE]))
+        .collect()?;
+    Ok(rejects)
+}
+
+/// Evaluates rules on an already typed frame and removes the rows they reject.
+fn apply_rules(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject>> {
+    if rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    *frame = frame
+        .clone()
+        .lazy()
+        .with_columns(rule_columns(rules))
+        .collect()?;
+    split(frame, rules, file)
+}
+
+fn format_date(column: &str) -> Expr {
+    col(column).dt().to_string("%d/%m/%Y")
+}
+
+/// Stage 2: dates after the as-of date, birth years too recent, duplicate ids.
+fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for column in spec.columns {
+        match column.kind {
+            Kind::Date => rules.push(Rule {
+                column: column.name.to_string(),
+                reason: format!("after the as-of date {}", as_of.format("%d/%m/%Y")),
+                invalid: col(column.name).gt(lit(as_of)),
+                value: format_date(column.name),
+            }),
+            Kind::Year => {
+                let latest = as_of.year() - 14;
+                rules.push(Rule {
+                    column: column.name.to_string(),
+                    reason: format!(
+                        "birth year after {latest} (younger than 14 at the as-of date)"
+                    ),
+                    invalid: col(column.name).gt(lit(latest)),
+                    value: col(column.name).cast(DataType::String),
+                });
+            }
+            _ => {}
+        }
+    }
+    for column in spec.columns.iter().filter(|c| c.kind == Kind::Id) {
+        rules.push(Rule {
+            column: column.name.to_string(),
+            reason: format!(
+                "duplicate {}: every row with this value is rejected",
+                column.name
+            ),
+            invalid: col(column.name).is_duplicated(),
+            value: col(column.name),
+        });
+    }
+    rules
+}
+
+/// Stage 3: references to persons that are not among the kept rows of lavoratori.csv.
+fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
+    spec.columns
+        .iter()
+        .filter(|c| c.kind == Kind::PersonRef)
+        .map(|c| Rule {
+            column: c.name.to_string(),
+            reason: "unknown person: not among the valid rows of lavoratori.csv".to_string(),
+            invalid: is_in_series(col(c.name), persons.clone()).not(),
+            value: col(c.name),
+        })
+        .collect()
+}
+
+fn latest_date(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Option<NaiveDate>> {
+    let mut latest: Option<NaiveDate> = None;
+    for (kind, frame) in frames {
+        for column in kind.spec().columns.iter().filter(|c| c.kind == Kind::Date) {
+            let max = frame
+                .column(column.name)?
+                .as_materialized_series()
+                .date()?
+                .physical()
+                .max();
+            if let Some(days) = max {
+                let date = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE)
+                    .ok_or_else(|| anyhow!("date out of range in {}", kind.spec().name))?;
+                latest = latest.max(Some(date));
+            }
+        }
+    }
+    Ok(latest)
+}
+
+/// Days from 0001-01-01 to 1970-01-01, polars' date epoch.
+pub(crate) const EPOCH_DAYS_FROM_CE: i32 = 719_163;

@@ -1,0 +1,162 @@
+//! The four files of an extract and the rule each column obeys
+//! (`spec/extract.md`), as data the validator walks.
+
+/// What a column holds, which decides its parsing and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A row identifier: non-empty, unique in the file.
+    Id,
+    /// A reference to `lavoratori.id_lav`.
+    PersonRef,
+    /// Free text, required.
+    Text,
+    /// A date, `dd/mm/yyyy` or `yyyy-mm-dd`.
+    Date,
+    /// A birth year.
+    Year,
+    /// A code from one of the reference tables.
+    Code(CodeList),
+    /// One of a fixed set of values.
+    Enum(&'static [&'static str]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeList {
+    Citizenship,
+    Province,
+    Activity,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// An empty value is allowed (and `NULL`, `null`, `-` mean empty).
+    pub optional: bool,
+    /// For an end date: the start date it may not precede.
+    pub not_before: Option<&'static str>,
+}
+
+const fn column(name: &'static str, kind: Kind) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind,
+        optional: false,
+        not_before: None,
+    }
+}
+
+const fn optional(name: &'static str, kind: Kind) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind,
+        optional: true,
+        not_before: None,
+    }
+}
+
+const fn end_date(name: &'static str, start: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind: Kind::Date,
+        optional: true,
+        not_before: Some(start),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    Persons,
+    Spells,
+    Activities,
+    Hirings,
+}
+
+pub struct FileSpec {
+    pub kind: FileKind,
+    pub name: &'static str,
+    pub required: bool,
+    pub columns: &'static [ColumnSpec],
+}
+
+pub const SEX: &[&str] = &["M", "F"];
+pub const EDUCATION: &[&str] = &["BASSO", "MEDIO", "ALTO"];
+pub const YES_NO: &[&str] = &["S", "N"];
+pub const OUTCOMES: &[&str] = &["AVVIATA", "CONCLUSA", "INTERROTTA", "RIFIUTATA"];
+pub const PROVIDERS: &[&str] = &["CPI", "ACCREDITATO"];
+pub const CONTRACTS: &[&str] = &["TI", "TD", "APPR", "SOMM", "ALTRO"];
+/// The outcome that never counts as access.
+pub const REFUSED: &str = "RIFIUTATA";
+
+pub const PERSONS: FileSpec = FileSpec {
+    kind: FileKind::Persons,
+    name: "lavoratori.csv",
+    required: true,
+    columns: &[
+        column("id_lav", Kind::Id),
+        column("sesso", Kind::Enum(SEX)),
+        column("anno_nascita", Kind::Year),
+        column("cittadinanza", Kind::Code(CodeList::Citizenship)),
+        column("prov_domicilio", Kind::Code(CodeList::Province)),
+        optional("titolo_studio", Kind::Enum(EDUCATION)),
+        optional("motivo_permesso", Kind::Enum(&crate::table::PERMIT_REASONS)),
+        optional("ex_msna", Kind::Enum(YES_NO)),
+    ],
+};
+
+pub const SPELLS: FileSpec = FileSpec {
+    kind: FileKind::Spells,
+    name: "did.csv",
+    required: true,
+    columns: &[
+        column("id_did", Kind::Id),
+        column("id_lav", Kind::PersonRef),
+        column("data_did", Kind::Date),
+        end_date("data_fine", "data_did"),
+        column("cpi", Kind::Text),
+        column("prov_cpi", Kind::Code(CodeList::Province)),
+    ],
+};
+
+pub const ACTIVITIES: FileSpec = FileSpec {
+    kind: FileKind::Activities,
+    name: "politiche.csv",
+    required: true,
+    columns: &[
+        column("id_pol", Kind::Id),
+        column("id_lav", Kind::PersonRef),
+        column("cod_attivita", Kind::Code(CodeList::Activity)),
+        column("data_inizio", Kind::Date),
+        end_date("data_fine", "data_inizio"),
+        column("esito", Kind::Enum(OUTCOMES)),
+        column("programma", Kind::Enum(&crate::table::PROGRAMMES)),
+        column("ente", Kind::Enum(PROVIDERS)),
+    ],
+};
+
+pub const HIRINGS: FileSpec = FileSpec {
+    kind: FileKind::Hirings,
+    name: "avviamenti.csv",
+    required: false,
+    columns: &[
+        column("id_avv", Kind::Id),
+        column("id_lav", Kind::PersonRef),
+        column("data_avviamento", Kind::Date),
+        end_date("data_cessazione", "data_avviamento"),
+        column("tipo_contratto", Kind::Enum(CONTRACTS)),
+        column("prov_sede", Kind::Code(CodeList::Province)),
+    ],
+};
+
+pub const ALL_FILES: [&FileSpec; 4] = [&PERSONS, &SPELLS, &ACTIVITIES, &HIRINGS];
+
+impl FileKind {
+    pub fn spec(self) -> &'static FileSpec {
+        match self {
+            FileKind::Persons => &PERSONS,
+            FileKind::Spells => &SPELLS,
+            FileKind::Activities => &ACTIVITIES,
+            FileKind::Hirings => &HIRINGS,
+        }
+    }
+}

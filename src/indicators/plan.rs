@@ -1,0 +1,135 @@
+//! The question a table answers, checked before any data is read.
+
+use anyhow::{bail, Result};
+use chrono::{Datelike, NaiveDate};
+
+use crate::table::Dimension;
+
+/// The reference period, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    pub fn year(year: i32) -> Result<Period> {
+        match (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) {
+            (Some(from), Some(to)) => Ok(Period { from, to }),
+            _ => bail!("--year {year}: not a valid year"),
+        }
+    }
+
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period> {
+        if from > to {
+            bail!(
+                "--dal {} is after --al {}: the period must start before it ends",
+                from.format("%d/%m/%Y"),
+                to.format("%d/%m/%Y")
+            );
+        }
+        Ok(Period { from, to })
+    }
+
+    /// The year ages are computed in: `year(al)`.
+    pub fn age_year(&self) -> i32 {
+        self.to.year()
+    }
+}
+
+/// Parses a date as the spec writes them: `dd/mm/yyyy` or `yyyy-mm-dd`.
+pub fn parse_date(text: &str) -> Result<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%d/%m/%Y")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
+        .map_err(|_| {
+            anyhow::anyhow!("{text:?} is not a date; write it as dd/mm/yyyy or yyyy-mm-dd")
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Population {
+    /// Persons with a spell overlapping the period.
+    Stock,
+    /// Persons whose spell starts in the period, followed up for `window` days.
+    Cohort {
+        window: u32,
+        complete_followup: bool,
+    },
+}
+
+/// Which activities count as access (never a refused one).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Selection {
+    /// Eurostat LMP categories, ascending.
+    pub categories: Vec<u8>,
+    /// Activity codes, when restricted.
+    pub activities: Option<Vec<String>>,
+    /// Programmes, when restricted.
+    pub programmes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectionName {
+    /// LMP categories 1-7.
+    Tutte,
+    /// LMP category 1: labour-market services.
+    Servizi,
+    /// LMP categories 2-7: active measures.
+    Misure,
+}
+
+impl Selection {
+    pub fn named(name: SelectionName) -> Selection {
+        let categories = match name {
+            SelectionName::Tutte => (1..=7).collect(),
+            SelectionName::Servizi => vec![1],
+            SelectionName::Misure => (2..=7).collect(),
+        };
+        Selection {
+            categories,
+            activities: None,
+            programmes: None,
+        }
+    }
+}
+
+/// Everything `rates` needs to know, validated.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RatesPlan {
+    pub period: Period,
+    pub population: Population,
+    pub selection: Selection,
+    #[serde(serialize_with = "serialize_dims")]
+    pub dims: Vec<Dimension>,
+    /// Keep the top N foreign citizenships, pooling the rest as `ALTRE`.
+    pub top: Option<usize>,
+    pub margins: bool,
+}
+
+fn serialize_dims<S: serde::Serializer>(dims: &[Dimension], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(dims.iter().map(|d| d.name()))
+}
+
+impl RatesPlan {
+    pub fn check(&self) -> Result<()> {
+        if self.top.is_some() && !self.dims.contains(&Dimension::Cittadinanza) {
+            bail!("--top applies to the cittadinanza breakdown: add cittadinanza to --by, or drop --top");
+        }
+        if self.top == Some(0) {
+            bail!("--top 0 would pool every foreign citizenship: give at least 1");
+        }
+        if self.margins && self.dims.is_empty() {
+            bail!("--margins needs at least one breakdown in --by");
+        }
+        if let Population::Cohort { window: 0, .. } = self.population {
+            bail!("--window 0: the follow-up window must be at least one day");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,499 @@
+//! Access rates: eligible persons and beneficiaries per cell of a breakdown,
+//! with margins, as one polars query over the validated extract.
+
+use anyhow::Result;
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+
+use super::plan::{Population, RatesPlan};
+use crate::engine::is_one_of;
+use crate::extract::schema::{FileKind, REFUSED};
+use crate::extract::{Extract, EPOCH_DAYS_FROM_CE};
+use crate::reference::{Reference, ITALY};
+use crate::table::{
+    Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS,
+    PROGRAMMES, TOTAL,
+};
+
+/// A rates table and what the analyst must know to read it.
+#[derive(Debug, Clone)]
+pub struct RatesResult {
+    pub table: Table,
+    /// Cohort only: persons whose follow-up window passes the as-of date
+    /// (counted, unless `complete_followup` dropped them).
+    pub incomplete_followup: u64,
+}
+
+const N: &str = "__n";
+const X: &str = "__x";
+const BENEFICIARY: &str = "__beneficiary";
+const REF_DID: &str = "__ref_did";
+
+pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Result<RatesResult> {
+    plan.check()?;
+    let persons = extract.frame(FileKind::Persons)?.clone().lazy();
+    let spells = extract.frame(FileKind::Spells)?.clone().lazy();
+    let activities = counted_activities(
+        extract.frame(FileKind::Activities)?.clone().lazy(),
+        reference,
+        plan,
+    );
+    let (from, to) = (plan.period.from, plan.period.to);
+
+    let (reference_spells, beneficiary_activities) = match plan.population {
+        Population::Stock => {
+            let overlapping = spells.filter(
+                col("data_did").lt_eq(lit(to)).and(
+                    col("data_fine")
+                        .is_null()
+                        .or(col("data_fine").gt_eq(lit(from))),
+                ),
+            );
+            // The latest spell gives province and job centre; ties go to the greatest id_did.
+            let latest = overlapping
+                .clone()
+                .group_by([col("id_lav")])
+                .agg([pick_spell("cpi", true), pick_spell("prov_cpi", true)]);
+            let inside_a_spell = activities
+                .filter(
+                    col("data_inizio")
+                        .gt_eq(lit(from))
+                        .and(col("data_inizio").lt_eq(lit(to))),
+                )
+                .join(
+                    overlapping.select([
+                        col("id_lav"),
+                        col("data_did"),
+                        col("data_fine").alias("fine_did"),
+                    ]),
+                    [col("id_lav")],
+                    [col("id_lav")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .filter(
+                    col("data_did").lt_eq(col("data_inizio")).and(
+                        col("fine_did")
+                            .is_null()
+                            .or(col("data_inizio").lt_eq(col("fine_did"))),
+                    ),
+                );
+            (latest, inside_a_spell)
+        }
+        Population::Cohort { window, .. } => {
+            // The earliest spell starting in the period; ties go to the smallest id_did.
+            let earliest = spells
+                .filter(
+                    col("data_did")
+                        .gt_eq(lit(from))
+                        .and(col("data_did").lt_eq(lit(to))),
+                )
+                .group_by([col("id_lav")])
+                .agg([
+                    pick_spell("cpi", false),
+                    pick_spell("prov_cpi", false),
+                    pick_spell("data_did", false).alias(REF_DID),
+                ]);
+            let within_window =
+                activities
+                    .join(
+                        earliest.clone().select([col("id_lav"), col(REF_DID)]),
+                        [col("id_lav")],
+                        [col("id_lav")],
+                        JoinArgs::new(JoinType::Inner),
+                    )
+                    .filter(col("data_inizio").gt_eq(col(REF_DID)).and(
+                        days(col("data_inizio")).lt_eq(days(col(REF_DID)) + lit(window as i32)),
+                    ));
+            (earliest, within_window)
+        }
+    };
+
+    let beneficiaries = beneficiary_activities
+        .clone()
+        .select([col("id_lav")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_column(lit(true).alias(BENEFICIARY));
+    let mut eligible = reference_spells
+        .join(
+            persons,
+            [col("id_lav")],
+            [col("id_lav")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            beneficiaries,
+            [col("id_lav")],
+            [col("id_lav")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col(BENEFICIARY).fill_null(lit(false)));
+
+    let mut incomplete_followup = 0;
+    if let Population::Cohort {
+        window,
+        complete_followup,
+    } = plan.population
+    {
+        let incomplete = days(col(REF_DID)).gt(lit(date_days(extract.as_of) - window as i32));
+        incomplete_followup = count(eligible.clone().filter(incomplete.clone()))?;
+        if complete_followup {
+            eligible = eligible.filter(incomplete.not());
+        }
+    }
+
+    let person_dims: Vec<Dimension> = plan
+        .dims
+        .iter()
+        .copied()
+        .filter(|d| !d.is_beneficiary_side())
+        .collect();
+    let mut dim_columns = vec![col("id_lav"), col(BENEFICIARY)];
+    dim_columns.extend(
+        person_dims
+            .iter()
+            .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
+    );
+    let mut eligible = eligible.select(dim_columns);
+    if let (Some(top), true) = (plan.top, plan.dims.contains(&Dimension::Cittadinanza)) {
+        eligible = pool_citizenships(eligible, top)?;
+    }
+
+    let grouping_sets = grouping_sets(&plan.dims, plan.margins);
+    // Several sets read the person-level frame: materialise it once.
+    if grouping_sets.len() > 1 {
+        eligible = eligible.collect()?.lazy();
+    }
+    let beneficiary_dims: Vec<Dimension> = plan
+        .dims
+        .iter()
+        .copied()
+        .filter(|d| d.is_beneficiary_side())
+        .collect();
+    let activity_detail = if beneficiary_dims.is_empty() {
+        None
+    } else {
+        let mut columns = vec![col("id_lav")];
+        columns.extend(
+            beneficiary_dims
+                .iter()
+                .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
+        );
+        Some(
+            beneficiary_activities
+                .select(columns)
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?
+                .lazy(),
+        )
+    };
+
+    let mut parts = Vec::new();
+    for kept in &grouping_sets {
+        let part = cell_counts(&eligible, activity_detail.as_ref(), kept, plan)?;
+        let mut columns: Vec<Expr> = plan
+            .dims
+            .iter()
+            .map(|d| {
+                if kept.contains(d) {
+                    col(d.name())
+                } else {
+                    lit(TOTAL).alias(d.name())
+                }
+            })
+            .collect();
+        columns.push(col(N).cast(DataType::UInt64));
+        columns.push(col(X).cast(DataType::UInt64));
+        parts.push(part.select(columns));
+    }
+    let cells = concat(parts, UnionArgs::default())?.collect()?;
+
+    let mut rows = Vec::with_capacity(cells.height());
+    let keys: Vec<&StringChunked> = plan
+        .dims
+        .iter()
+        .map(|d| cells.column(d.name()).and_then(|c| c.str()))
+        .collect::<PolarsResult<_>>()?;
+    let n = cells.column(N)?.u64()?;
+    let x = cells.column(X)?.u64()?;
+    for i in 0..cells.height() {
+        rows.push(Row {
+            keys: keys
+                .iter()
+                .map(|k| k.get(i).unwrap_or(NOT_AVAILABLE).to_string())
+                .collect(),
+            population: n.get(i).unwrap_or(0),
+            beneficiaries: x.get(i).unwrap_or(0),
+        });
+    }
+    let mut table = Table {
+        dims: plan.dims.clone(),
+        rows,
+    };
+    table.sort(&Codebook::new(reference, Lang::It));
+    Ok(RatesResult {
+        table,
+        incomplete_followup,
+    })
+}
+
+/// Activities that count as access under the plan's selection: never refused ones.
+fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &RatesPlan) -> LazyFrame {
+    let codes: Vec<&str> = reference
+        .activities
+        .iter()
+        .map(|a| a.codice.as_str())
+        .collect();
+    let categories: Vec<String> = reference
+        .activities
+        .iter()
+        .map(|a| a.categoria_lmp.to_string())
+        .collect();
+    let selected: Vec<String> = plan
+        .selection
+        .categories
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let mut counted = activities
+        .with_column(
+            col("cod_attivita")
+                .replace_strict(
+                    lit(Series::new(PlSmallStr::EMPTY, codes)),
+                    lit(Series::new(PlSmallStr::EMPTY, categories)),
+                    None::<Expr>,
+                    Some(DataType::String),
+                )
+                .alias("categoria_lmp"),
+        )
+        .filter(col("esito").neq(lit(REFUSED)))
+        .filter(is_one_of(col("categoria_lmp"), &selected));
+    if let Some(codes) = &plan.selection.activities {
+        counted = counted.filter(is_one_of(col("cod_attivita"), codes));
+    }
+    if let Some(programmes) = &plan.selection.programmes {
+        counted = counted.filter(is_one_of(col("programma"), programmes));
+    }
+    counted.select([
+        col("id_lav"),
+        col("data_inizio"),
+        col("programma"),
+        col("categoria_lmp"),
+    ])
+}
+
+/// A column of the reference spell: the last (or first) by date, then id_did in byte order.
+fn pick_spell(column: &str, latest: bool) -> Expr {
+    let sorted = col(column).sort_by(
+        [col("data_did"), col("id_did")],
+        SortMultipleOptions::default(),
+    );
+    if latest {
+        sorted.last()
+    } else {
+        sorted.first()
+    }
+}
+
+fn days(date: Expr) -> Expr {
+    date.cast(DataType::Int32)
+}
+
+fn date_days(date: NaiveDate) -> i32 {
+    date.num_days_from_ce() - EPOCH_DAYS_FROM_CE
+}
+
+fn count(frame: LazyFrame) -> Result<u64> {
+    let counted = frame.select([len().cast(DataType::UInt64)]).collect()?;
+    Ok(counted.columns()[0].u64()?.get(0).unwrap_or(0))
+}
+
+/// How a breakdown's code is derived from the person, spell or activity.
+fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Expr {
+    let recode = |column: &str, from: Vec<&str>, to: Vec<&str>| {
+        col(column).replace_strict(
+            lit(Series::new(PlSmallStr::EMPTY, from)),
+            lit(Series::new(PlSmallStr::EMPTY, to)),
+            Some(lit(NOT_AVAILABLE)),
+            Some(DataType::String),
+        )
+    };
+    let group = || {
+        recode(
+            "cittadinanza",
+            reference
+                .citizenships
+                .iter()
+                .map(|c| c.codice.as_str())
+                .collect(),
+            reference
+                .citizenships
+                .iter()
+                .map(|c| c.gruppo.as_str())
+                .collect(),
+        )
+    };
+    match dim {
+        Dimension::Provincia => recode(
+            "prov_cpi",
+            reference
+                .provinces
+                .iter()
+                .map(|p| p.codice.as_str())
+                .collect(),
+            reference
+                .provinces
+                .iter()
+                .map(|p| p.sigla.as_str())
+                .collect(),
+        ),
+        Dimension::Cpi => col("cpi"),
+        Dimension::GruppoCittadinanza => group(),
+        Dimension::Straniero => when(group().eq(lit("ITA")))
+            .then(lit("ITA"))
+            .when(is_one_of(group(), &["UE", "EXTRA_UE"]))
+            .then(lit("STRANIERI"))
+            .otherwise(lit(NOT_AVAILABLE)),
+        Dimension::Cittadinanza => col("cittadinanza"),
+        Dimension::Sesso => col("sesso"),
+        Dimension::ClasseEta => {
+            let age = lit(plan.period.age_year()) - col("anno_nascita");
+            when(age.clone().lt(lit(25)))
+                .then(lit(AGE_CLASSES[0]))
+                .when(age.clone().lt(lit(30)))
+                .then(lit(AGE_CLASSES[1]))
+                .when(age.lt(lit(55)))
+                .then(lit(AGE_CLASSES[2]))
+                .otherwise(lit(AGE_CLASSES[3]))
+        }
+        Dimension::TitoloStudio => col("titolo_studio").fill_null(lit(NOT_AVAILABLE)),
+        Dimension::MotivoPermesso => col("motivo_permesso").fill_null(lit(NOT_AVAILABLE)),
+        Dimension::ExMsna => col("ex_msna").fill_null(lit(NOT_AVAILABLE)),
+        Dimension::Programma => col("programma"),
+        Dimension::CategoriaLmp => col("categoria_lmp"),
+    }
+}
+
+/// Keeps Italy and the `top` foreign citizenships with most eligible persons
+/// (ties by code), pooling the others as `ALTRE`.
+fn pool_citizenships(eligible: LazyFrame, top: usize) -> Result<LazyFrame> {
+    let sizes = eligible
+        .clone()
+        .group_by([col("cittadinanza")])
+        .agg([len().cast(DataType::UInt64).alias(N)])
+        .filter(col("cittadinanza").neq(lit(ITALY)))
+        .sort_by_exprs(
+            [col(N), col("cittadinanza")],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .limit(top as IdxSize)
+        .collect()?;
+    let mut kept: Vec<String> = sizes
+        .column("cittadinanza")?
+        .str()?
+        .iter()
+        .flatten()
+        .map(String::from)
+        .collect();
+    kept.push(ITALY.to_string());
+    Ok(eligible.with_column(
+        when(is_one_of(col("cittadinanza"), &kept))
+            .then(col("cittadinanza"))
+            .otherwise(lit(OTHER_CITIZENSHIPS))
+            .alias("cittadinanza"),
+    ))
+}
+
+/// The sets of breakdowns to group by: all of them, and with margins every
+/// subset (a dropped breakdown shows `TOTALE`), down to the grand total.
+fn grouping_sets(dims: &[Dimension], margins: bool) -> Vec<Vec<Dimension>> {
+    if !margins {
+        return vec![dims.to_vec()];
+    }
+    let mut sets: Vec<Vec<Dimension>> = (0..1u32 << dims.len())
+        .map(|mask| {
+            dims.iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, d)| *d)
+                .collect()
+        })
+        .collect();
+    sets.sort_by_key(|s: &Vec<Dimension>| std::cmp::Reverse(s.len()));
+    sets
+}
+
+/// Eligible persons `N` and beneficiaries `X` per cell of one grouping set.
+fn cell_counts(
+    eligible: &LazyFrame,
+    activity_detail: Option<&LazyFrame>,
+    kept: &[Dimension],
+    plan: &RatesPlan,
+) -> Result<LazyFrame> {
+    let person_keys: Vec<Expr> = kept
+        .iter()
+        .filter(|d| !d.is_beneficiary_side())
+        .map(|d| col(d.name()))
+        .collect();
+    let activity_dims: Vec<Dimension> = kept
+        .iter()
+        .copied()
+        .filter(|d| d.is_beneficiary_side())
+        .collect();
+    let population = |aggs: Vec<Expr>| {
+        if person_keys.is_empty() {
+            eligible.clone().select(aggs)
+        } else {
+            eligible.clone().group_by(person_keys.clone()).agg(aggs)
+        }
+    };
+    if activity_dims.is_empty() {
+        return Ok(population(vec![
+            len().alias(N),
+            col(BENEFICIARY).sum().alias(X),
+        ]));
+    }
+    // Beneficiary-side cells: every code of the activity breakdowns for every
+    // stratum, with the stratum's eligible population as denominator.
+    let detail = activity_detail
+        .expect("activity breakdowns come with activity detail")
+        .clone();
+    let mut grid = population(vec![len().alias(N)]);
+    for dim in &activity_dims {
+        let codes: Vec<String> = match dim {
+            Dimension::Programma => PROGRAMMES.iter().map(|p| p.to_string()).collect(),
+            _ => plan
+                .selection
+                .categories
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+        };
+        grid = grid.cross_join(df!(dim.name() => codes)?.lazy(), None);
+    }
+    let mut person_columns = vec![col("id_lav")];
+    person_columns.extend(person_keys.iter().cloned());
+    let all_keys: Vec<Expr> = kept.iter().map(|d| col(d.name())).collect();
+    let started = detail
+        .select(
+            std::iter::once(col("id_lav"))
+                .chain(activity_dims.iter().map(|d| col(d.name())))
+                .collect::<Vec<_>>(),
+        )
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            eligible.clone().select(person_columns),
+            [col("id_lav")],
+            [col("id_lav")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by(all_keys.clone())
+        .agg([len().alias(X)]);
+    Ok(grid
+        .join(
+            started,
+            all_keys.clone(),
+            all_keys,
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col(X).fill_null(lit(0u32))))
+}

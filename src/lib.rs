@@ -1,0 +1,22 @@
+//! silp-access: migrants' access to job-centre services and active
+//! labour-market policies, computed from SILP extracts.
+//!
+//! The binary is a thin shell over [`run`]; tests drive the same library.
+
+pub mod cli;
+pub mod commands;
+mod engine;
+pub mod error;
+pub mod extract;
+pub mod indicators;
+pub mod output;
+pub mod reference;
+pub mod sample;
+pub mod session;
+pub mod synth;
+pub mod table;
+
+/// Runs a parsed command line, sending diagnostics to `stderr`.
+pub fn run(cli: &cli::Cli, stderr: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    commands::run(&cli.command, stderr)
+}

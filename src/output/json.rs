@@ -1,0 +1,29 @@
+//! JSON: an array of row objects whose keys keep the table's column order.
+
+use super::machine_number;
+use crate::table::{Grid, Value};
+
+pub fn render(grid: &Grid) -> Vec<u8> {
+    let mut out = String::from("[");
+    for (i, row) in grid.rows.iter().enumerate() {
+        out.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
+        for (j, (column, value)) in grid.columns.iter().zip(row).enumerate() {
+            if j > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&serde_json::to_string(column).expect("strings serialise"));
+            out.push_str(": ");
+            match value {
+                Value::Code(s) | Value::Text(s) => {
+                    out.push_str(&serde_json::to_string(s).expect("strings serialise"))
+                }
+                Value::Count(n) => out.push_str(&n.to_string()),
+                Value::Proportion(p) if p.is_finite() => out.push_str(&machine_number(*p)),
+                Value::Proportion(_) | Value::Missing => out.push_str("null"),
+            }
+        }
+        out.push('}');
+    }
+    out.push_str(if grid.rows.is_empty() { "]\n" } else { "\n]\n" });
+    out.into_bytes()
+}

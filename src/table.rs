@@ -1,0 +1,343 @@
+//! The result every table command produces: one row per cell of a breakdown,
+//! with its counts. Plain Rust, so statistics, disclosure control and the
+//! renderers never touch the query engine.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use anyhow::{bail, Result};
+
+use crate::reference::Reference;
+
+/// Code of a margin (a breakdown column summed over).
+pub const TOTAL: &str = "TOTALE";
+/// Code of the citizenships pooled outside the top N.
+pub const OTHER_CITIZENSHIPS: &str = "ALTRE";
+/// Code of a missing optional value, and of the stateless/unknown groups.
+pub const NOT_AVAILABLE: &str = "ND";
+
+/// Language of labels and human number formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    It,
+    En,
+}
+
+/// A breakdown column, as named on the command line and in outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    Provincia,
+    Cpi,
+    GruppoCittadinanza,
+    Straniero,
+    Cittadinanza,
+    Sesso,
+    ClasseEta,
+    TitoloStudio,
+    MotivoPermesso,
+    ExMsna,
+    Programma,
+    CategoriaLmp,
+}
+
+pub const AGE_CLASSES: [&str; 4] = ["15-24", "25-29", "30-54", "55+"];
+pub const PROGRAMMES: [&str; 5] = ["GOL", "GG", "FSE", "FAMI", "ORD"];
+pub const PERMIT_REASONS: [&str; 8] = [
+    "LAVORO",
+    "FAMIGLIA",
+    "STUDIO",
+    "ASILO",
+    "PROTEZIONE_INTERNAZIONALE",
+    "PROTEZIONE_SPECIALE",
+    "LUNGO_PERIODO",
+    "ALTRO",
+];
+
+impl Dimension {
+    pub const ALL: [Dimension; 12] = [
+        Dimension::Provincia,
+        Dimension::Cpi,
+        Dimension::GruppoCittadinanza,
+        Dimension::Straniero,
+        Dimension::Cittadinanza,
+        Dimension::Sesso,
+        Dimension::ClasseEta,
+        Dimension::TitoloStudio,
+        Dimension::MotivoPermesso,
+        Dimension::ExMsna,
+        Dimension::Programma,
+        Dimension::CategoriaLmp,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Provincia => "provincia",
+            Dimension::Cpi => "cpi",
+            Dimension::GruppoCittadinanza => "gruppo_cittadinanza",
+            Dimension::Straniero => "straniero",
+            Dimension::Cittadinanza => "cittadinanza",
+            Dimension::Sesso => "sesso",
+            Dimension::ClasseEta => "classe_eta",
+            Dimension::TitoloStudio => "titolo_studio",
+            Dimension::MotivoPermesso => "motivo_permesso",
+            Dimension::ExMsna => "ex_msna",
+            Dimension::Programma => "programma",
+            Dimension::CategoriaLmp => "categoria_lmp",
+        }
+    }
+
+    /// Parses a comma-separated `--by` list, keeping the user's order.
+    pub fn parse_list(list: &str) -> Result<Vec<Dimension>> {
+        let mut dims = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let lower = name.to_ascii_lowercase();
+            let Some(dim) = Dimension::ALL.into_iter().find(|d| d.name() == lower) else {
+                let known: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+                bail!(
+                    "--by: unknown breakdown {name:?}; use any of {}",
+                    known.join(", ")
+                );
+            };
+            if dims.contains(&dim) {
+                bail!("--by: breakdown {name:?} is given twice");
+            }
+            dims.push(dim);
+        }
+        Ok(dims)
+    }
+
+    /// Breakdowns of the activity rather than of the person: the denominator
+    /// stays the stratum's eligible population and one person may count in
+    /// several cells.
+    pub fn is_beneficiary_side(self) -> bool {
+        matches!(self, Dimension::Programma | Dimension::CategoriaLmp)
+    }
+
+    /// The name of the label column that follows the code column, if any.
+    pub fn label_column(self) -> Option<&'static str> {
+        match self {
+            Dimension::Provincia => Some("provincia_nome"),
+            Dimension::Cittadinanza => Some("cittadinanza_nome"),
+            Dimension::CategoriaLmp => Some("categoria_lmp_nome"),
+            _ => None,
+        }
+    }
+
+    /// Codes whose order is fixed by the spec; the rest sort by code list or bytes.
+    fn fixed_order(self) -> &'static [&'static str] {
+        match self {
+            Dimension::GruppoCittadinanza => &["ITA", "UE", "EXTRA_UE", "ND"],
+            Dimension::Straniero => &["ITA", "STRANIERI", "ND"],
+            Dimension::Sesso => &["M", "F"],
+            Dimension::ClasseEta => &AGE_CLASSES,
+            Dimension::TitoloStudio => &["BASSO", "MEDIO", "ALTO", "ND"],
+            Dimension::MotivoPermesso => &[
+                "LAVORO",
+                "FAMIGLIA",
+                "STUDIO",
+                "ASILO",
+                "PROTEZIONE_INTERNAZIONALE",
+                "PROTEZIONE_SPECIALE",
+                "LUNGO_PERIODO",
+                "ALTRO",
+                "ND",
+            ],
+            Dimension::ExMsna => &["S", "N", "ND"],
+            Dimension::Programma => &PROGRAMMES,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Sort keys and labels of codes, from the reference tables.
+pub struct Codebook<'a> {
+    reference: &'a Reference,
+    lang: Lang,
+}
+
+impl<'a> Codebook<'a> {
+    pub fn new(reference: &'a Reference, lang: Lang) -> Self {
+        Codebook { reference, lang }
+    }
+
+    /// Position of a code in code order; margins last, unknown codes just before them.
+    fn rank(&self, dim: Dimension, code: &str) -> (u8, usize) {
+        if code == TOTAL {
+            return (3, 0);
+        }
+        let position = match dim {
+            Dimension::Provincia => self
+                .reference
+                .provinces
+                .iter()
+                .position(|p| p.sigla == code),
+            Dimension::Cittadinanza if code == OTHER_CITIZENSHIPS => {
+                return (1, 0);
+            }
+            Dimension::Cittadinanza => self
+                .reference
+                .citizenships
+                .iter()
+                .position(|c| c.codice == code),
+            Dimension::CategoriaLmp => self
+                .reference
+                .lmp_categories
+                .iter()
+                .position(|c| c.categoria.to_string() == code),
+            Dimension::Cpi => None,
+            other => other.fixed_order().iter().position(|c| *c == code),
+        };
+        match position {
+            Some(p) => (0, p),
+            None => (2, 0),
+        }
+    }
+
+    pub fn compare(&self, dim: Dimension, a: &str, b: &str) -> Ordering {
+        self.rank(dim, a)
+            .cmp(&self.rank(dim, b))
+            .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    }
+
+    pub fn label(&self, dim: Dimension, code: &str) -> String {
+        let it = self.lang == Lang::It;
+        if code == TOTAL {
+            return if it { "Totale" } else { "Total" }.to_string();
+        }
+        let found = match dim {
+            Dimension::Provincia => self
+                .reference
+                .provinces
+                .iter()
+                .find(|p| p.sigla == code)
+                .map(|p| p.nome.clone()),
+            Dimension::Cittadinanza if code == OTHER_CITIZENSHIPS => Some(
+                if it {
+                    "Altre cittadinanze"
+                } else {
+                    "Other citizenships"
+                }
+                .to_string(),
+            ),
+            Dimension::Cittadinanza => self
+                .reference
+                .citizenships
+                .iter()
+                .find(|c| c.codice == code)
+                .map(|c| {
+                    if it {
+                        c.nome_it.clone()
+                    } else {
+                        c.nome_en.clone()
+                    }
+                }),
+            Dimension::CategoriaLmp => self
+                .reference
+                .lmp_categories
+                .iter()
+                .find(|c| c.categoria.to_string() == code)
+                .map(|c| {
+                    if it {
+                        c.nome_it.clone()
+                    } else {
+                        c.nome_en.clone()
+                    }
+                }),
+            _ => None,
+        };
+        found.unwrap_or_else(|| code.to_string())
+    }
+}
+
+/// One cell of a breakdown: its codes (one per dimension) and counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub keys: Vec<String>,
+    /// Eligible persons.
+    pub population: u64,
+    /// Beneficiaries among them.
+    pub beneficiaries: u64,
+}
+
+impl Row {
+    pub fn rate(&self) -> Option<f64> {
+        (self.population > 0).then(|| self.beneficiaries as f64 / self.population as f64)
+    }
+
+    pub fn is_margin(&self) -> bool {
+        self.keys.iter().any(|k| k == TOTAL)
+    }
+}
+
+/// A breakdown table, rows in code order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub dims: Vec<Dimension>,
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    pub fn sort(&mut self, codebook: &Codebook) {
+        let dims = self.dims.clone();
+        self.rows.sort_by(|a, b| {
+            dims.iter()
+                .enumerate()
+                .map(|(i, dim)| codebook.compare(*dim, &a.keys[i], &b.keys[i]))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+    }
+
+    /// The grid every renderer draws: column names and typed values, in output order.
+    pub fn grid(&self, codebook: &Codebook) -> Grid {
+        let mut columns = Vec::new();
+        for dim in &self.dims {
+            columns.push(dim.name().to_string());
+            if let Some(label) = dim.label_column() {
+                columns.push(label.to_string());
+            }
+        }
+        columns.extend(["popolazione", "beneficiari", "tasso"].map(String::from));
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| {
+                let mut values = Vec::with_capacity(columns.len());
+                for (dim, code) in self.dims.iter().zip(&row.keys) {
+                    values.push(Value::Code(code.clone()));
+                    if dim.label_column().is_some() {
+                        values.push(Value::Text(codebook.label(*dim, code)));
+                    }
+                }
+                values.push(Value::Count(row.population));
+                values.push(Value::Count(row.beneficiaries));
+                values.push(row.rate().map_or(Value::Missing, Value::Proportion));
+                values
+            })
+            .collect();
+        Grid { columns, rows }
+    }
+}
+
+/// A typed cell of an output grid; each renderer decides how to write it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Code(String),
+    Text(String),
+    Count(u64),
+    Proportion(f64),
+    Missing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}

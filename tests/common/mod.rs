@@ -1,0 +1,148 @@
+//! Helpers for end-to-end tests: a temporary extract per test, the real
+//! binary, and its output parsed back.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes an extract (file name, bytes) into a subfolder and returns it.
+    pub fn extract(&self, name: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, bytes) in files {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+        dir
+    }
+}
+
+/// Runs the binary; on an unexpected status the panic shows the command and its output.
+pub fn run(args: &[&str]) -> Output {
+    Command::cargo_bin("silp-access")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "silp-access {} failed with {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Rows of a `;`-separated CSV output as (key columns joined by `/`, popolazione, beneficiari).
+pub fn counts(csv_text: &str, keys: &[&str]) -> Vec<(String, u64, u64)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let index = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {headers:?}"))
+    };
+    let key_idx: Vec<usize> = keys.iter().map(|k| index(k)).collect();
+    let (n, x) = (index("popolazione"), index("beneficiari"));
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let key = key_idx
+                .iter()
+                .map(|i| r[*i].to_string())
+                .collect::<Vec<_>>()
+                .join("/");
+            (key, r[n].parse().unwrap(), r[x].parse().unwrap())
+        })
+        .collect()
+}
+
+pub fn owned(rows: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
+    rows.iter()
+        .map(|(k, n, x)| (k.to_string(), *n, *x))
+        .collect()
+}
+
+/// The hand-computed fixture (see tests/fixture.md for every expected number).
+pub const PERSONS: &str = "\
+id_lav;sesso;anno_nascita;cittadinanza;prov_domicilio;titolo_studio;motivo_permesso;ex_msna
+P1;M;1980;100;001;MEDIO;;
+P2;F;1990;100;001;ALTO;;
+P3;M;1995;436;001;BASSO;LAVORO;N
+P4;F;1985;436;001;;FAMIGLIA;N
+P5;M;2000;235;004;MEDIO;;
+P6;F;1970;100;006;BASSO;;
+P7;M;1975;100;001;MEDIO;;
+P8;M;1960;100;001;BASSO;;
+P9;M;2001;100;001;MEDIO;;
+P10;M;1988;436;001;BASSO;LUNGO_PERIODO;N
+P11;F;1999;100;003;ALTO;;
+";
+
+pub const SPELLS: &str = "\
+id_did;id_lav;data_did;data_fine;cpi;prov_cpi
+D1;P1;01/03/2023;;TO01;001
+D2;P2;10/01/2024;30/06/2024;TO-Ciriè;001
+D3;P3;01/02/2024;31/03/2024;TO01;001
+D4;P4;01/06/2024;;TO02;001
+D5a;P5;01/01/2023;31/01/2024;TO01;001
+D5b;P5;01/06/2024;;CN01;004
+D6a;P6;01/02/2024;;TO01;001
+D6b;P6;01/02/2024;;AL01;006
+D7;P7;01/01/2022;31/12/2023;TO01;001
+D8;P8;31/12/2024;;TO01;001
+D9;P9;01/06/2023;01/01/2024;TO01;001
+D10;P10;01/02/2023;30/04/2023;TO01;001
+D11b;P11;01/09/2023;15/10/2023;VB01;103
+D11a;P11;01/09/2023;30/09/2023;NO01;003
+";
+
+pub const ACTIVITIES: &str = "\
+id_pol;id_lav;cod_attivita;data_inizio;data_fine;esito;programma;ente
+X1;P1;A01;01/03/2023;01/03/2023;CONCLUSA;ORD;CPI
+X2;P1;C01;15/05/2024;;AVVIATA;GOL;ACCREDITATO
+X3;P2;A02;10/01/2024;10/01/2024;CONCLUSA;GOL;CPI
+X4;P3;C06;15/04/2024;;AVVIATA;GOL;ACCREDITATO
+X5;P3;A01;15/01/2024;15/01/2024;CONCLUSA;ORD;CPI
+X6;P4;C01;01/07/2024;;RIFIUTATA;GOL;ACCREDITATO
+X7;P5;A01;20/01/2024;20/01/2024;CONCLUSA;ORD;CPI
+X8;P5;B03;01/01/2024;;AVVIATA;GOL;CPI
+X9;P7;A01;15/03/2024;15/03/2024;CONCLUSA;ORD;CPI
+X10;P8;A01;31/12/2024;;AVVIATA;ORD;CPI
+X11;P9;A01;01/01/2024;01/01/2024;CONCLUSA;GG;CPI
+X12;P10;A01;02/02/2024;02/02/2024;CONCLUSA;ORD;CPI
+";
+
+pub fn fixture_files() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("lavoratori.csv", PERSONS.as_bytes().to_vec()),
+        ("did.csv", SPELLS.as_bytes().to_vec()),
+        ("politiche.csv", ACTIVITIES.as_bytes().to_vec()),
+    ]
+}

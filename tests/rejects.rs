@@ -1,0 +1,229 @@
+//! Bad rows are reported with file, line, column, value and reason, never
+//! used, and for every file rows read = rows used + rows rejected.
+
+mod common;
+
+use common::{fixture_files, run, Workdir, ACTIVITIES, PERSONS, SPELLS};
+use proptest::prelude::*;
+use silp_access::extract::schema::FileKind;
+use silp_access::extract::{Extract, LoadOptions, Location};
+use silp_access::reference::Reference;
+
+const BAD_PERSONS: &str = "\
+P12;X;1980;100;001;;;
+P13;M;19x0;100;001;;;
+P14;M;1980;777;001;;;
+P15;M;1980;100;001;;;
+P15;F;1981;100;001;;;
+P16;M;2015;100;001;;;
+P17;M;1980;100
+";
+const BAD_SPELLS: &str = "\
+D12;P99;01/01/2024;;TO01;001
+D13;P1;31/02/2024;;TO01;001
+D14;P1;01/03/2024;01/02/2024;TO01;001
+D15;P1;01/01/2025;;TO01;001
+D16;P1;01/01/2024;;TO01;001;extra
+";
+const BAD_ACTIVITIES: &str = "\
+X13;P1;Z99;01/01/2024;;CONCLUSA;ORD;CPI
+X14;P1;A01;01/01/2024;;FATTA;ORD;CPI
+;P1;A01;01/01/2024;;CONCLUSA;ORD;CPI
+X15;P15;A01;01/01/2024;;CONCLUSA;ORD;CPI
+";
+
+const EXPECTED_REJECTS: &str = "\
+file;line;column;value;reason
+did.csv;16;id_lav;P99;unknown person: not among the valid rows of lavoratori.csv
+did.csv;17;data_did;31/02/2024;not a valid date (dd/mm/yyyy or yyyy-mm-dd)
+did.csv;18;data_fine;01/02/2024;before data_did of the same row
+did.csv;19;data_did;01/01/2025;after the as-of date 31/12/2024
+did.csv;20;;;the row has more fields than the header's 6
+lavoratori.csv;13;sesso;X;not one of M, F
+lavoratori.csv;14;anno_nascita;19x0;not a whole year (e.g. 1985)
+lavoratori.csv;15;cittadinanza;777;code not in the reference table cittadinanze.csv
+lavoratori.csv;16;id_lav;P15;duplicate id_lav: every row with this value is rejected
+lavoratori.csv;17;id_lav;P15;duplicate id_lav: every row with this value is rejected
+lavoratori.csv;18;anno_nascita;2015;birth year after 2010 (younger than 14 at the as-of date)
+lavoratori.csv;19;prov_domicilio;;empty value: prov_domicilio is required (or the row has fewer fields than the header)
+politiche.csv;14;cod_attivita;Z99;code not in the reference table attivita.csv
+politiche.csv;15;esito;FATTA;not one of AVVIATA, CONCLUSA, INTERROTTA, RIFIUTATA
+politiche.csv;16;id_pol;;empty identifier: id_pol is required (or the row has fewer fields than the header)
+politiche.csv;17;id_lav;P15;unknown person: not among the valid rows of lavoratori.csv
+";
+
+fn bad_extract(work: &Workdir) -> std::path::PathBuf {
+    work.extract(
+        "bad",
+        &[
+            (
+                "lavoratori.csv",
+                format!("{PERSONS}{BAD_PERSONS}").into_bytes(),
+            ),
+            ("did.csv", format!("{SPELLS}{BAD_SPELLS}").into_bytes()),
+            (
+                "politiche.csv",
+                format!("{ACTIVITIES}{BAD_ACTIVITIES}").into_bytes(),
+            ),
+        ],
+    )
+}
+
+#[test]
+fn rejected_rows_are_reported_with_their_lines_and_never_used() {
+    let work = Workdir::new();
+    let bad = bad_extract(&work);
+    let rejects = work.path().join("scarti.csv");
+    let args = |dir: &std::path::Path| {
+        vec![
+            "rates".to_string(),
+            "--extract".into(),
+            dir.display().to_string(),
+            "--as-of".into(),
+            "31/12/2024".into(),
+            "--year".into(),
+            "2024".into(),
+            "--by".into(),
+            "provincia,gruppo_cittadinanza".into(),
+            "--margins".into(),
+            "--format".into(),
+            "csv".into(),
+        ]
+    };
+    let mut with_rejects = args(&bad);
+    with_rejects.extend(["--rejects".to_string(), rejects.display().to_string()]);
+    let out = run(&with_rejects.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&rejects).unwrap(), EXPECTED_REJECTS);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("lavoratori.csv: 18 rows read, 11 used, 7 rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did.csv: 19 rows read, 14 used, 5 rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("politiche.csv: 16 rows read, 12 used, 4 rejected"),
+        "{stderr}"
+    );
+
+    let clean = work.extract("clean", &fixture_files());
+    let clean_out = run(&args(&clean).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        out.stdout, clean_out.stdout,
+        "rejected rows must not change any number"
+    );
+}
+
+#[test]
+fn strict_fails_with_exit_1_and_writes_nothing() {
+    let work = Workdir::new();
+    let bad = bad_extract(&work);
+    let output = work.path().join("tassi.csv");
+    let out = run(&[
+        "rates",
+        "--extract",
+        bad.to_str().unwrap(),
+        "--as-of",
+        "31/12/2024",
+        "--strict",
+        "--format",
+        "csv",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!output.exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("16 rows were rejected and --strict is set"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rejected: did.csv line 16, column id_lav, value \"P99\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_clean_extract_passes_strict() {
+    let work = Workdir::new();
+    let clean = work.extract("clean", &fixture_files());
+    let out = run(&[
+        "rates",
+        "--extract",
+        clean.to_str().unwrap(),
+        "--strict",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Values a broken export might hold.
+const GARBAGE: [&str; 12] = [
+    "",
+    "x",
+    "31/02/2024",
+    "2024-13-01",
+    "99999",
+    "-1",
+    "NULL",
+    "P99",
+    "1800",
+    "\u{e8}",
+    "a;b",
+    "01/01/2031",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rows_read_equal_used_plus_rejected(
+        mutations in proptest::collection::vec((0usize..3, 1usize..15, 0usize..8, 0usize..GARBAGE.len()), 1..12)
+    ) {
+        let mut texts = [PERSONS.to_string(), SPELLS.to_string(), ACTIVITIES.to_string()];
+        for (file, line, column, garbage) in mutations {
+            let mut lines: Vec<Vec<String>> =
+                texts[file].lines().map(|l| l.split(';').map(String::from).collect()).collect();
+            let line = 1 + (line - 1) % (lines.len() - 1);
+            let column = column % lines[line].len();
+            lines[line][column] = GARBAGE[garbage].to_string();
+            texts[file] = lines.iter().map(|l| l.join(";") + "\n").collect();
+        }
+        let work = Workdir::new();
+        let dir = work.extract(
+            "mutated",
+            &[
+                ("lavoratori.csv", texts[0].clone().into_bytes()),
+                ("did.csv", texts[1].clone().into_bytes()),
+                ("politiche.csv", texts[2].clone().into_bytes()),
+            ],
+        );
+        let reference = Reference::load(None).unwrap();
+        let options = LoadOptions { as_of: Some(chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()), ..LoadOptions::default() };
+        let kinds = [FileKind::Persons, FileKind::Spells, FileKind::Activities];
+        let extract = Extract::load(&Location::Dir(dir), &kinds, &options, &reference).unwrap();
+        for (report, text) in extract.files.iter().zip(&texts) {
+            prop_assert_eq!(report.rows_read, report.rows_used + report.rows_rejected);
+            prop_assert_eq!(report.rows_read, text.lines().count() as u64 - 1);
+            let listed: Vec<u64> = extract.rejects.iter().filter(|r| r.file == report.file).map(|r| r.line).collect();
+            prop_assert_eq!(listed.len() as u64, report.rows_rejected);
+            let mut unique = listed.clone();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), listed.len(), "one reject per line");
+        }
+    }
+}
