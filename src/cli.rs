@@ -34,6 +34,9 @@ pub enum Command {
     /// Access rates by breakdown, for the stock or a cohort of registrants.
     #[command(after_long_help = RATES_EXAMPLES)]
     Rates(RatesArgs),
+    /// Compare each foreign group (or citizenship) with Italian citizens in every stratum.
+    #[command(after_long_help = GAP_EXAMPLES)]
+    Gap(GapArgs),
     /// Write a synthetic extract calibrated to public figures for Piedmont.
     #[command(after_long_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -43,6 +46,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Rates(_) => "rates",
+            Command::Gap(_) => "gap",
             Command::Generate(_) => "generate",
         }
     }
@@ -54,6 +58,12 @@ Examples:
   silp-access rates --extract estrazione/ --year 2024 --by cittadinanza --top 10 --margins
   silp-access rates --population coorte --window 365 --dal 01/01/2023 --al 31/12/2023 --select misure
   silp-access rates --year 2024 --by gruppo_cittadinanza,programma --format csv --output tassi.csv";
+
+const GAP_EXAMPLES: &str = "\
+Examples:
+  silp-access gap --year 2024 --by provincia,sesso
+  silp-access gap --year 2024 --by cittadinanza --top 10 --select misure
+  silp-access gap --year 2024 --by straniero,classe_eta --standard ita --format csv";
 
 const GENERATE_EXAMPLES: &str = "\
 Examples:
@@ -120,10 +130,9 @@ pub enum PopulationName {
     Coorte,
 }
 
+/// Who is counted and which activities count as access.
 #[derive(Debug, Args)]
-pub struct RatesArgs {
-    #[command(flatten)]
-    pub extract: ExtractArgs,
+pub struct QueryArgs {
     #[command(flatten)]
     pub period: PeriodArgs,
     #[arg(long, value_enum, default_value_t = PopulationName::Stock)]
@@ -138,12 +147,7 @@ pub struct RatesArgs {
     #[arg(long, value_enum, default_value_t = SelectionName::Tutte)]
     pub select: SelectionName,
     /// Eurostat LMP categories instead of --select, e.g. 2,4.
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        conflicts_with = "select"
-    )]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', conflicts_with = "select")]
     pub lmp: Option<Vec<u8>>,
     /// Count only these activity codes, e.g. C01,C06.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -162,6 +166,51 @@ pub struct RatesArgs {
     /// Add margins: TOTALE rows for every breakdown summed over, and a grand total.
     #[arg(long)]
     pub margins: bool,
+}
+
+/// Intervals and disclosure control.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Confidence level of the intervals.
+    #[arg(long, value_name = "LEVEL", default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Suppress cells where eligible persons, beneficiaries or non-beneficiaries
+    /// number between 1 and this minus one (at least 3).
+    #[arg(long, value_name = "K", default_value_t = crate::disclosure::DEFAULT_THRESHOLD)]
+    pub threshold: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RatesArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    #[command(flatten)]
+    pub stats: StatsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StandardName {
+    /// All eligible persons of the table.
+    Totale,
+    /// Eligible Italian citizens only.
+    Ita,
+}
+
+#[derive(Debug, Args)]
+pub struct GapArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Standard population of the age-sex standardised rates.
+    #[arg(long, value_enum, default_value_t = StandardName::Totale)]
+    pub standard: StandardName,
+    #[command(flatten)]
+    pub stats: StatsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

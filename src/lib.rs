@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod disclosure;
 mod engine;
 pub mod error;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod output;
 pub mod reference;
 pub mod sample;
 pub mod session;
+pub mod stats;
 pub mod synth;
 pub mod table;
 

@@ -9,14 +9,10 @@ pub const SEED: u64 = 2024;
 
 pub fn file(name: &str) -> Option<&'static [u8]> {
     match name {
-        "lavoratori.csv" => Some(include_bytes!(
-            "../data-samples/piemonte-20k/lavoratori.csv"
-        )),
+        "lavoratori.csv" => Some(include_bytes!("../data-samples/piemonte-20k/lavoratori.csv")),
         "did.csv" => Some(include_bytes!("../data-samples/piemonte-20k/did.csv")),
         "politiche.csv" => Some(include_bytes!("../data-samples/piemonte-20k/politiche.csv")),
-        "avviamenti.csv" => Some(include_bytes!(
-            "../data-samples/piemonte-20k/avviamenti.csv"
-        )),
+        "avviamenti.csv" => Some(include_bytes!("../data-samples/piemonte-20k/avviamenti.csv")),
         _ => None,
     }
 }

@@ -6,12 +6,18 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::ExtractArgs;
+use anyhow::bail;
+use chrono::{Datelike, NaiveDate};
+
+use crate::cli::{ExtractArgs, PeriodArgs, PopulationName, QueryArgs, StatsArgs};
+use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
 use crate::extract::{Extract, LoadOptions, Location, Reject};
+use crate::indicators::{Period, Population, RatesPlan, Selection};
 use crate::output;
 use crate::reference::Reference;
+use crate::table::{Dimension, PROGRAMMES};
 
 /// How many rejected rows are listed on stderr when no `--rejects` file is asked for.
 const REJECTS_SHOWN: usize = 10;
@@ -54,12 +60,7 @@ fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) ->
         writeln!(
             stderr,
             "  {}: {} rows read, {} used, {} rejected ({}, separator '{}')",
-            file.file,
-            file.rows_read,
-            file.rows_used,
-            file.rows_rejected,
-            file.encoding,
-            file.separator
+            file.file, file.rows_read, file.rows_used, file.rows_rejected, file.encoding, file.separator
         )?;
     }
     let rejected = extract.rows_rejected();
@@ -69,11 +70,7 @@ fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) ->
     match &args.rejects {
         Some(path) => {
             output::write_file_atomically(path, &rejects_csv(&extract.rejects))?;
-            writeln!(
-                stderr,
-                "  {rejected} rejected rows written to {}",
-                path.display()
-            )?;
+            writeln!(stderr, "  {rejected} rejected rows written to {}", path.display())?;
         }
         None => {
             for reject in extract.rejects.iter().take(REJECTS_SHOWN) {
@@ -109,14 +106,114 @@ pub fn rejects_csv(rejects: &[Reject]) -> Vec<u8> {
         .expect("writing to memory");
     for r in rejects {
         writer
-            .write_record([
-                r.file.as_str(),
-                &r.line.to_string(),
-                &r.column,
-                &r.value,
-                &r.reason,
-            ])
+            .write_record([r.file.as_str(), &r.line.to_string(), &r.column, &r.value, &r.reason])
             .expect("writing to memory");
     }
     writer.into_inner().expect("writing to memory")
+}
+
+/// The files every analysis command reads.
+pub const ANALYSIS_FILES: [FileKind; 3] = [FileKind::Persons, FileKind::Spells, FileKind::Activities];
+
+/// The checks on a query's options that need no data, run before loading it.
+pub struct QueryOptions {
+    population: Population,
+    selection: Selection,
+    dims: Vec<Dimension>,
+    confidence: f64,
+    threshold: Threshold,
+}
+
+impl QueryOptions {
+    pub fn parse(query: &QueryArgs, stats: &StatsArgs) -> Result<QueryOptions> {
+        crate::stats::critical_value(stats.confidence)?;
+        let population = match query.population {
+            PopulationName::Stock => {
+                if query.complete_followup {
+                    bail!("--complete-followup applies to --population coorte only");
+                }
+                Population::Stock
+            }
+            PopulationName::Coorte => Population::Cohort {
+                window: query.window,
+                complete_followup: query.complete_followup,
+            },
+        };
+        Ok(QueryOptions {
+            population,
+            selection: selection(query)?,
+            dims: Dimension::parse_list(&query.by)?,
+            confidence: stats.confidence,
+            threshold: Threshold::new(stats.threshold)?,
+        })
+    }
+
+    pub fn dims(&self) -> &[Dimension] {
+        &self.dims
+    }
+
+    /// The plan, once the as-of date (the default period's year) is known.
+    pub fn plan(&self, query: &QueryArgs, as_of: NaiveDate) -> Result<RatesPlan> {
+        let plan = RatesPlan {
+            period: period(&query.period, as_of)?,
+            population: self.population,
+            selection: self.selection.clone(),
+            dims: self.dims.clone(),
+            top: query.top,
+            margins: query.margins,
+            confidence: self.confidence,
+            threshold: Some(self.threshold),
+        };
+        plan.check()?;
+        Ok(plan)
+    }
+}
+
+fn selection(query: &QueryArgs) -> Result<Selection> {
+    let mut selection = Selection::named(query.select);
+    if let Some(categories) = &query.lmp {
+        if let Some(bad) = categories.iter().find(|c| !(1..=7).contains(*c)) {
+            bail!("--lmp {bad}: Eurostat LMP categories run from 1 (services) to 7 (start-up incentives)");
+        }
+        let mut categories = categories.clone();
+        categories.sort_unstable();
+        categories.dedup();
+        selection.categories = categories;
+    }
+    if let Some(programmes) = &query.programma {
+        if let Some(bad) = programmes.iter().find(|p| !PROGRAMMES.contains(&p.as_str())) {
+            bail!("--programma {bad}: use any of {}", PROGRAMMES.join(", "));
+        }
+        selection.programmes = Some(programmes.clone());
+    }
+    selection.activities = query.attivita.clone();
+    Ok(selection)
+}
+
+fn period(args: &PeriodArgs, as_of: NaiveDate) -> Result<Period> {
+    match (args.year, args.dal, args.al) {
+        (Some(year), _, _) => Period::year(year),
+        (None, Some(from), Some(to)) => Period::new(from, to),
+        _ => Period::year(as_of.year()),
+    }
+}
+
+/// Tells the analyst how many cohort members lack a full follow-up.
+pub fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write) -> Result<()> {
+    if let Population::Cohort {
+        window,
+        complete_followup,
+    } = plan.population
+    {
+        let what = if complete_followup {
+            "left out"
+        } else {
+            "counted, follow-up incomplete"
+        };
+        writeln!(
+            stderr,
+            "cohort: {incomplete} persons registered in the period have less than {window} days of follow-up before the as-of date ({what})"
+        )?;
+    }
+    Ok(())
 }

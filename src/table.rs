@@ -94,10 +94,7 @@ impl Dimension {
             let lower = name.to_ascii_lowercase();
             let Some(dim) = Dimension::ALL.into_iter().find(|d| d.name() == lower) else {
                 let known: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
-                bail!(
-                    "--by: unknown breakdown {name:?}; use any of {}",
-                    known.join(", ")
-                );
+                bail!("--by: unknown breakdown {name:?}; use any of {}", known.join(", "));
             };
             if dims.contains(&dim) {
                 bail!("--by: breakdown {name:?} is given twice");
@@ -173,19 +170,11 @@ impl<'a> Codebook<'a> {
             return (3, 0);
         }
         let position = match dim {
-            Dimension::Provincia => self
-                .reference
-                .provinces
-                .iter()
-                .position(|p| p.sigla == code),
+            Dimension::Provincia => self.reference.provinces.iter().position(|p| p.sigla == code),
             Dimension::Cittadinanza if code == OTHER_CITIZENSHIPS => {
                 return (1, 0);
             }
-            Dimension::Cittadinanza => self
-                .reference
-                .citizenships
-                .iter()
-                .position(|c| c.codice == code),
+            Dimension::Cittadinanza => self.reference.citizenships.iter().position(|c| c.codice == code),
             Dimension::CategoriaLmp => self
                 .reference
                 .lmp_categories
@@ -218,41 +207,50 @@ impl<'a> Codebook<'a> {
                 .iter()
                 .find(|p| p.sigla == code)
                 .map(|p| p.nome.clone()),
-            Dimension::Cittadinanza if code == OTHER_CITIZENSHIPS => Some(
+            Dimension::Cittadinanza if code == OTHER_CITIZENSHIPS => {
+                Some(if it { "Altre cittadinanze" } else { "Other citizenships" }.to_string())
+            }
+            Dimension::Cittadinanza => self.reference.citizenships.iter().find(|c| c.codice == code).map(|c| {
                 if it {
-                    "Altre cittadinanze"
+                    c.nome_it.clone()
                 } else {
-                    "Other citizenships"
+                    c.nome_en.clone()
                 }
-                .to_string(),
-            ),
-            Dimension::Cittadinanza => self
-                .reference
-                .citizenships
-                .iter()
-                .find(|c| c.codice == code)
-                .map(|c| {
-                    if it {
-                        c.nome_it.clone()
-                    } else {
-                        c.nome_en.clone()
-                    }
-                }),
+            }),
             Dimension::CategoriaLmp => self
                 .reference
                 .lmp_categories
                 .iter()
                 .find(|c| c.categoria.to_string() == code)
-                .map(|c| {
-                    if it {
-                        c.nome_it.clone()
-                    } else {
-                        c.nome_en.clone()
-                    }
-                }),
+                .map(|c| if it { c.nome_it.clone() } else { c.nome_en.clone() }),
             _ => None,
         };
         found.unwrap_or_else(|| code.to_string())
+    }
+}
+
+/// Whether a cell may be published (`stato_cella`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CellStatus {
+    #[default]
+    Publishable,
+    /// A count below the threshold.
+    Primary,
+    /// Hidden so that a primary cell cannot be recovered from a margin.
+    Secondary,
+}
+
+impl CellStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            CellStatus::Publishable => "s",
+            CellStatus::Primary => "u",
+            CellStatus::Secondary => "x",
+        }
+    }
+
+    pub fn is_suppressed(self) -> bool {
+        self != CellStatus::Publishable
     }
 }
 
@@ -264,6 +262,7 @@ pub struct Row {
     pub population: u64,
     /// Beneficiaries among them.
     pub beneficiaries: u64,
+    pub status: CellStatus,
 }
 
 impl Row {
@@ -276,11 +275,16 @@ impl Row {
     }
 }
 
+/// Below this many eligible persons a rate is flagged as not reliable.
+pub const RELIABLE_POPULATION: u64 = 20;
+
 /// A breakdown table, rows in code order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub dims: Vec<Dimension>,
     pub rows: Vec<Row>,
+    /// Level of the confidence intervals, e.g. 0.95.
+    pub confidence: f64,
 }
 
 impl Table {
@@ -295,35 +299,75 @@ impl Table {
         });
     }
 
-    /// The grid every renderer draws: column names and typed values, in output order.
-    pub fn grid(&self, codebook: &Codebook) -> Grid {
-        let mut columns = Vec::new();
-        for dim in &self.dims {
-            columns.push(dim.name().to_string());
-            if let Some(label) = dim.label_column() {
-                columns.push(label.to_string());
-            }
-        }
-        columns.extend(["popolazione", "beneficiari", "tasso"].map(String::from));
+    pub fn has_margins(&self) -> bool {
+        self.rows.iter().any(Row::is_margin)
+    }
+
+    /// The grid every renderer draws: column names and typed values, in
+    /// output order. A suppressed cell shows nothing but its status.
+    pub fn grid(&self, codebook: &Codebook) -> anyhow::Result<Grid> {
+        let z = crate::stats::critical_value(self.confidence)?;
+        let (low, high) = interval_columns("ic", self.confidence);
+        let mut columns = key_columns(&self.dims);
+        columns.extend([
+            "popolazione".to_string(),
+            "beneficiari".to_string(),
+            "tasso".to_string(),
+            low,
+            high,
+        ]);
+        columns.extend(["affidabile", "stato_cella"].map(String::from));
         let rows = self
             .rows
             .iter()
             .map(|row| {
-                let mut values = Vec::with_capacity(columns.len());
-                for (dim, code) in self.dims.iter().zip(&row.keys) {
-                    values.push(Value::Code(code.clone()));
-                    if dim.label_column().is_some() {
-                        values.push(Value::Text(codebook.label(*dim, code)));
-                    }
+                let mut values = key_values(&self.dims, &row.keys, codebook);
+                if row.status.is_suppressed() {
+                    values.extend(std::iter::repeat_n(Value::Missing, 6));
+                } else {
+                    let interval = crate::stats::wilson(row.beneficiaries, row.population, z);
+                    values.push(Value::Count(row.population));
+                    values.push(Value::Count(row.beneficiaries));
+                    values.push(row.rate().map_or(Value::Missing, Value::Proportion));
+                    values.push(interval.map_or(Value::Missing, |i| Value::Proportion(i.low)));
+                    values.push(interval.map_or(Value::Missing, |i| Value::Proportion(i.high)));
+                    values.push(Value::Flag(row.population >= RELIABLE_POPULATION));
                 }
-                values.push(Value::Count(row.population));
-                values.push(Value::Count(row.beneficiaries));
-                values.push(row.rate().map_or(Value::Missing, Value::Proportion));
+                values.push(Value::Code(row.status.code().to_string()));
                 values
             })
             .collect();
-        Grid { columns, rows }
+        Ok(Grid { columns, rows })
     }
+}
+
+/// Names of an interval's columns at a level: `ic95_inf`, `ic95_sup` at 0.95.
+pub fn interval_columns(prefix: &str, confidence: f64) -> (String, String) {
+    let level = format!("{}", (confidence * 1000.0).round() / 10.0).replace('.', "_");
+    (format!("{prefix}{level}_inf"), format!("{prefix}{level}_sup"))
+}
+
+/// The code and label columns of the breakdowns.
+pub fn key_columns(dims: &[Dimension]) -> Vec<String> {
+    let mut columns = Vec::new();
+    for dim in dims {
+        columns.push(dim.name().to_string());
+        if let Some(label) = dim.label_column() {
+            columns.push(label.to_string());
+        }
+    }
+    columns
+}
+
+pub fn key_values(dims: &[Dimension], keys: &[String], codebook: &Codebook) -> Vec<Value> {
+    let mut values = Vec::new();
+    for (dim, code) in dims.iter().zip(keys) {
+        values.push(Value::Code(code.clone()));
+        if dim.label_column().is_some() {
+            values.push(Value::Text(codebook.label(*dim, code)));
+        }
+    }
+    values
 }
 
 /// A typed cell of an output grid; each renderer decides how to write it.
@@ -333,6 +377,9 @@ pub enum Value {
     Text(String),
     Count(u64),
     Proportion(f64),
+    /// A signed number that is not a proportion (a difference, a ratio, an index).
+    Number(f64),
+    Flag(bool),
     Missing,
 }
 

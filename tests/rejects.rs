@@ -32,47 +32,135 @@ X14;P1;A01;01/01/2024;;FATTA;ORD;CPI
 X15;P15;A01;01/01/2024;;CONCLUSA;ORD;CPI
 ";
 
-const EXPECTED_REJECTS: &str = "\
-file;line;column;value;reason
-did.csv;16;id_lav;P99;unknown person: not among the valid rows of lavoratori.csv
-did.csv;17;data_did;31/02/2024;not a valid date (dd/mm/yyyy or yyyy-mm-dd)
-did.csv;18;data_fine;01/02/2024;before data_did of the same row
-did.csv;19;data_did;01/01/2025;after the as-of date 31/12/2024
-did.csv;20;;;the row has more fields than the header's 6
-lavoratori.csv;13;sesso;X;not one of M, F
-lavoratori.csv;14;anno_nascita;19x0;not a whole year (e.g. 1985)
-lavoratori.csv;15;cittadinanza;777;code not in the reference table cittadinanze.csv
-lavoratori.csv;16;id_lav;P15;duplicate id_lav: every row with this value is rejected
-lavoratori.csv;17;id_lav;P15;duplicate id_lav: every row with this value is rejected
-lavoratori.csv;18;anno_nascita;2015;birth year after 2010 (younger than 14 at the as-of date)
-lavoratori.csv;19;prov_domicilio;;empty value: prov_domicilio is required (or the row has fewer fields than the header)
-politiche.csv;14;cod_attivita;Z99;code not in the reference table attivita.csv
-politiche.csv;15;esito;FATTA;not one of AVVIATA, CONCLUSA, INTERROTTA, RIFIUTATA
-politiche.csv;16;id_pol;;empty identifier: id_pol is required (or the row has fewer fields than the header)
-politiche.csv;17;id_lav;P15;unknown person: not among the valid rows of lavoratori.csv
-";
+/// (file, position among the bad rows, column, value, reason).
+const EXPECTED_REJECTS: [(&str, u64, &str, &str, &str); 16] = [
+    (
+        "did.csv",
+        1,
+        "id_lav",
+        "P99",
+        "unknown person: not among the valid rows of lavoratori.csv",
+    ),
+    (
+        "did.csv",
+        2,
+        "data_did",
+        "31/02/2024",
+        "not a valid date (dd/mm/yyyy or yyyy-mm-dd)",
+    ),
+    (
+        "did.csv",
+        3,
+        "data_fine",
+        "01/02/2024",
+        "before data_did of the same row",
+    ),
+    (
+        "did.csv",
+        4,
+        "data_did",
+        "01/01/2025",
+        "after the as-of date 31/12/2024",
+    ),
+    ("did.csv", 5, "", "", "the row has more fields than the header's 6"),
+    ("lavoratori.csv", 1, "sesso", "X", "not one of M, F"),
+    (
+        "lavoratori.csv",
+        2,
+        "anno_nascita",
+        "19x0",
+        "not a whole year (e.g. 1985)",
+    ),
+    (
+        "lavoratori.csv",
+        3,
+        "cittadinanza",
+        "777",
+        "code not in the reference table cittadinanze.csv",
+    ),
+    (
+        "lavoratori.csv",
+        4,
+        "id_lav",
+        "P15",
+        "duplicate id_lav: every row with this value is rejected",
+    ),
+    (
+        "lavoratori.csv",
+        5,
+        "id_lav",
+        "P15",
+        "duplicate id_lav: every row with this value is rejected",
+    ),
+    (
+        "lavoratori.csv",
+        6,
+        "anno_nascita",
+        "2015",
+        "birth year after 2010 (younger than 14 at the as-of date)",
+    ),
+    (
+        "lavoratori.csv",
+        7,
+        "prov_domicilio",
+        "",
+        "empty value: prov_domicilio is required (or the row has fewer fields than the header)",
+    ),
+    (
+        "politiche.csv",
+        1,
+        "cod_attivita",
+        "Z99",
+        "code not in the reference table attivita.csv",
+    ),
+    (
+        "politiche.csv",
+        2,
+        "esito",
+        "FATTA",
+        "not one of AVVIATA, CONCLUSA, INTERROTTA, RIFIUTATA",
+    ),
+    (
+        "politiche.csv",
+        3,
+        "id_pol",
+        "",
+        "empty identifier: id_pol is required (or the row has fewer fields than the header)",
+    ),
+    (
+        "politiche.csv",
+        4,
+        "id_lav",
+        "P15",
+        "unknown person: not among the valid rows of lavoratori.csv",
+    ),
+];
 
-fn bad_extract(work: &Workdir) -> std::path::PathBuf {
-    work.extract(
-        "bad",
-        &[
-            (
-                "lavoratori.csv",
-                format!("{PERSONS}{BAD_PERSONS}").into_bytes(),
-            ),
-            ("did.csv", format!("{SPELLS}{BAD_SPELLS}").into_bytes()),
-            (
-                "politiche.csv",
-                format!("{ACTIVITIES}{BAD_ACTIVITIES}").into_bytes(),
-            ),
-        ],
-    )
+/// The clean fixture with the bad rows appended; returns the folder and,
+/// per file, the line number just before the first bad row.
+fn bad_extract(work: &Workdir) -> (std::path::PathBuf, Vec<(&'static str, u64)>) {
+    let mut files = fixture_files();
+    let mut last_clean_line = Vec::new();
+    for ((name, bytes), bad) in files.iter_mut().zip([BAD_PERSONS, BAD_SPELLS, BAD_ACTIVITIES]) {
+        last_clean_line.push((*name, bytes.iter().filter(|b| **b == b'\n').count() as u64));
+        bytes.extend_from_slice(bad.as_bytes());
+    }
+    (work.extract("bad", &files), last_clean_line)
+}
+
+fn expected_rejects(last_clean_line: &[(&str, u64)]) -> String {
+    let mut text = String::from("file;line;column;value;reason\n");
+    for (file, position, column, value, reason) in EXPECTED_REJECTS {
+        let base = last_clean_line.iter().find(|(f, _)| *f == file).unwrap().1;
+        text.push_str(&format!("{file};{};{column};{value};{reason}\n", base + position));
+    }
+    text
 }
 
 #[test]
 fn rejected_rows_are_reported_with_their_lines_and_never_used() {
     let work = Workdir::new();
-    let bad = bad_extract(&work);
+    let (bad, last_clean_line) = bad_extract(&work);
     let rejects = work.path().join("scarti.csv");
     let args = |dir: &std::path::Path| {
         vec![
@@ -93,38 +181,36 @@ fn rejected_rows_are_reported_with_their_lines_and_never_used() {
     let mut with_rejects = args(&bad);
     with_rejects.extend(["--rejects".to_string(), rejects.display().to_string()]);
     let out = run(&with_rejects.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap(),
+        expected_rejects(&last_clean_line)
     );
-    assert_eq!(std::fs::read_to_string(&rejects).unwrap(), EXPECTED_REJECTS);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("lavoratori.csv: 18 rows read, 11 used, 7 rejected"),
+        stderr.contains("lavoratori.csv: 117 rows read, 110 used, 7 rejected"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("did.csv: 19 rows read, 14 used, 5 rejected"),
+        stderr.contains("did.csv: 145 rows read, 140 used, 5 rejected"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("politiche.csv: 16 rows read, 12 used, 4 rejected"),
+        stderr.contains("politiche.csv: 124 rows read, 120 used, 4 rejected"),
         "{stderr}"
     );
 
     let clean = work.extract("clean", &fixture_files());
     let clean_out = run(&args(&clean).iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(
-        out.stdout, clean_out.stdout,
-        "rejected rows must not change any number"
-    );
+    assert_eq!(out.stdout, clean_out.stdout, "rejected rows must not change any number");
+    let published = String::from_utf8_lossy(&out.stdout);
+    assert!(published.contains("TOTALE;Totale;TOTALE;80;50;"), "{published}");
 }
 
 #[test]
 fn strict_fails_with_exit_1_and_writes_nothing() {
     let work = Workdir::new();
-    let bad = bad_extract(&work);
+    let (bad, last_clean_line) = bad_extract(&work);
     let output = work.path().join("tassi.csv");
     let out = run(&[
         "rates",
@@ -141,14 +227,10 @@ fn strict_fails_with_exit_1_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!output.exists());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("16 rows were rejected and --strict is set"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("rejected: did.csv line 16, column id_lav, value \"P99\""),
-        "{stderr}"
-    );
+    assert!(stderr.contains("16 rows were rejected and --strict is set"), "{stderr}");
+    let first = last_clean_line.iter().find(|(f, _)| *f == "did.csv").unwrap().1 + 1;
+    let listed = format!("rejected: did.csv line {first}, column id_lav, value \"P99\"");
+    assert!(stderr.contains(&listed), "{stderr}");
 }
 
 #[test]
@@ -163,12 +245,7 @@ fn a_clean_extract_passes_strict() {
         "--format",
         "csv",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Values a broken export might hold.

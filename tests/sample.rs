@@ -20,12 +20,7 @@ fn the_sample_is_what_generate_writes_for_its_seed() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    for file in [
-        "lavoratori.csv",
-        "did.csv",
-        "politiche.csv",
-        "avviamenti.csv",
-    ] {
+    for file in ["lavoratori.csv", "did.csv", "politiche.csv", "avviamenti.csv"] {
         let committed = std::fs::read(format!("{SAMPLE_DIR}/{file}")).unwrap();
         let regenerated = std::fs::read(out.join(file)).unwrap();
         assert!(
@@ -54,11 +49,7 @@ fn the_embedded_sample_is_the_default_extract_from_any_directory() {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), from_files);
     assert!(String::from_utf8_lossy(&out.stderr).contains("embedded sample (piemonte-20k)"));
 }
@@ -66,12 +57,7 @@ fn the_embedded_sample_is_the_default_extract_from_any_directory() {
 #[test]
 fn the_sample_passes_strict_validation() {
     let out = run(&["rates", "--strict", "--format", "csv"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -81,17 +67,14 @@ fn margins_add_up_and_rates_lie_in_zero_one() {
         "--year",
         "2024",
         "--by",
-        "provincia,gruppo_cittadinanza",
+        "provincia,sesso",
         "--margins",
         "--format",
         "csv",
     ]);
-    let rows = counts(&out, &["provincia", "gruppo_cittadinanza"]);
+    let rows = counts(&out, &["provincia", "sesso"]);
     let total = rows.iter().find(|(k, _, _)| k == "TOTALE/TOTALE").unwrap();
-    let inner: Vec<_> = rows
-        .iter()
-        .filter(|(k, _, _)| !k.contains("TOTALE"))
-        .collect();
+    let inner: Vec<_> = rows.iter().filter(|(k, _, _)| !k.contains("TOTALE")).collect();
     assert_eq!(inner.iter().map(|r| r.1).sum::<u64>(), total.1);
     assert_eq!(inner.iter().map(|r| r.2).sum::<u64>(), total.2);
     assert!(rows.iter().all(|(_, n, x)| x <= n));
@@ -123,10 +106,7 @@ fn output_file_is_written_and_identical_across_runs() {
             path.to_str().unwrap(),
         ]);
     }
-    assert_eq!(
-        std::fs::read(&first).unwrap(),
-        std::fs::read(&second).unwrap()
-    );
+    assert_eq!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
     let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
     assert_eq!(
         rows.as_array().unwrap().len(),
@@ -139,13 +119,7 @@ fn output_file_is_written_and_identical_across_runs() {
 fn failed_write_leaves_no_file() {
     let work = Workdir::new();
     let target = work.path().join("missing-dir").join("out.csv");
-    let out = run(&[
-        "rates",
-        "--format",
-        "csv",
-        "--output",
-        target.to_str().unwrap(),
-    ]);
+    let out = run(&["rates", "--format", "csv", "--output", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!target.exists());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing-dir"));

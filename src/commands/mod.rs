@@ -2,6 +2,7 @@
 //! `run(args, stderr) -> Result<()>` that validates its arguments, builds a
 //! typed plan, executes it and writes its output.
 
+pub mod gap;
 pub mod generate;
 pub mod rates;
 
@@ -14,6 +15,7 @@ use crate::cli::Command;
 pub fn run(command: &Command, stderr: &mut dyn Write) -> Result<()> {
     match command {
         Command::Rates(args) => rates::run(args, stderr),
+        Command::Gap(args) => gap::run(args, stderr),
         Command::Generate(args) => generate::run(args, stderr),
     }
 }

@@ -16,12 +16,7 @@ pub enum EncodingChoice {
     #[value(name = "utf-8", alias = "utf8")]
     Utf8,
     /// Also right for ISO-8859-1 (Latin-1) files.
-    #[value(
-        name = "windows-1252",
-        alias = "cp1252",
-        alias = "latin1",
-        alias = "iso-8859-1"
-    )]
+    #[value(name = "windows-1252", alias = "cp1252", alias = "latin1", alias = "iso-8859-1")]
     Windows1252,
 }
 
@@ -64,8 +59,7 @@ pub fn prepare_path(path: &Path, choice: EncodingChoice) -> Result<PreparedFile>
     } else {
         // SAFETY: the extract is read-only input; a file truncated under us
         // would be a concurrent misuse we cannot guard against anyway.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
         Utf8Bytes::Mapped(map)
     };
     prepare(raw, &path.display().to_string(), choice)
@@ -124,10 +118,7 @@ fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Byt
         }
         (EncodingChoice::Auto | EncodingChoice::Windows1252, _) => {
             let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw.as_ref());
-            Ok((
-                Utf8Bytes::Decoded(text.into_owned().into_bytes()),
-                "Windows-1252",
-            ))
+            Ok((Utf8Bytes::Decoded(text.into_owned().into_bytes()), "Windows-1252"))
         }
     }
 }

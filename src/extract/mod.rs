@@ -109,7 +109,10 @@ impl Extract {
         let as_of = match options.as_of {
             Some(date) => date,
             None => latest_date(&frames)?.ok_or_else(|| {
-                anyhow!("{}: no valid date in any file, so the as-of date is unknown; give it with --as-of DATE", location.describe())
+                anyhow!(
+                    "{}: no valid date in any file, so the as-of date is unknown; give it with --as-of DATE",
+                    location.describe()
+                )
             })?,
         };
         for (kind, frame) in frames.iter_mut() {
@@ -154,11 +157,7 @@ impl Extract {
     }
 }
 
-fn open(
-    location: &Location,
-    spec: &FileSpec,
-    encoding: EncodingChoice,
-) -> Result<Option<PreparedFile>> {
+fn open(location: &Location, spec: &FileSpec, encoding: EncodingChoice) -> Result<Option<PreparedFile>> {
     match location {
         Location::Dir(dir) => {
             if !dir.is_dir() {
@@ -217,27 +216,9 @@ impl CodeSeries {
     fn new(reference: &Reference) -> Self {
         let series = |codes: Vec<&str>| Series::new(PlSmallStr::EMPTY, codes);
         CodeSeries {
-            citizenships: series(
-                reference
-                    .citizenships
-                    .iter()
-                    .map(|c| c.codice.as_str())
-                    .collect(),
-            ),
-            provinces: series(
-                reference
-                    .provinces
-                    .iter()
-                    .map(|p| p.codice.as_str())
-                    .collect(),
-            ),
-            activities: series(
-                reference
-                    .activities
-                    .iter()
-                    .map(|a| a.codice.as_str())
-                    .collect(),
-            ),
+            citizenships: series(reference.citizenships.iter().map(|c| c.codice.as_str()).collect()),
+            provinces: series(reference.provinces.iter().map(|p| p.codice.as_str()).collect()),
+            activities: series(reference.activities.iter().map(|a| a.codice.as_str()).collect()),
         }
     }
 
@@ -309,11 +290,7 @@ fn read_file(
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let name = if known(h) {
-                raw_name(h)
-            } else {
-                format!("__extra_{i}")
-            };
+            let name = if known(h) { raw_name(h) } else { format!("__extra_{i}") };
             Field::new(name.into(), DataType::String)
         })
         .collect();
@@ -423,9 +400,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
             let (series, file) = codes.get(list);
             rules.push(rule(
                 format!("code not in the reference table {file}"),
-                present
-                    .clone()
-                    .and(is_in_series(text.clone(), series.clone()).not()),
+                present.clone().and(is_in_series(text.clone(), series.clone()).not()),
             ));
             text
         }
@@ -435,10 +410,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
                 "not a whole year (e.g. 1985)".to_string(),
                 present.clone().and(year.clone().is_null()),
             ));
-            rules.push(rule(
-                "birth year before 1900".to_string(),
-                year.clone().lt(lit(1900)),
-            ));
+            rules.push(rule("birth year before 1900".to_string(), year.clone().lt(lit(1900))));
             year
         }
         Kind::Date => {
@@ -477,25 +449,14 @@ fn rule_columns(rules: &[Rule]) -> [Expr; 2] {
     let index: Vec<Expr> = rules
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            when(r.invalid.clone())
-                .then(lit(i as u32))
-                .otherwise(null_u32())
-        })
+        .map(|(i, r)| when(r.invalid.clone()).then(lit(i as u32)).otherwise(null_u32()))
         .collect();
-    let rule = if index.is_empty() {
-        null_u32()
-    } else {
-        coalesce(&index)
-    };
-    let value = rules
-        .iter()
-        .enumerate()
-        .fold(null_of(DataType::String), |acc, (i, r)| {
-            when(rule.clone().eq(lit(i as u32)))
-                .then(r.value.clone().cast(DataType::String))
-                .otherwise(acc)
-        });
+    let rule = if index.is_empty() { null_u32() } else { coalesce(&index) };
+    let value = rules.iter().enumerate().fold(null_of(DataType::String), |acc, (i, r)| {
+        when(rule.clone().eq(lit(i as u32)))
+            .then(r.value.clone().cast(DataType::String))
+            .otherwise(acc)
+    });
     [rule.alias(RULE), value.alias(VALUE)]
 }
 
@@ -540,11 +501,7 @@ fn apply_rules(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<
     if rules.is_empty() {
         return Ok(Vec::new());
     }
-    *frame = frame
-        .clone()
-        .lazy()
-        .with_columns(rule_columns(rules))
-        .collect()?;
+    *frame = frame.clone().lazy().with_columns(rule_columns(rules)).collect()?;
     split(frame, rules, file)
 }
 
@@ -567,9 +524,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
                 let latest = as_of.year() - 14;
                 rules.push(Rule {
                     column: column.name.to_string(),
-                    reason: format!(
-                        "birth year after {latest} (younger than 14 at the as-of date)"
-                    ),
+                    reason: format!("birth year after {latest} (younger than 14 at the as-of date)"),
                     invalid: col(column.name).gt(lit(latest)),
                     value: col(column.name).cast(DataType::String),
                 });
@@ -580,10 +535,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
     for column in spec.columns.iter().filter(|c| c.kind == Kind::Id) {
         rules.push(Rule {
             column: column.name.to_string(),
-            reason: format!(
-                "duplicate {}: every row with this value is rejected",
-                column.name
-            ),
+            reason: format!("duplicate {}: every row with this value is rejected", column.name),
             invalid: col(column.name).is_duplicated(),
             value: col(column.name),
         });

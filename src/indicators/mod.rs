@@ -1,9 +1,11 @@
 //! What the toolkit computes: populations, activity selection and access
-//! rates by breakdown (`spec/indicators.md`). The query runs in polars; the
-//! result is a plain [`Table`](crate::table::Table).
+//! rates by breakdown (`spec/indicators.md`), and their comparison with
+//! Italian citizens. The queries run in polars; results are plain tables.
 
+pub mod gap;
 pub mod plan;
 mod rates;
 
+pub use gap::{compare, GapResult, Standard};
 pub use plan::{Period, Population, RatesPlan, Selection};
 pub use rates::{compute, RatesResult};

@@ -3,6 +3,7 @@
 use anyhow::{bail, Result};
 use chrono::{Datelike, NaiveDate};
 
+use crate::disclosure::Threshold;
 use crate::table::Dimension;
 
 /// The reference period, both ends inclusive.
@@ -45,9 +46,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate> {
     let text = text.trim();
     NaiveDate::parse_from_str(text, "%d/%m/%Y")
         .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
-        .map_err(|_| {
-            anyhow::anyhow!("{text:?} is not a date; write it as dd/mm/yyyy or yyyy-mm-dd")
-        })
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a date; write it as dd/mm/yyyy or yyyy-mm-dd"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -56,10 +55,7 @@ pub enum Population {
     /// Persons with a spell overlapping the period.
     Stock,
     /// Persons whose spell starts in the period, followed up for `window` days.
-    Cohort {
-        window: u32,
-        complete_followup: bool,
-    },
+    Cohort { window: u32, complete_followup: bool },
 }
 
 /// Which activities count as access (never a refused one).
@@ -110,6 +106,11 @@ pub struct RatesPlan {
     /// Keep the top N foreign citizenships, pooling the rest as `ALTRE`.
     pub top: Option<usize>,
     pub margins: bool,
+    /// Level of the confidence intervals.
+    pub confidence: f64,
+    /// Disclosure control; `None` only for tables that are never published
+    /// (the fine strata standardisation is computed from).
+    pub threshold: Option<Threshold>,
 }
 
 fn serialize_dims<S: serde::Serializer>(dims: &[Dimension], s: S) -> Result<S::Ok, S::Error> {

@@ -6,13 +6,14 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::plan::{Population, RatesPlan};
+use crate::disclosure;
 use crate::engine::is_one_of;
 use crate::extract::schema::{FileKind, REFUSED};
 use crate::extract::{Extract, EPOCH_DAYS_FROM_CE};
 use crate::reference::{Reference, ITALY};
 use crate::table::{
-    Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS,
-    PROGRAMMES, TOTAL,
+    CellStatus, Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS, PROGRAMMES,
+    TOTAL,
 };
 
 /// A rates table and what the analyst must know to read it.
@@ -33,21 +34,15 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
     plan.check()?;
     let persons = extract.frame(FileKind::Persons)?.clone().lazy();
     let spells = extract.frame(FileKind::Spells)?.clone().lazy();
-    let activities = counted_activities(
-        extract.frame(FileKind::Activities)?.clone().lazy(),
-        reference,
-        plan,
-    );
+    let activities = counted_activities(extract.frame(FileKind::Activities)?.clone().lazy(), reference, plan);
     let (from, to) = (plan.period.from, plan.period.to);
 
     let (reference_spells, beneficiary_activities) = match plan.population {
         Population::Stock => {
             let overlapping = spells.filter(
-                col("data_did").lt_eq(lit(to)).and(
-                    col("data_fine")
-                        .is_null()
-                        .or(col("data_fine").gt_eq(lit(from))),
-                ),
+                col("data_did")
+                    .lt_eq(lit(to))
+                    .and(col("data_fine").is_null().or(col("data_fine").gt_eq(lit(from)))),
             );
             // The latest spell gives province and job centre; ties go to the greatest id_did.
             let latest = overlapping
@@ -61,49 +56,40 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
                         .and(col("data_inizio").lt_eq(lit(to))),
                 )
                 .join(
-                    overlapping.select([
-                        col("id_lav"),
-                        col("data_did"),
-                        col("data_fine").alias("fine_did"),
-                    ]),
+                    overlapping.select([col("id_lav"), col("data_did"), col("data_fine").alias("fine_did")]),
                     [col("id_lav")],
                     [col("id_lav")],
                     JoinArgs::new(JoinType::Inner),
                 )
                 .filter(
-                    col("data_did").lt_eq(col("data_inizio")).and(
-                        col("fine_did")
-                            .is_null()
-                            .or(col("data_inizio").lt_eq(col("fine_did"))),
-                    ),
+                    col("data_did")
+                        .lt_eq(col("data_inizio"))
+                        .and(col("fine_did").is_null().or(col("data_inizio").lt_eq(col("fine_did")))),
                 );
             (latest, inside_a_spell)
         }
         Population::Cohort { window, .. } => {
             // The earliest spell starting in the period; ties go to the smallest id_did.
             let earliest = spells
-                .filter(
-                    col("data_did")
-                        .gt_eq(lit(from))
-                        .and(col("data_did").lt_eq(lit(to))),
-                )
+                .filter(col("data_did").gt_eq(lit(from)).and(col("data_did").lt_eq(lit(to))))
                 .group_by([col("id_lav")])
                 .agg([
                     pick_spell("cpi", false),
                     pick_spell("prov_cpi", false),
                     pick_spell("data_did", false).alias(REF_DID),
                 ]);
-            let within_window =
-                activities
-                    .join(
-                        earliest.clone().select([col("id_lav"), col(REF_DID)]),
-                        [col("id_lav")],
-                        [col("id_lav")],
-                        JoinArgs::new(JoinType::Inner),
-                    )
-                    .filter(col("data_inizio").gt_eq(col(REF_DID)).and(
-                        days(col("data_inizio")).lt_eq(days(col(REF_DID)) + lit(window as i32)),
-                    ));
+            let within_window = activities
+                .join(
+                    earliest.clone().select([col("id_lav"), col(REF_DID)]),
+                    [col("id_lav")],
+                    [col("id_lav")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .filter(
+                    col("data_inizio")
+                        .gt_eq(col(REF_DID))
+                        .and(days(col("data_inizio")).lt_eq(days(col(REF_DID)) + lit(window as i32))),
+                );
             (earliest, within_window)
         }
     };
@@ -141,12 +127,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
         }
     }
 
-    let person_dims: Vec<Dimension> = plan
-        .dims
-        .iter()
-        .copied()
-        .filter(|d| !d.is_beneficiary_side())
-        .collect();
+    let person_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| !d.is_beneficiary_side()).collect();
     let mut dim_columns = vec![col("id_lav"), col(BENEFICIARY)];
     dim_columns.extend(
         person_dims
@@ -163,12 +144,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
     if grouping_sets.len() > 1 {
         eligible = eligible.collect()?.lazy();
     }
-    let beneficiary_dims: Vec<Dimension> = plan
-        .dims
-        .iter()
-        .copied()
-        .filter(|d| d.is_beneficiary_side())
-        .collect();
+    let beneficiary_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| d.is_beneficiary_side()).collect();
     let activity_detail = if beneficiary_dims.is_empty() {
         None
     } else {
@@ -223,13 +199,18 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
                 .collect(),
             population: n.get(i).unwrap_or(0),
             beneficiaries: x.get(i).unwrap_or(0),
+            status: CellStatus::Publishable,
         });
     }
     let mut table = Table {
         dims: plan.dims.clone(),
         rows,
+        confidence: plan.confidence,
     };
     table.sort(&Codebook::new(reference, Lang::It));
+    if let Some(threshold) = plan.threshold {
+        disclosure::protect(&mut table, threshold);
+    }
     Ok(RatesResult {
         table,
         incomplete_followup,
@@ -238,22 +219,13 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
 
 /// Activities that count as access under the plan's selection: never refused ones.
 fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &RatesPlan) -> LazyFrame {
-    let codes: Vec<&str> = reference
-        .activities
-        .iter()
-        .map(|a| a.codice.as_str())
-        .collect();
+    let codes: Vec<&str> = reference.activities.iter().map(|a| a.codice.as_str()).collect();
     let categories: Vec<String> = reference
         .activities
         .iter()
         .map(|a| a.categoria_lmp.to_string())
         .collect();
-    let selected: Vec<String> = plan
-        .selection
-        .categories
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let selected: Vec<String> = plan.selection.categories.iter().map(|c| c.to_string()).collect();
     let mut counted = activities
         .with_column(
             col("cod_attivita")
@@ -283,10 +255,7 @@ fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &Rates
 
 /// A column of the reference spell: the last (or first) by date, then id_did in byte order.
 fn pick_spell(column: &str, latest: bool) -> Expr {
-    let sorted = col(column).sort_by(
-        [col("data_did"), col("id_did")],
-        SortMultipleOptions::default(),
-    );
+    let sorted = col(column).sort_by([col("data_did"), col("id_did")], SortMultipleOptions::default());
     if latest {
         sorted.last()
     } else {
@@ -320,31 +289,15 @@ fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Ex
     let group = || {
         recode(
             "cittadinanza",
-            reference
-                .citizenships
-                .iter()
-                .map(|c| c.codice.as_str())
-                .collect(),
-            reference
-                .citizenships
-                .iter()
-                .map(|c| c.gruppo.as_str())
-                .collect(),
+            reference.citizenships.iter().map(|c| c.codice.as_str()).collect(),
+            reference.citizenships.iter().map(|c| c.gruppo.as_str()).collect(),
         )
     };
     match dim {
         Dimension::Provincia => recode(
             "prov_cpi",
-            reference
-                .provinces
-                .iter()
-                .map(|p| p.codice.as_str())
-                .collect(),
-            reference
-                .provinces
-                .iter()
-                .map(|p| p.sigla.as_str())
-                .collect(),
+            reference.provinces.iter().map(|p| p.codice.as_str()).collect(),
+            reference.provinces.iter().map(|p| p.sigla.as_str()).collect(),
         ),
         Dimension::Cpi => col("cpi"),
         Dimension::GruppoCittadinanza => group(),
@@ -434,11 +387,7 @@ fn cell_counts(
         .filter(|d| !d.is_beneficiary_side())
         .map(|d| col(d.name()))
         .collect();
-    let activity_dims: Vec<Dimension> = kept
-        .iter()
-        .copied()
-        .filter(|d| d.is_beneficiary_side())
-        .collect();
+    let activity_dims: Vec<Dimension> = kept.iter().copied().filter(|d| d.is_beneficiary_side()).collect();
     let population = |aggs: Vec<Expr>| {
         if person_keys.is_empty() {
             eligible.clone().select(aggs)
@@ -447,10 +396,7 @@ fn cell_counts(
         }
     };
     if activity_dims.is_empty() {
-        return Ok(population(vec![
-            len().alias(N),
-            col(BENEFICIARY).sum().alias(X),
-        ]));
+        return Ok(population(vec![len().alias(N), col(BENEFICIARY).sum().alias(X)]));
     }
     // Beneficiary-side cells: every code of the activity breakdowns for every
     // stratum, with the stratum's eligible population as denominator.
@@ -461,12 +407,7 @@ fn cell_counts(
     for dim in &activity_dims {
         let codes: Vec<String> = match dim {
             Dimension::Programma => PROGRAMMES.iter().map(|p| p.to_string()).collect(),
-            _ => plan
-                .selection
-                .categories
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
+            _ => plan.selection.categories.iter().map(|c| c.to_string()).collect(),
         };
         grid = grid.cross_join(df!(dim.name() => codes)?.lazy(), None);
     }
@@ -489,11 +430,6 @@ fn cell_counts(
         .group_by(all_keys.clone())
         .agg([len().alias(X)]);
     Ok(grid
-        .join(
-            started,
-            all_keys.clone(),
-            all_keys,
-            JoinArgs::new(JoinType::Left),
-        )
+        .join(started, all_keys.clone(), all_keys, JoinArgs::new(JoinType::Left))
         .with_column(col(X).fill_null(lit(0u32))))
 }

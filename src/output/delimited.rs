@@ -8,14 +8,13 @@ pub fn render(grid: &Grid) -> Vec<u8> {
         .delimiter(b';')
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    writer
-        .write_record(&grid.columns)
-        .expect("writing to memory");
+    writer.write_record(&grid.columns).expect("writing to memory");
     for row in &grid.rows {
         let fields = row.iter().map(|value| match value {
             Value::Code(s) | Value::Text(s) => s.clone(),
             Value::Count(n) => n.to_string(),
-            Value::Proportion(p) => machine_number(*p),
+            Value::Proportion(p) | Value::Number(p) => machine_number(*p),
+            Value::Flag(b) => b.to_string(),
             Value::Missing => String::new(),
         });
         writer.write_record(fields).expect("writing to memory");

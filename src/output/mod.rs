@@ -69,7 +69,8 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Proportions in machine formats: the shortest text that reads back as the same number.
+/// Numbers in machine formats: the shortest text that reads back as the
+/// same number (and never `-0`).
 fn machine_number(value: f64) -> String {
-    format!("{value}")
+    format!("{}", value + 0.0)
 }

@@ -16,6 +16,8 @@ pub fn render(grid: &Grid, lang: Lang) -> Vec<u8> {
                 Value::Code(s) | Value::Text(s) => (s.clone(), false),
                 Value::Count(n) => (thousands(*n, lang), true),
                 Value::Proportion(p) => (percent(*p, lang), true),
+                Value::Number(v) => (decimal(*v, 2, lang), true),
+                Value::Flag(b) => (yes_no(*b, lang).to_string(), false),
                 Value::Missing => (String::new(), false),
             };
             let cell = comfy_table::Cell::new(text);
@@ -37,6 +39,8 @@ fn human_header(column: &str, lang: Lang) -> String {
         ("tasso", Lang::En) => "rate %".to_string(),
         ("popolazione", Lang::En) => "eligible".to_string(),
         ("beneficiari", Lang::En) => "beneficiaries".to_string(),
+        ("affidabile", Lang::En) => "reliable".to_string(),
+        ("stato_cella", Lang::En) => "cell status".to_string(),
         _ => column.to_string(),
     }
 }
@@ -57,11 +61,24 @@ pub fn thousands(n: u64, lang: Lang) -> String {
 
 /// A proportion as a percentage with one decimal: `12,3` or `12.3`.
 pub fn percent(p: f64, lang: Lang) -> String {
-    let text = format!("{:.1}", p * 100.0);
+    decimal(p * 100.0, 1, lang)
+}
+
+/// A number with fixed decimals in the language's format.
+pub fn decimal(value: f64, decimals: usize, lang: Lang) -> String {
+    let text = format!("{:.*}", decimals, value + 0.0);
     if lang == Lang::It {
         text.replace('.', ",")
     } else {
         text
+    }
+}
+
+fn yes_no(value: bool, lang: Lang) -> &'static str {
+    match (value, lang) {
+        (true, Lang::It) => "sì",
+        (true, Lang::En) => "yes",
+        (false, _) => "no",
     }
 }
 

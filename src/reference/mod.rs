@@ -66,10 +66,7 @@ impl Reference {
             match ref_dir.map(|dir| dir.join(name)).filter(|p| p.exists()) {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).with_context(|| {
-                        format!(
-                            "cannot read reference table {} (it must be UTF-8)",
-                            path.display()
-                        )
+                        format!("cannot read reference table {} (it must be UTF-8)", path.display())
                     })?;
                     sources.push((name.to_string(), path.display().to_string()));
                     Ok((text, path.display().to_string()))
@@ -138,12 +135,8 @@ fn parse<T: DeserializeOwned>(text: &str, source: &str) -> Result<Vec<T>> {
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let mut rows = Vec::new();
     for (index, record) in reader.deserialize().enumerate() {
-        let row: T = record.with_context(|| {
-            format!(
-                "reference table {source}, line {}: cannot read the row",
-                index + 2
-            )
-        })?;
+        let row: T =
+            record.with_context(|| format!("reference table {source}, line {}: cannot read the row", index + 2))?;
         rows.push(row);
     }
     if rows.is_empty() {

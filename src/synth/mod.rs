@@ -33,12 +33,7 @@ pub struct Written {
     pub hirings: u64,
 }
 
-const FILES: [&str; 4] = [
-    "lavoratori.csv",
-    "did.csv",
-    "politiche.csv",
-    "avviamenti.csv",
-];
+const FILES: [&str; 4] = ["lavoratori.csv", "did.csv", "politiche.csv", "avviamenti.csv"];
 const HEADERS: [&str; 4] = [
     "id_lav;sesso;anno_nascita;cittadinanza;prov_domicilio;titolo_studio;motivo_permesso;ex_msna\n",
     "id_did;id_lav;data_did;data_fine;cpi;prov_cpi\n",
@@ -60,8 +55,7 @@ pub fn generate(options: &GenerateOptions, out: &Path) -> Result<Written> {
     let paths: Vec<PathBuf> = FILES.iter().map(|f| staging.path().join(f)).collect();
     let mut writers = Vec::new();
     for (path, header) in paths.iter().zip(HEADERS) {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut writer = BufWriter::with_capacity(1 << 20, file);
         writer.write_all(header.as_bytes())?;
         writers.push(writer);
@@ -139,10 +133,7 @@ impl Generator {
         };
         let age_class = rng.index(&age_shares);
         let (low, high) = params::AGE_RANGES[age_class];
-        let reference_year = NaiveDate::from_num_days_from_ce_opt(self.as_of)
-            .expect("valid")
-            .year()
-            - 1;
+        let reference_year = NaiveDate::from_num_days_from_ce_opt(self.as_of).expect("valid").year() - 1;
         let birth_year = reference_year - rng.between(low, high);
         let province_shares = match group {
             Group::Ita | Group::Nd => params::PROVINCE_SHARES_ITA,
@@ -161,9 +152,7 @@ impl Generator {
         });
         let permit = match group {
             Group::ExtraUe if rng.chance(params::PERMIT_MISSING) => None,
-            Group::ExtraUe if params::mostly_asylum(citizenship) => {
-                Some(*rng.pick(&params::ASYLUM_PERMITS))
-            }
+            Group::ExtraUe if params::mostly_asylum(citizenship) => Some(*rng.pick(&params::ASYLUM_PERMITS)),
             Group::ExtraUe => Some(*rng.pick(&params::PERMITS)),
             _ if rng.chance(params::PERMIT_ON_CITIZEN) => Some("LAVORO"),
             _ => None,
@@ -212,9 +201,7 @@ impl Generator {
             };
             let length = (-params::MEAN_SPELL_DAYS * (1.0 - self.rng.unit()).ln()) as i32;
             let end = (start + length <= self.as_of).then_some(start + length);
-            let start_year = NaiveDate::from_num_days_from_ce_opt(start)
-                .expect("valid")
-                .year();
+            let start_year = NaiveDate::from_num_days_from_ce_opt(start).expect("valid").year();
             let age = start_year - birth_year;
             let profile = Profile {
                 group,
@@ -245,8 +232,7 @@ impl Generator {
     ) {
         self.next_spell += 1;
         let province = params::PROVINCE_CODES[profile.province];
-        let centre =
-            1 + (self.rng.unit() * f64::from(params::JOB_CENTRES[profile.province])) as u32;
+        let centre = 1 + (self.rng.unit() * f64::from(params::JOB_CENTRES[profile.province])) as u32;
         write!(
             out[1],
             "D{:010};{person};{};{};{}{centre:02};{province}\n",
@@ -263,10 +249,7 @@ impl Generator {
         let (p_service, p_measure) = params::access_probabilities(profile);
         let non_eu = profile.group == Group::ExtraUe;
         if self.rng.chance(p_service) {
-            let extra = params::EXTRA_SERVICE
-                .iter()
-                .filter(|p| self.rng.chance(**p))
-                .count();
+            let extra = params::EXTRA_SERVICE.iter().filter(|p| self.rng.chance(**p)).count();
             for _ in 0..=extra {
                 let code = *self.rng.pick(&params::SERVICES);
                 let on = self.rng.between(start, last_day);

@@ -232,11 +232,7 @@ pub fn access_probabilities(p: &Profile) -> (f64, f64) {
     let (group_service, group_measure) = group_multiplier(p.group);
     let (age_service, age_measure) = AGE_MULTIPLIERS[p.age_class];
     let (province_service, province_measure) = PROVINCE_MULTIPLIERS[p.province];
-    let female = if p.female {
-        female_multiplier(p.group)
-    } else {
-        1.0
-    };
+    let female = if p.female { female_multiplier(p.group) } else { 1.0 };
     let recent = match (p.group, p.permit) {
         (Group::ExtraUe, Some(permit)) if permit != "LUNGO_PERIODO" => RECENT_ARRIVAL_MEASURE,
         _ => 1.0,

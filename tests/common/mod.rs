@@ -35,11 +35,7 @@ impl Workdir {
 
 /// Runs the binary; on an unexpected status the panic shows the command and its output.
 pub fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("silp-access")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap()
+    Command::cargo_bin("silp-access").unwrap().args(args).output().unwrap()
 }
 
 pub fn run_ok(args: &[&str]) -> String {
@@ -73,20 +69,14 @@ pub fn counts(csv_text: &str, keys: &[&str]) -> Vec<(String, u64, u64)> {
         .records()
         .map(|r| {
             let r = r.unwrap();
-            let key = key_idx
-                .iter()
-                .map(|i| r[*i].to_string())
-                .collect::<Vec<_>>()
-                .join("/");
+            let key = key_idx.iter().map(|i| r[*i].to_string()).collect::<Vec<_>>().join("/");
             (key, r[n].parse().unwrap(), r[x].parse().unwrap())
         })
         .collect()
 }
 
 pub fn owned(rows: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
-    rows.iter()
-        .map(|(k, n, x)| (k.to_string(), *n, *x))
-        .collect()
+    rows.iter().map(|(k, n, x)| (k.to_string(), *n, *x)).collect()
 }
 
 /// The hand-computed fixture (see tests/fixture.md for every expected number).
@@ -139,10 +129,112 @@ X11;P9;A01;01/01/2024;01/01/2024;CONCLUSA;GG;CPI
 X12;P10;A01;02/02/2024;02/02/2024;CONCLUSA;ORD;CPI
 ";
 
+/// Copies of every fixture person in the extract the tests run on: every
+/// count is then a multiple of 10, so no cell falls under the disclosure
+/// threshold and the hand-computed numbers stay visible (times 10).
+pub const REPLICAS: usize = 10;
+
+/// Repeats the data rows `REPLICAS` times, suffixing the identifier columns
+/// with `-0`, `-1`, ... (which keeps the byte order of ids within a person).
+pub fn replicate(text: &str, id_columns: &[usize]) -> String {
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    let rows: Vec<&str> = lines.collect();
+    for replica in 0..REPLICAS {
+        for row in &rows {
+            let mut fields: Vec<String> = row.split(';').map(String::from).collect();
+            for c in id_columns {
+                fields[*c] = format!("{}-{replica}", fields[*c]);
+            }
+            out.push_str(&fields.join(";"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 pub fn fixture_files() -> Vec<(&'static str, Vec<u8>)> {
     vec![
-        ("lavoratori.csv", PERSONS.as_bytes().to_vec()),
-        ("did.csv", SPELLS.as_bytes().to_vec()),
-        ("politiche.csv", ACTIVITIES.as_bytes().to_vec()),
+        ("lavoratori.csv", replicate(PERSONS, &[0]).into_bytes()),
+        ("did.csv", replicate(SPELLS, &[0, 1]).into_bytes()),
+        ("politiche.csv", replicate(ACTIVITIES, &[0, 1]).into_bytes()),
     ]
+}
+
+/// A group of identical persons: province code, sex, citizenship code, birth
+/// year, how many, and how many of them start a service in 2024.
+pub struct Cell {
+    pub province: &'static str,
+    pub sex: &'static str,
+    pub citizenship: &'static str,
+    pub birth_year: u32,
+    pub persons: u32,
+    pub beneficiaries: u32,
+}
+
+/// An extract in which every person has one spell open from 01/01/2024, so
+/// the stock of 2024 is exactly the cells given.
+pub fn extract_of_cells(cells: &[Cell]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut persons =
+        String::from("id_lav;sesso;anno_nascita;cittadinanza;prov_domicilio;titolo_studio;motivo_permesso;ex_msna\n");
+    let mut spells = String::from("id_did;id_lav;data_did;data_fine;cpi;prov_cpi\n");
+    let mut activities = String::from("id_pol;id_lav;cod_attivita;data_inizio;data_fine;esito;programma;ente\n");
+    let mut id = 0;
+    for cell in cells {
+        for i in 0..cell.persons {
+            id += 1;
+            persons.push_str(&format!(
+                "L{id};{};{};{};{};;;\n",
+                cell.sex, cell.birth_year, cell.citizenship, cell.province
+            ));
+            spells.push_str(&format!(
+                "D{id};L{id};01/01/2024;;C{};{}\n",
+                cell.province, cell.province
+            ));
+            if i < cell.beneficiaries {
+                activities.push_str(&format!("P{id};L{id};A01;01/02/2024;;CONCLUSA;GOL;CPI\n"));
+            }
+        }
+    }
+    vec![
+        ("lavoratori.csv", persons.into_bytes()),
+        ("did.csv", spells.into_bytes()),
+        ("politiche.csv", activities.into_bytes()),
+    ]
+}
+
+pub fn cell(
+    province: &'static str,
+    sex: &'static str,
+    citizenship: &'static str,
+    birth_year: u32,
+    persons: u32,
+    beneficiaries: u32,
+) -> Cell {
+    Cell {
+        province,
+        sex,
+        citizenship,
+        birth_year,
+        persons,
+        beneficiaries,
+    }
+}
+
+/// Parses a `;` CSV into rows of column name → value.
+pub fn records(csv_text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }

@@ -1,0 +1,28 @@
+//! `silp-access gap`: each foreign group against Italian citizens, stratum by stratum.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{GapArgs, StandardName};
+use crate::indicators::{self, Standard};
+use crate::output;
+use crate::session::{report_followup, QueryOptions, Session, ANALYSIS_FILES};
+use crate::table::Codebook;
+
+pub fn run(args: &GapArgs, stderr: &mut dyn Write) -> Result<()> {
+    let options = QueryOptions::parse(&args.query, &args.stats)?;
+    let standard = match args.standard {
+        StandardName::Totale => Standard::Total,
+        StandardName::Ita => Standard::Italian,
+    };
+    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr)?;
+    let plan = options.plan(&args.query, session.extract.as_of)?;
+    let result = indicators::compare(&session.extract, &session.reference, &plan, standard)?;
+    report_followup(&plan, result.incomplete_followup, stderr)?;
+    let grid = result
+        .table
+        .grid(&Codebook::new(&session.reference, args.output.lang))?;
+    let bytes = output::render(&grid, args.output.format, args.output.lang);
+    output::write(args.output.output.as_deref(), &bytes)
+}

@@ -1,0 +1,175 @@
+//! Disclosure control end to end: which cells are suppressed, and that
+//! nothing they hide reaches any output format.
+
+mod common;
+
+use common::{cell, extract_of_cells, records, run, run_ok, Workdir};
+
+/// Worked out by hand, threshold 5:
+/// TO/F (3 persons) is primary `u`; row TO then has one suppressed cell, so
+/// its smallest other cell TO/M (20) becomes `x`; column M then has one
+/// (TO/M), so CN/M (30, the smallest left) becomes `x`; column F has one
+/// (TO/F), so CN/F (25) becomes `x`; every line now has 0 or 2 suppressed.
+const PATTERN: [(&str, &str); 12] = [
+    ("TO/M", "x"),
+    ("TO/F", "u"),
+    ("TO/TOTALE", "s"),
+    ("CN/M", "x"),
+    ("CN/F", "x"),
+    ("CN/TOTALE", "s"),
+    ("AL/M", "s"),
+    ("AL/F", "s"),
+    ("AL/TOTALE", "s"),
+    ("TOTALE/M", "s"),
+    ("TOTALE/F", "s"),
+    ("TOTALE/TOTALE", "s"),
+];
+
+fn pattern_extract(work: &Workdir) -> std::path::PathBuf {
+    work.extract(
+        "pattern",
+        &extract_of_cells(&[
+            cell("001", "M", "100", 1980, 20, 10),
+            cell("001", "F", "100", 1980, 3, 1),
+            cell("004", "M", "100", 1980, 30, 12),
+            cell("004", "F", "100", 1980, 25, 10),
+            cell("006", "M", "100", 1980, 40, 20),
+            cell("006", "F", "100", 1980, 35, 15),
+        ]),
+    )
+}
+
+#[test]
+fn suppression_pattern_matches_the_hand_worked_one() {
+    let work = Workdir::new();
+    let dir = pattern_extract(&work);
+    let out = run_ok(&[
+        "rates",
+        "--extract",
+        dir.to_str().unwrap(),
+        "--year",
+        "2024",
+        "--by",
+        "provincia,sesso",
+        "--margins",
+        "--format",
+        "csv",
+    ]);
+    let rows = records(&out);
+    let found: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (format!("{}/{}", r["provincia"], r["sesso"]), r["stato_cella"].clone()))
+        .collect();
+    let expected: Vec<(String, String)> = PATTERN.iter().map(|(k, s)| (k.to_string(), s.to_string())).collect();
+    assert_eq!(found, expected);
+    for row in &rows {
+        let hidden = row["stato_cella"] != "s";
+        for column in [
+            "popolazione",
+            "beneficiari",
+            "tasso",
+            "ic95_inf",
+            "ic95_sup",
+            "affidabile",
+        ] {
+            assert_eq!(row[column].is_empty(), hidden, "{column} of {row:?}");
+        }
+    }
+    let total = rows
+        .iter()
+        .find(|r| r["provincia"] == "TOTALE" && r["sesso"] == "TOTALE")
+        .unwrap();
+    assert_eq!(
+        (total["popolazione"].as_str(), total["beneficiari"].as_str()),
+        ("153", "68")
+    );
+}
+
+#[test]
+fn suppressed_values_appear_in_no_format() {
+    let work = Workdir::new();
+    let dir = pattern_extract(&work);
+    for format in ["table", "csv", "json"] {
+        let out = run_ok(&[
+            "rates",
+            "--extract",
+            dir.to_str().unwrap(),
+            "--year",
+            "2024",
+            "--by",
+            "provincia,sesso",
+            "--margins",
+            "--format",
+            format,
+        ]);
+        // TO/F is 3 persons, 1 beneficiary, 33.3%; TO/M 20 and 10; CN/M 30 and 12.
+        for hidden in ["33,3", "0.3333", "0.6666"] {
+            assert!(!out.contains(hidden), "{format} shows {hidden}:\n{out}");
+        }
+    }
+    let json = run_ok(&[
+        "rates",
+        "--extract",
+        dir.to_str().unwrap(),
+        "--year",
+        "2024",
+        "--by",
+        "provincia,sesso",
+        "--margins",
+        "--format",
+        "json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let to_f = &rows[1];
+    assert_eq!(
+        (to_f["provincia"].as_str(), to_f["sesso"].as_str()),
+        (Some("TO"), Some("F"))
+    );
+    assert!(to_f["popolazione"].is_null() && to_f["beneficiari"].is_null() && to_f["tasso"].is_null());
+    assert_eq!(to_f["stato_cella"], "u");
+}
+
+#[test]
+fn without_margins_only_primary_suppression_applies() {
+    let work = Workdir::new();
+    let dir = pattern_extract(&work);
+    let out = run_ok(&[
+        "rates",
+        "--extract",
+        dir.to_str().unwrap(),
+        "--year",
+        "2024",
+        "--by",
+        "provincia,sesso",
+        "--format",
+        "csv",
+    ]);
+    let statuses: String = records(&out).iter().map(|r| r["stato_cella"].clone()).collect();
+    assert_eq!(statuses, "sussss");
+}
+
+#[test]
+fn threshold_is_configurable_but_never_below_three() {
+    let work = Workdir::new();
+    let dir = pattern_extract(&work);
+    let dir = dir.to_str().unwrap();
+    // At 11, TO/M and CN/F (10 beneficiaries each) join TO/F.
+    let out = run_ok(&[
+        "rates",
+        "--extract",
+        dir,
+        "--year",
+        "2024",
+        "--by",
+        "provincia,sesso",
+        "--threshold",
+        "11",
+        "--format",
+        "csv",
+    ]);
+    let statuses: String = records(&out).iter().map(|r| r["stato_cella"].clone()).collect();
+    assert_eq!(statuses, "uususs");
+    let out = run(&["rates", "--extract", dir, "--threshold", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbid publishing cells under 3"));
+}
