@@ -9,7 +9,7 @@ use anyhow::Result;
 use anyhow::bail;
 use chrono::{Datelike, NaiveDate};
 
-use crate::cli::{ExtractArgs, PeriodArgs, PopulationName, QueryArgs, StatsArgs};
+use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, StatsArgs};
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
@@ -17,7 +17,7 @@ use crate::extract::{Extract, LoadOptions, Location, Reject};
 use crate::indicators::{Period, Population, RatesPlan, Selection};
 use crate::output;
 use crate::reference::Reference;
-use crate::table::{Dimension, PROGRAMMES};
+use crate::table::{Dimension, Grid, PROGRAMMES};
 
 /// How many rejected rows are listed on stderr when no `--rejects` file is asked for.
 const REJECTS_SHOWN: usize = 10;
@@ -216,4 +216,10 @@ pub fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write
         )?;
     }
     Ok(())
+}
+
+/// Renders a result grid as asked and writes it to stdout or `--output`.
+pub fn publish(grid: &Grid, args: &OutputArgs) -> Result<()> {
+    let bytes = output::render(grid, args.format, args.lang);
+    output::write(args.output.as_deref(), &bytes)
 }

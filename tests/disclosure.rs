@@ -39,11 +39,11 @@ fn pattern_extract(work: &Workdir) -> std::path::PathBuf {
     )
 }
 
-#[test]
-fn suppression_pattern_matches_the_hand_worked_one() {
+/// `rates --by provincia,sesso` for 2024 on the pattern extract, with more options.
+fn pattern_rates(extra: &[&str]) -> String {
     let work = Workdir::new();
     let dir = pattern_extract(&work);
-    let out = run_ok(&[
+    let mut args = vec![
         "rates",
         "--extract",
         dir.to_str().unwrap(),
@@ -51,10 +51,18 @@ fn suppression_pattern_matches_the_hand_worked_one() {
         "2024",
         "--by",
         "provincia,sesso",
-        "--margins",
-        "--format",
-        "csv",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args)
+}
+
+fn statuses(csv_text: &str) -> String {
+    records(csv_text).iter().map(|r| r["stato_cella"].clone()).collect()
+}
+
+#[test]
+fn suppression_pattern_matches_the_hand_worked_one() {
+    let out = pattern_rates(&["--margins", "--format", "csv"]);
     let rows = records(&out);
     let found: Vec<(String, String)> = rows
         .iter()
@@ -87,38 +95,14 @@ fn suppression_pattern_matches_the_hand_worked_one() {
 
 #[test]
 fn suppressed_values_appear_in_no_format() {
-    let work = Workdir::new();
-    let dir = pattern_extract(&work);
     for format in ["table", "csv", "json"] {
-        let out = run_ok(&[
-            "rates",
-            "--extract",
-            dir.to_str().unwrap(),
-            "--year",
-            "2024",
-            "--by",
-            "provincia,sesso",
-            "--margins",
-            "--format",
-            format,
-        ]);
-        // TO/F is 3 persons, 1 beneficiary, 33.3%; TO/M 20 and 10; CN/M 30 and 12.
+        let out = pattern_rates(&["--margins", "--format", format]);
+        // TO/F is 3 persons, 1 beneficiary, 33.3%: no published cell has that rate.
         for hidden in ["33,3", "0.3333", "0.6666"] {
             assert!(!out.contains(hidden), "{format} shows {hidden}:\n{out}");
         }
     }
-    let json = run_ok(&[
-        "rates",
-        "--extract",
-        dir.to_str().unwrap(),
-        "--year",
-        "2024",
-        "--by",
-        "provincia,sesso",
-        "--margins",
-        "--format",
-        "json",
-    ]);
+    let json = pattern_rates(&["--margins", "--format", "json"]);
     let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
     let to_f = &rows[1];
     assert_eq!(
@@ -131,45 +115,17 @@ fn suppressed_values_appear_in_no_format() {
 
 #[test]
 fn without_margins_only_primary_suppression_applies() {
-    let work = Workdir::new();
-    let dir = pattern_extract(&work);
-    let out = run_ok(&[
-        "rates",
-        "--extract",
-        dir.to_str().unwrap(),
-        "--year",
-        "2024",
-        "--by",
-        "provincia,sesso",
-        "--format",
-        "csv",
-    ]);
-    let statuses: String = records(&out).iter().map(|r| r["stato_cella"].clone()).collect();
-    assert_eq!(statuses, "sussss");
+    assert_eq!(statuses(&pattern_rates(&["--format", "csv"])), "sussss");
 }
 
 #[test]
 fn threshold_is_configurable_but_never_below_three() {
-    let work = Workdir::new();
-    let dir = pattern_extract(&work);
-    let dir = dir.to_str().unwrap();
     // At 11, TO/M and CN/F (10 beneficiaries each) join TO/F.
-    let out = run_ok(&[
-        "rates",
-        "--extract",
-        dir,
-        "--year",
-        "2024",
-        "--by",
-        "provincia,sesso",
-        "--threshold",
-        "11",
-        "--format",
-        "csv",
-    ]);
-    let statuses: String = records(&out).iter().map(|r| r["stato_cella"].clone()).collect();
-    assert_eq!(statuses, "uususs");
-    let out = run(&["rates", "--extract", dir, "--threshold", "2"]);
+    assert_eq!(
+        statuses(&pattern_rates(&["--threshold", "11", "--format", "csv"])),
+        "uususs"
+    );
+    let out = run(&["rates", "--threshold", "2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("forbid publishing cells under 3"));
 }

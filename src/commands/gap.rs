@@ -6,8 +6,7 @@ use anyhow::Result;
 
 use crate::cli::{GapArgs, StandardName};
 use crate::indicators::{self, Standard};
-use crate::output;
-use crate::session::{report_followup, QueryOptions, Session, ANALYSIS_FILES};
+use crate::session::{publish, report_followup, QueryOptions, Session, ANALYSIS_FILES};
 use crate::table::Codebook;
 
 pub fn run(args: &GapArgs, stderr: &mut dyn Write) -> Result<()> {
@@ -23,6 +22,5 @@ pub fn run(args: &GapArgs, stderr: &mut dyn Write) -> Result<()> {
     let grid = result
         .table
         .grid(&Codebook::new(&session.reference, args.output.lang))?;
-    let bytes = output::render(&grid, args.output.format, args.output.lang);
-    output::write(args.output.output.as_deref(), &bytes)
+    publish(&grid, &args.output)
 }

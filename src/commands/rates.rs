@@ -7,8 +7,7 @@ use anyhow::Result;
 
 use crate::cli::RatesArgs;
 use crate::indicators;
-use crate::output;
-use crate::session::{report_followup, QueryOptions, Session, ANALYSIS_FILES};
+use crate::session::{publish, report_followup, QueryOptions, Session, ANALYSIS_FILES};
 use crate::table::Codebook;
 
 pub fn run(args: &RatesArgs, stderr: &mut dyn Write) -> Result<()> {
@@ -20,6 +19,5 @@ pub fn run(args: &RatesArgs, stderr: &mut dyn Write) -> Result<()> {
     let grid = result
         .table
         .grid(&Codebook::new(&session.reference, args.output.lang))?;
-    let bytes = output::render(&grid, args.output.format, args.output.lang);
-    output::write(args.output.output.as_deref(), &bytes)
+    publish(&grid, &args.output)
 }

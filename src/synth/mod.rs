@@ -178,9 +178,9 @@ impl Generator {
 
         let id = format!("{:016x}", splitmix64(index ^ self.id_key));
         let row = &mut out[0];
-        write!(
+        writeln!(
             row,
-            "{id};{};{birth_year};{citizenship};{};{};{};{ex_msna}\n",
+            "{id};{};{birth_year};{citizenship};{};{};{};{ex_msna}",
             if female { "F" } else { "M" },
             home.map_or("999", |p| params::PROVINCE_CODES[p]),
             ["BASSO", "MEDIO", "ALTO", ""][education],
@@ -233,9 +233,9 @@ impl Generator {
         self.next_spell += 1;
         let province = params::PROVINCE_CODES[profile.province];
         let centre = 1 + (self.rng.unit() * f64::from(params::JOB_CENTRES[profile.province])) as u32;
-        write!(
+        writeln!(
             out[1],
-            "D{:010};{person};{};{};{}{centre:02};{province}\n",
+            "D{:010};{person};{};{};{}{centre:02};{province}",
             self.next_spell,
             date(start),
             end.map(date).unwrap_or_default(),
@@ -301,9 +301,9 @@ impl Generator {
                 } else {
                     params::PROVINCE_CODES[profile.province]
                 };
-                write!(
+                writeln!(
                     out[3],
-                    "A{:010};{person};{};{};{contract};{workplace}\n",
+                    "A{:010};{person};{};{};{contract};{workplace}",
                     self.next_hiring,
                     date(on),
                     ends.map(date).unwrap_or_default()
@@ -355,9 +355,9 @@ impl Generator {
         } else {
             "CPI"
         };
-        write!(
+        writeln!(
             out[2],
-            "P{:010};{person};{code};{};{};{outcome};{programme};{provider}\n",
+            "P{:010};{person};{code};{};{};{outcome};{programme};{provider}",
             self.next_activity,
             date(on),
             ends.map(date).unwrap_or_default()
