@@ -37,6 +37,9 @@ pub enum Command {
     /// Compare each foreign group (or citizenship) with Italian citizens in every stratum.
     #[command(after_long_help = GAP_EXAMPLES)]
     Gap(GapArgs),
+    /// Check an extract: rows read, used and rejected by reason, date ranges, unknown codes.
+    #[command(after_long_help = VALIDATE_EXAMPLES)]
+    Validate(ValidateArgs),
     /// Write a synthetic extract calibrated to public figures for Piedmont.
     #[command(after_long_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -47,6 +50,7 @@ impl Command {
         match self {
             Command::Rates(_) => "rates",
             Command::Gap(_) => "gap",
+            Command::Validate(_) => "validate",
             Command::Generate(_) => "generate",
         }
     }
@@ -65,6 +69,14 @@ Examples:
   silp-access gap --year 2024 --by cittadinanza --top 10 --select misure
   silp-access gap --year 2024 --by straniero,classe_eta --standard ita --format csv";
 
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  silp-access validate --extract /data/silp/2025-01
+  silp-access validate --extract /data/silp/2025-01 --rejects scarti.csv --format json --output qualita.json
+
+Exit codes: 0 every row is usable, 1 rows were rejected (the report says which),
+2 the extract cannot be read at all.";
+
 const GENERATE_EXAMPLES: &str = "\
 Examples:
   silp-access generate --persons 20000 --seed 2024 --out data-samples/piemonte-20k
@@ -72,7 +84,7 @@ Examples:
 
 /// Where the extract is and how to read it.
 #[derive(Debug, Args)]
-pub struct ExtractArgs {
+pub struct SourceArgs {
     /// Folder holding lavoratori.csv, did.csv, politiche.csv (and avviamenti.csv);
     /// without it, the sample extract embedded in the program.
     #[arg(long, value_name = "DIR")]
@@ -83,16 +95,23 @@ pub struct ExtractArgs {
     /// Extraction date (dd/mm/yyyy or yyyy-mm-dd); default: the latest date in the files.
     #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
     pub as_of: Option<NaiveDate>,
+    /// Folder with replacement code lists (cittadinanze.csv, province.csv,
+    /// attivita.csv, categorie-lmp.csv); missing ones stay the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub ref_dir: Option<PathBuf>,
+}
+
+/// The extract, and what to do with rows that break a rule.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Fail with exit code 1, writing nothing, if any row is rejected.
     #[arg(long)]
     pub strict: bool,
     /// Write every rejected row (file, line, column, value, reason) to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
-    /// Folder with replacement code lists (cittadinanze.csv, province.csv,
-    /// attivita.csv, categorie-lmp.csv); missing ones stay the embedded ones.
-    #[arg(long, value_name = "DIR")]
-    pub ref_dir: Option<PathBuf>,
 }
 
 /// The reference period.
@@ -213,6 +232,28 @@ pub struct GapArgs {
     pub stats: StatsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A summary to read.
+    Text,
+    /// The whole report for programs.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub extract: SourceArgs,
+    /// Write every rejected row (file, line, column, value, reason) to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

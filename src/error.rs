@@ -2,20 +2,29 @@
 
 use std::fmt;
 
-/// Rows were rejected and the user asked for `--strict`.
+/// Rows were rejected: under `--strict` nothing was written; `validate`
+/// wrote its report.
 #[derive(Debug)]
 pub struct DataRejected {
     pub rows: u64,
+    pub strict: bool,
 }
 
 impl fmt::Display for DataRejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} row{} rejected and --strict is set: nothing was written (see the rejects listed above, or write them all with --rejects FILE)",
+        let rows = format!(
+            "{} row{} rejected",
             self.rows,
             if self.rows == 1 { " was" } else { "s were" }
-        )
+        );
+        if self.strict {
+            write!(f, "{rows} and --strict is set: nothing was written (see the rejects listed above, or write them all with --rejects FILE)")
+        } else {
+            write!(
+                f,
+                "{rows} (the report lists them by reason; --rejects FILE writes every one)"
+            )
+        }
     }
 }
 

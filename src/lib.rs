@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod indicators;
 pub mod output;
+pub mod quality;
 pub mod reference;
 pub mod sample;
 pub mod session;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use anyhow::bail;
 use chrono::{Datelike, NaiveDate};
 
-use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, StatsArgs};
+use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, SourceArgs, StatsArgs};
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
@@ -28,7 +28,14 @@ pub struct Session {
 }
 
 impl Session {
+    /// Loads the extract, reports its rows on stderr, writes `--rejects` and enforces `--strict`.
     pub fn open(args: &ExtractArgs, kinds: &[FileKind], stderr: &mut dyn Write) -> Result<Session> {
+        let session = Session::load(&args.source, kinds)?;
+        report_rows(&session.extract, args, stderr)?;
+        Ok(session)
+    }
+
+    pub fn load(args: &SourceArgs, kinds: &[FileKind]) -> Result<Session> {
         let reference = Reference::load(args.ref_dir.as_deref())?;
         let location = match &args.extract {
             Some(dir) => Location::Dir(dir.clone()),
@@ -39,13 +46,12 @@ impl Session {
             as_of: args.as_of,
         };
         let extract = Extract::load(&location, kinds, &options, &reference)?;
-        report_rows(&extract, args, stderr)?;
         Ok(Session { reference, extract })
     }
 }
 
 fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) -> Result<()> {
-    let origin = if args.as_of.is_some() {
+    let origin = if args.source.as_of.is_some() {
         "given"
     } else {
         "latest date in the files"
@@ -69,7 +75,7 @@ fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) ->
     }
     match &args.rejects {
         Some(path) => {
-            output::write_file_atomically(path, &rejects_csv(&extract.rejects))?;
+            write_rejects(path, &extract.rejects)?;
             writeln!(stderr, "  {rejected} rejected rows written to {}", path.display())?;
         }
         None => {
@@ -90,13 +96,21 @@ fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) ->
         }
     }
     if args.strict {
-        return Err(DataRejected { rows: rejected }.into());
+        return Err(DataRejected {
+            rows: rejected,
+            strict: true,
+        }
+        .into());
     }
     Ok(())
 }
 
+pub fn write_rejects(path: &std::path::Path, rejects: &[Reject]) -> Result<()> {
+    output::write_file_atomically(path, &rejects_csv(rejects))
+}
+
 /// The rejects report: one row per rejected line, `;`-separated like every CSV we write.
-pub fn rejects_csv(rejects: &[Reject]) -> Vec<u8> {
+fn rejects_csv(rejects: &[Reject]) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::Any(b'\n'))

@@ -5,6 +5,7 @@
 pub mod gap;
 pub mod generate;
 pub mod rates;
+pub mod validate;
 
 use std::io::Write;
 
@@ -16,6 +17,7 @@ pub fn run(command: &Command, stderr: &mut dyn Write) -> Result<()> {
     match command {
         Command::Rates(args) => rates::run(args, stderr),
         Command::Gap(args) => gap::run(args, stderr),
+        Command::Validate(args) => validate::run(args, stderr),
         Command::Generate(args) => generate::run(args, stderr),
     }
 }

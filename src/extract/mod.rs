@@ -58,6 +58,8 @@ pub struct Reject {
     pub column: String,
     pub value: String,
     pub reason: String,
+    #[serde(skip)]
+    pub problem: Problem,
 }
 
 /// How one file was read.
@@ -155,6 +157,11 @@ impl Extract {
     pub fn rows_rejected(&self) -> u64 {
         self.files.iter().map(|f| f.rows_rejected).sum()
     }
+
+    /// First and last date of every date column, over the rows kept.
+    pub fn date_ranges(&self) -> Result<Vec<DateRange>> {
+        date_ranges(&self.frames)
+    }
 }
 
 fn open(location: &Location, spec: &FileSpec, encoding: EncodingChoice) -> Result<Option<PreparedFile>> {
@@ -231,9 +238,26 @@ impl CodeSeries {
     }
 }
 
+/// What kind of rule a row broke, for summaries that group rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    FieldCount,
+    Empty,
+    NotAllowed,
+    UnknownCode,
+    BadYear,
+    BadDate,
+    DateOrder,
+    AfterAsOf,
+    Duplicate,
+    UnknownPerson,
+}
+
 /// One check: rows where `invalid` is true are rejected with `reason`,
 /// reporting `value` (a string expression) for `column`.
 struct Rule {
+    problem: Problem,
     column: String,
     reason: String,
     invalid: Expr,
@@ -324,6 +348,7 @@ fn read_file(
         .finish()?;
 
     let mut rules = vec![Rule {
+        problem: Problem::FieldCount,
         column: String::new(),
         reason: format!("the row has more fields than the header's {}", header.len()),
         invalid: col(OVERFLOW).is_not_null(),
@@ -368,7 +393,8 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
     };
     let present = text.clone().is_not_null().and(text.clone().neq(lit("")));
     let mut rules = Vec::new();
-    let rule = |reason: String, invalid: Expr| Rule {
+    let rule = |problem: Problem, reason: String, invalid: Expr| Rule {
+        problem,
         column: column.name.to_string(),
         reason,
         invalid,
@@ -380,6 +406,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
             _ => "value",
         };
         rules.push(rule(
+            Problem::Empty,
             format!(
                 "empty {what}: {} is required (or the row has fewer fields than the header)",
                 column.name
@@ -391,6 +418,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
         Kind::Id | Kind::PersonRef | Kind::Text => text,
         Kind::Enum(values) => {
             rules.push(rule(
+                Problem::NotAllowed,
                 format!("not one of {}", values.join(", ")),
                 present.clone().and(is_one_of(text.clone(), values).not()),
             ));
@@ -399,6 +427,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
         Kind::Code(list) => {
             let (series, file) = codes.get(list);
             rules.push(rule(
+                Problem::UnknownCode,
                 format!("code not in the reference table {file}"),
                 present.clone().and(is_in_series(text.clone(), series.clone()).not()),
             ));
@@ -407,20 +436,27 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
         Kind::Year => {
             let year = text.clone().cast(DataType::Int32);
             rules.push(rule(
+                Problem::BadYear,
                 "not a whole year (e.g. 1985)".to_string(),
                 present.clone().and(year.clone().is_null()),
             ));
-            rules.push(rule("birth year before 1900".to_string(), year.clone().lt(lit(1900))));
+            rules.push(rule(
+                Problem::BadYear,
+                "birth year before 1900".to_string(),
+                year.clone().lt(lit(1900)),
+            ));
             year
         }
         Kind::Date => {
             let date = parse_date(text);
             rules.push(rule(
+                Problem::BadDate,
                 "not a valid date (dd/mm/yyyy or yyyy-mm-dd)".to_string(),
                 present.clone().and(date.clone().is_null()),
             ));
             if let Some(start) = column.not_before {
                 rules.push(rule(
+                    Problem::DateOrder,
                     format!("before {start} of the same row"),
                     date.clone().lt(parse_date(col(raw_name(start).as_str()))),
                 ));
@@ -484,6 +520,7 @@ fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject
                 column: rule.column.clone(),
                 value: value.unwrap_or("").to_string(),
                 reason: rule.reason.clone(),
+                problem: rule.problem,
             }
         })
         .collect();
@@ -515,6 +552,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
     for column in spec.columns {
         match column.kind {
             Kind::Date => rules.push(Rule {
+                problem: Problem::AfterAsOf,
                 column: column.name.to_string(),
                 reason: format!("after the as-of date {}", as_of.format("%d/%m/%Y")),
                 invalid: col(column.name).gt(lit(as_of)),
@@ -523,6 +561,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
             Kind::Year => {
                 let latest = as_of.year() - 14;
                 rules.push(Rule {
+                    problem: Problem::BadYear,
                     column: column.name.to_string(),
                     reason: format!("birth year after {latest} (younger than 14 at the as-of date)"),
                     invalid: col(column.name).gt(lit(latest)),
@@ -534,6 +573,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
     }
     for column in spec.columns.iter().filter(|c| c.kind == Kind::Id) {
         rules.push(Rule {
+            problem: Problem::Duplicate,
             column: column.name.to_string(),
             reason: format!("duplicate {}: every row with this value is rejected", column.name),
             invalid: col(column.name).is_duplicated(),
@@ -549,6 +589,7 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
         .iter()
         .filter(|c| c.kind == Kind::PersonRef)
         .map(|c| Rule {
+            problem: Problem::UnknownPerson,
             column: c.name.to_string(),
             reason: "unknown person: not among the valid rows of lavoratori.csv".to_string(),
             invalid: is_in_series(col(c.name), persons.clone()).not(),
@@ -557,24 +598,35 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
         .collect()
 }
 
-fn latest_date(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Option<NaiveDate>> {
-    let mut latest: Option<NaiveDate> = None;
+/// The first and last date of a date column among the kept rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateRange {
+    pub file: &'static str,
+    pub column: &'static str,
+    pub first: Option<NaiveDate>,
+    pub last: Option<NaiveDate>,
+}
+
+fn date_ranges(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Vec<DateRange>> {
+    let to_date = |days: i32| NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE);
+    let mut ranges = Vec::new();
     for (kind, frame) in frames {
         for column in kind.spec().columns.iter().filter(|c| c.kind == Kind::Date) {
-            let max = frame
-                .column(column.name)?
-                .as_materialized_series()
-                .date()?
-                .physical()
-                .max();
-            if let Some(days) = max {
-                let date = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE)
-                    .ok_or_else(|| anyhow!("date out of range in {}", kind.spec().name))?;
-                latest = latest.max(Some(date));
-            }
+            let series = frame.column(column.name)?.as_materialized_series().clone();
+            let days = series.date()?.physical();
+            ranges.push(DateRange {
+                file: kind.spec().name,
+                column: column.name,
+                first: days.min().and_then(to_date),
+                last: days.max().and_then(to_date),
+            });
         }
     }
-    Ok(latest)
+    Ok(ranges)
+}
+
+fn latest_date(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Option<NaiveDate>> {
+    Ok(date_ranges(frames)?.into_iter().filter_map(|r| r.last).max())
 }
 
 /// Days from 0001-01-01 to 1970-01-01, polars' date epoch.

@@ -1,0 +1,31 @@
+//! `silp-access validate`: the data-quality report of an extract.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{ReportFormat, ValidateArgs};
+use crate::error::DataRejected;
+use crate::extract::schema::ALL_FILES;
+use crate::output;
+use crate::quality;
+use crate::session::{write_rejects, Session};
+
+pub fn run(args: &ValidateArgs, _stderr: &mut dyn Write) -> Result<()> {
+    let kinds: Vec<_> = ALL_FILES.iter().map(|spec| spec.kind).collect();
+    let session = Session::load(&args.extract, &kinds)?;
+    let extract = &session.extract;
+    let report = quality::assess(extract, args.extract.as_of.is_some())?;
+    let bytes = match args.format {
+        ReportFormat::Text => report.to_text(),
+        ReportFormat::Json => report.to_json(),
+    };
+    if let Some(path) = &args.rejects {
+        write_rejects(path, &extract.rejects)?;
+    }
+    output::write(args.output.as_deref(), &bytes)?;
+    match extract.rows_rejected() {
+        0 => Ok(()),
+        rows => Err(DataRejected { rows, strict: false }.into()),
+    }
+}
