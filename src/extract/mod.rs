@@ -264,6 +264,38 @@ struct Rule {
     value: Expr,
 }
 
+/// No identifier or job-centre code is longer; a longer value is a broken export.
+const MAX_TEXT_BYTES: usize = 1000;
+/// Values quoted in messages and reports are cut to this many characters.
+const SHOWN_CHARS: usize = 200;
+
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}... ({} bytes)", &value[..cut], value.len()),
+        None => value.to_string(),
+    }
+}
+
+/// Explains a file the CSV parser could not read. The usual cause is a
+/// quote that is never closed, which swallows the rest of the file.
+fn malformed(file: &str, body: &[u8], error: PolarsError) -> anyhow::Error {
+    let mut open_at: Option<usize> = None;
+    let mut line = 2;
+    for byte in body {
+        match byte {
+            b'"' => open_at = if open_at.is_some() { None } else { Some(line) },
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    match open_at {
+        Some(line) => anyhow!(
+            "{file}, line {line}: a quote (\") opens a field that is never closed, so the rest of the file cannot be read; remove the stray quote or close it (a field holding the separator must be written \"like;this\")"
+        ),
+        None => anyhow!("{file}: not a readable CSV file ({error}); check the separator and quotes around line breaks"),
+    }
+}
+
 const LINE: &str = "__line";
 const RULE: &str = "__rule";
 const VALUE: &str = "__value";
@@ -304,7 +336,13 @@ fn read_file(
             spec.name,
             if missing.len() > 1 { "s" } else { "" },
             missing.join(", "),
-            header.join(", ")
+            shorten(
+                &header
+                    .iter()
+                    .map(|h| h.escape_debug().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         );
     }
     let known = |h: &str| spec.columns.iter().any(|c| c.name == h);
@@ -334,6 +372,7 @@ fn read_file(
     let separator = prepared.separator;
     let body_start = prepared.body_start;
     let buffer = Buffer::from_owner(prepared.bytes).sliced(body_start..);
+    let body = buffer.clone();
     let scan = LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![buffer])))
         .with_has_header(false)
         .with_schema(Some(Arc::new(Schema::from_iter(fields))))
@@ -354,6 +393,18 @@ fn read_file(
         invalid: col(OVERFLOW).is_not_null(),
         value: lit(""),
     }];
+    // A blank line reads as a row of nulls; say so rather than "empty identifier".
+    let blank = header.iter().enumerate().fold(col(OVERFLOW).is_null(), |all, (i, h)| {
+        let name = if known(h) { raw_name(h) } else { format!("__extra_{i}") };
+        all.and(col(name.as_str()).is_null())
+    });
+    rules.push(Rule {
+        problem: Problem::FieldCount,
+        column: String::new(),
+        reason: "blank line".to_string(),
+        invalid: blank,
+        value: lit(""),
+    });
     let mut typed = Vec::new();
     for column in spec.columns {
         let (expr, mut column_rules) = type_column(column, codes);
@@ -374,7 +425,11 @@ fn read_file(
     let mut selection = vec![col(LINE).cast(DataType::UInt64)];
     selection.extend(typed);
     selection.extend(rule_columns(&rules));
-    let mut frame = scan.with_columns(trimmed).select(selection).collect()?;
+    let mut frame = scan
+        .with_columns(trimmed)
+        .select(selection)
+        .collect()
+        .map_err(|error| malformed(spec.name, &body, error))?;
     let mut report = report;
     report.rows_read = frame.height() as u64;
     let rejects = split(&mut frame, &rules, spec.name)?;
@@ -415,7 +470,14 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
         ));
     }
     let typed = match column.kind {
-        Kind::Id | Kind::PersonRef | Kind::Text => text,
+        Kind::Id | Kind::PersonRef | Kind::Text => {
+            rules.push(rule(
+                Problem::NotAllowed,
+                format!("longer than {MAX_TEXT_BYTES} bytes"),
+                text.clone().str().len_bytes().gt(lit(MAX_TEXT_BYTES as u32)),
+            ));
+            text
+        }
         Kind::Enum(values) => {
             rules.push(rule(
                 Problem::NotAllowed,
@@ -518,7 +580,7 @@ fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject
                 file: file.to_string(),
                 line: line.unwrap_or(0),
                 column: rule.column.clone(),
-                value: value.unwrap_or("").to_string(),
+                value: shorten(value.unwrap_or("")),
                 reason: rule.reason.clone(),
                 problem: rule.problem,
             }
