@@ -40,6 +40,9 @@ pub enum Command {
     /// Check an extract: rows read, used and rejected by reason, date ranges, unknown codes.
     #[command(after_long_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
+    /// Replace the codici fiscali in id_lav with a keyed HMAC, writing a new extract.
+    #[command(after_long_help = PSEUDONYMISE_EXAMPLES)]
+    Pseudonymise(PseudonymiseArgs),
     /// Write a synthetic extract calibrated to public figures for Piedmont.
     #[command(after_long_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -51,6 +54,7 @@ impl Command {
             Command::Rates(_) => "rates",
             Command::Gap(_) => "gap",
             Command::Validate(_) => "validate",
+            Command::Pseudonymise(_) => "pseudonymise",
             Command::Generate(_) => "generate",
         }
     }
@@ -76,6 +80,14 @@ Examples:
 
 Exit codes: 0 every row is usable, 1 rows were rejected (the report says which),
 2 the extract cannot be read at all.";
+
+const PSEUDONYMISE_EXAMPLES: &str = "\
+Examples:
+  head -c 32 /dev/urandom | base64 > /secure/silp.key
+  silp-access pseudonymise --in /data/silp/raw-2025-01 --out /data/silp/2025-01 --key-file /secure/silp.key
+
+The same key gives the same pseudonym for the same person in every extract;
+keep it apart from the data, and never in the extract's folder.";
 
 const GENERATE_EXAMPLES: &str = "\
 Examples:
@@ -254,6 +266,22 @@ pub struct ValidateArgs {
     /// Write the report to this file (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PseudonymiseArgs {
+    /// Folder of the extract holding codici fiscali.
+    #[arg(long = "in", value_name = "DIR")]
+    pub input: PathBuf,
+    /// Folder to write the pseudonymised extract into (canonical dialect).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// File whose bytes are the secret key (at least 32).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: PathBuf,
+    /// Character encoding of the input files.
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]

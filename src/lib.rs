@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod indicators;
 pub mod output;
+pub mod pseudonym;
 pub mod quality;
 pub mod reference;
 pub mod sample;

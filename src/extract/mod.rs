@@ -20,7 +20,7 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use polars_buffer::Buffer;
 
-pub use dialect::EncodingChoice;
+pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, Utf8Bytes};
 use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
 
@@ -106,6 +106,10 @@ impl Extract {
             rejects.append(&mut stage1);
             frames.insert(*kind, frame);
             reports.insert(*kind, report);
+        }
+
+        if let Some(persons) = frames.get(&FileKind::Persons) {
+            refuse_codici_fiscali(persons)?;
         }
 
         let as_of = match options.as_of {
@@ -658,6 +662,24 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
             value: col(c.name),
         })
         .collect()
+}
+
+/// Analyses run on pseudonymised extracts only: a person identifier shaped
+/// like a codice fiscale stops the run (naming the line, never the value).
+fn refuse_codici_fiscali(persons: &DataFrame) -> Result<()> {
+    let ids = persons.column("id_lav")?.str()?;
+    let lines = persons.column(LINE)?.u64()?;
+    let found = ids
+        .iter()
+        .zip(lines.iter())
+        .find(|(id, _)| id.is_some_and(crate::pseudonym::looks_like_codice_fiscale));
+    if let Some((_, line)) = found {
+        bail!(
+            "lavoratori.csv, line {}: id_lav holds what looks like a codice fiscale; analyses run only on pseudonymised extracts: run `silp-access pseudonymise --in DIR --out NEW_DIR --key-file KEY` and analyse NEW_DIR",
+            line.unwrap_or(0)
+        );
+    }
+    Ok(())
 }
 
 /// The first and last date of a date column among the kept rows.
