@@ -43,6 +43,9 @@ pub enum Command {
     /// Replace the codici fiscali in id_lav with a keyed HMAC, writing a new extract.
     #[command(after_long_help = PSEUDONYMISE_EXAMPLES)]
     Pseudonymise(PseudonymiseArgs),
+    /// Run a batch job described by a TOML file (for schedulers).
+    #[command(after_long_help = RUN_EXAMPLES)]
+    Run(RunArgs),
     /// Write a synthetic extract calibrated to public figures for Piedmont.
     #[command(after_long_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -55,6 +58,7 @@ impl Command {
             Command::Gap(_) => "gap",
             Command::Validate(_) => "validate",
             Command::Pseudonymise(_) => "pseudonymise",
+            Command::Run(_) => "run",
             Command::Generate(_) => "generate",
         }
     }
@@ -88,6 +92,16 @@ Examples:
 
 The same key gives the same pseudonym for the same person in every extract;
 keep it apart from the data, and never in the extract's folder.";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  silp-access run --config job.toml
+  silp-access run --config /etc/silp/mensile.toml --log-format json
+
+The job writes into a staging folder beside its output and moves it into
+place only when every table succeeded; a lock file stops a second run on the
+same output. Exit codes: 0 done, 1 rows rejected with strict = true,
+2 any other failure (nothing is left half-written).";
 
 const GENERATE_EXAMPLES: &str = "\
 Examples:
@@ -153,7 +167,8 @@ pub struct OutputArgs {
     pub lang: Lang,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PopulationName {
     /// Persons registered (with a DID spell) at some time in the period.
     Stock,
@@ -223,7 +238,8 @@ pub struct RatesArgs {
     pub output: OutputArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StandardName {
     /// All eligible persons of the table.
     Totale,
@@ -282,6 +298,22 @@ pub struct PseudonymiseArgs {
     /// Character encoding of the input files.
     #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
     pub encoding: EncodingChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    /// One JSON object per line, for schedulers and log collectors.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Args)]

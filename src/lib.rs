@@ -10,6 +10,7 @@ mod engine;
 pub mod error;
 pub mod extract;
 pub mod indicators;
+pub mod job;
 pub mod output;
 pub mod pseudonym;
 pub mod quality;

@@ -17,7 +17,7 @@ pub const OTHER_CITIZENSHIPS: &str = "ALTRE";
 pub const NOT_AVAILABLE: &str = "ND";
 
 /// Language of labels and human number formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     It,

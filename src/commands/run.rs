@@ -1,0 +1,208 @@
+//! `silp-access run`: a batch job from a TOML file. Everything is planned
+//! first; tables are written into a staging folder that replaces the output
+//! folder only when every table succeeded; a lock keeps two runs apart.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{LogFormat, RunArgs, SourceArgs, StandardName};
+use crate::error::DataRejected;
+use crate::indicators::{self, Standard};
+use crate::job::{parse_format, Job, TableCommand};
+use crate::output;
+use crate::session::{write_rejects, QueryOptions, Session, ANALYSIS_FILES};
+use crate::table::Codebook;
+
+pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
+    let mut log = Log {
+        format: args.log_format,
+        out: stderr,
+    };
+    let job = Job::load(&args.config)?;
+    let mut planned = Vec::new();
+    for table in &job.tables {
+        for year in &job.years {
+            let query = table.query(*year);
+            let options =
+                QueryOptions::parse(&query, &table.stats()).with_context(|| format!("table {:?}", table.name))?;
+            planned.push((table, *year, query, options));
+        }
+    }
+
+    let source = SourceArgs {
+        extract: job.extract.clone(),
+        encoding: job.encoding(),
+        as_of: job.as_of,
+        ref_dir: job.ref_dir.clone(),
+    };
+    let session = Session::load(&source, &ANALYSIS_FILES)?;
+    let extract = &session.extract;
+    for file in &extract.files {
+        log.event(
+            "file_read",
+            &[
+                ("file", &file.file),
+                ("read", &file.rows_read.to_string()),
+                ("used", &file.rows_used.to_string()),
+                ("rejected", &file.rows_rejected.to_string()),
+            ],
+        )?;
+    }
+    if job.strict && extract.rows_rejected() > 0 {
+        return Err(DataRejected {
+            rows: extract.rows_rejected(),
+            strict: true,
+        }
+        .into());
+    }
+
+    let output = job.output_dir(extract.as_of);
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let _lock = Lock::acquire(&output)?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{}.staging-", file_name(&output)))
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+
+    let codebook = Codebook::new(&session.reference, job.lang);
+    let mut written = Vec::new();
+    for (table, year, query, options) in &planned {
+        let plan = options
+            .plan(query, extract.as_of)
+            .with_context(|| format!("table {:?}", table.name))?;
+        let grid = match table.command {
+            TableCommand::Rates => indicators::compute(extract, &session.reference, &plan)?
+                .table
+                .grid(&codebook)?,
+            TableCommand::Gap => {
+                let standard = match table.standard {
+                    StandardName::Totale => Standard::Total,
+                    StandardName::Ita => Standard::Italian,
+                };
+                indicators::compare(extract, &session.reference, &plan, standard)
+                    .with_context(|| format!("table {:?}", table.name))?
+                    .table
+                    .grid(&codebook)?
+            }
+        };
+        for format in &table.formats {
+            let (format, extension) = parse_format(format)?;
+            let name = format!("{}-{year}.{extension}", table.name);
+            std::fs::write(staging.path().join(&name), output::render(&grid, format, job.lang))
+                .with_context(|| format!("cannot write {name} in {}", staging.path().display()))?;
+            log.event(
+                "table_written",
+                &[("file", &name), ("rows", &grid.rows.len().to_string())],
+            )?;
+            written.push(name);
+        }
+    }
+    if !extract.rejects.is_empty() {
+        write_rejects(&staging.path().join("scarti.csv"), &extract.rejects)?;
+        written.push("scarti.csv".to_string());
+    }
+    let summary = serde_json::json!({
+        "silp_access": env!("CARGO_PKG_VERSION"),
+        "extract": extract.location.describe(),
+        "as_of": extract.as_of.format("%Y-%m-%d").to_string(),
+        "files": extract.files,
+        "outputs": written,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&summary)?;
+    bytes.push(b'\n');
+    std::fs::write(staging.path().join("job.json"), bytes)?;
+
+    replace_dir(staging.keep(), &output)?;
+    log.event(
+        "done",
+        &[
+            ("output", &output.display().to_string()),
+            ("files", &(written.len() + 1).to_string()),
+        ],
+    )?;
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".to_string())
+}
+
+/// Puts the finished staging folder where the output goes, replacing an older one.
+fn replace_dir(staging: PathBuf, output: &Path) -> Result<()> {
+    if output.exists() {
+        let previous = output.with_file_name(format!(".{}.previous-{}", file_name(output), std::process::id()));
+        std::fs::rename(output, &previous)
+            .with_context(|| format!("cannot move the old {} aside", output.display()))?;
+        std::fs::rename(&staging, output)
+            .with_context(|| format!("cannot move the new output into {}", output.display()))?;
+        std::fs::remove_dir_all(&previous).with_context(|| format!("cannot remove {}", previous.display()))?;
+    } else {
+        std::fs::rename(&staging, output)
+            .with_context(|| format!("cannot move the output into {}", output.display()))?;
+    }
+    Ok(())
+}
+
+/// `OUTPUT.lock` beside the output folder while a run writes it.
+struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    fn acquire(output: &Path) -> Result<Lock> {
+        let path = output.with_file_name(format!("{}.lock", file_name(output)));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                writeln!(file, "{}", std::process::id())?;
+                Ok(Lock { path })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                "another run is writing {} (lock file {}); if no run is active, delete the lock file and retry",
+                output.display(),
+                path.display()
+            ),
+            Err(e) => Err(e).with_context(|| format!("cannot create the lock file {}", path.display())),
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Progress events on stderr, as `event key=value` lines or JSON objects.
+struct Log<'a> {
+    format: LogFormat,
+    out: &'a mut dyn Write,
+}
+
+impl Log<'_> {
+    fn event(&mut self, event: &str, fields: &[(&str, &str)]) -> Result<()> {
+        match self.format {
+            LogFormat::Text => {
+                let pairs: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(self.out, "{event} {}", pairs.join(" "))?;
+            }
+            LogFormat::Json => {
+                let mut object = serde_json::Map::new();
+                object.insert("event".into(), event.into());
+                for (k, v) in fields {
+                    object.insert((*k).into(), (*v).into());
+                }
+                writeln!(self.out, "{}", serde_json::Value::Object(object))?;
+            }
+        }
+        Ok(())
+    }
+}

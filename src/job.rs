@@ -1,0 +1,217 @@
+//! Batch jobs: a TOML file naming the extract, the periods and the tables
+//! to write. Unknown keys are errors. Every table of every period is
+//! planned (and its options checked) before any data is read.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::cli::{PeriodArgs, PopulationName, QueryArgs, StandardName, StatsArgs};
+use crate::extract::EncodingChoice;
+use crate::indicators::plan::SelectionName;
+use crate::output::Format;
+use crate::table::Lang;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// Folder of the extract; absent: the embedded sample. Relative to the job file.
+    pub extract: Option<PathBuf>,
+    #[serde(default, deserialize_with = "date")]
+    pub as_of: Option<NaiveDate>,
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// Folder of replacement code lists. Relative to the job file.
+    pub ref_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub strict: bool,
+    /// Output folder; `{as_of}` becomes the extract's as-of date (yyyy-mm-dd).
+    /// Relative to the job file.
+    pub output: String,
+    /// Calendar years the tables are computed for.
+    pub years: Vec<i32>,
+    #[serde(default = "default_lang")]
+    pub lang: Lang,
+    #[serde(rename = "table")]
+    pub tables: Vec<TableJob>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    #[default]
+    Auto,
+    Utf8,
+    Windows1252,
+}
+
+fn default_lang() -> Lang {
+    Lang::It
+}
+
+fn stock() -> PopulationName {
+    PopulationName::Stock
+}
+
+fn all_activities() -> SelectionName {
+    SelectionName::Tutte
+}
+
+fn total_standard() -> StandardName {
+    StandardName::Totale
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableCommand {
+    Rates,
+    Gap,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableJob {
+    /// File name stem: letters, digits, `-` and `_`.
+    pub name: String,
+    pub command: TableCommand,
+    #[serde(default = "stock")]
+    pub population: PopulationName,
+    #[serde(default)]
+    pub window: Option<u32>,
+    #[serde(default)]
+    pub complete_followup: bool,
+    #[serde(default = "all_activities")]
+    pub select: SelectionName,
+    #[serde(default)]
+    pub lmp: Option<Vec<u8>>,
+    #[serde(default)]
+    pub attivita: Option<Vec<String>>,
+    #[serde(default)]
+    pub programma: Option<Vec<String>>,
+    #[serde(default)]
+    pub by: Vec<String>,
+    #[serde(default)]
+    pub top: Option<usize>,
+    #[serde(default)]
+    pub margins: bool,
+    #[serde(default = "total_standard")]
+    pub standard: StandardName,
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    #[serde(default)]
+    pub threshold: Option<u64>,
+    pub formats: Vec<String>,
+}
+
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.map(|t| crate::indicators::plan::parse_date(&t).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+impl Job {
+    pub fn load(path: &Path) -> Result<Job> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the job file {}", path.display()))?;
+        let mut job: Job = toml::from_str(&text).map_err(|e| anyhow::anyhow!("job file {}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        job.extract = job.extract.map(|e| base.join(e));
+        job.ref_dir = job.ref_dir.map(|r| base.join(r));
+        if Path::new(&job.output).is_relative() {
+            job.output = base.join(&job.output).display().to_string();
+        }
+        job.check()?;
+        Ok(job)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.years.is_empty() {
+            bail!("job file: `years` is empty; list the calendar years to compute, e.g. years = [2024]");
+        }
+        if self.tables.is_empty() {
+            bail!("job file: no [[table]]; describe at least one table to write");
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for table in &self.tables {
+            let ok = !table.name.is_empty()
+                && table
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                bail!(
+                    "job file: table name {:?}: use letters, digits, - and _ only (it names the output files)",
+                    table.name
+                );
+            }
+            if names.contains(&table.name.as_str()) {
+                bail!("job file: two tables are named {:?}", table.name);
+            }
+            names.push(&table.name);
+            if table.formats.is_empty() {
+                bail!(
+                    "job file: table {:?} has no formats; e.g. formats = [\"csv\"]",
+                    table.name
+                );
+            }
+            for format in &table.formats {
+                parse_format(format).with_context(|| format!("job file: table {:?}", table.name))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn encoding(&self) -> EncodingChoice {
+        match self.encoding {
+            Encoding::Auto => EncodingChoice::Auto,
+            Encoding::Utf8 => EncodingChoice::Utf8,
+            Encoding::Windows1252 => EncodingChoice::Windows1252,
+        }
+    }
+
+    /// The output folder for an extract with this as-of date.
+    pub fn output_dir(&self, as_of: NaiveDate) -> PathBuf {
+        PathBuf::from(self.output.replace("{as_of}", &as_of.format("%Y-%m-%d").to_string()))
+    }
+}
+
+pub fn parse_format(name: &str) -> Result<(Format, &'static str)> {
+    match name {
+        "csv" => Ok((Format::Csv, "csv")),
+        "json" => Ok((Format::Json, "json")),
+        "table" | "txt" => Ok((Format::Table, "txt")),
+        other => bail!("format {other:?}: use csv, json or table"),
+    }
+}
+
+impl TableJob {
+    /// The same options the command line takes, for one year.
+    pub fn query(&self, year: i32) -> QueryArgs {
+        QueryArgs {
+            period: PeriodArgs {
+                year: Some(year),
+                dal: None,
+                al: None,
+            },
+            population: self.population,
+            window: self.window.unwrap_or(365),
+            complete_followup: self.complete_followup,
+            select: self.select,
+            lmp: self.lmp.clone(),
+            attivita: self.attivita.clone(),
+            programma: self.programma.clone(),
+            by: self.by.join(","),
+            top: self.top,
+            margins: self.margins,
+        }
+    }
+
+    pub fn stats(&self) -> StatsArgs {
+        StatsArgs {
+            confidence: self.confidence.unwrap_or(0.95),
+            threshold: self.threshold.unwrap_or(crate::disclosure::DEFAULT_THRESHOLD),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `run --config job.toml`: batch jobs that either complete or leave nothing.
+
+mod common;
+
+use std::path::Path;
+
+use common::{run, Workdir};
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
+
+/// The README's example job with its paths pointed into `work`.
+fn example_job(work: &Workdir, extra_tables: &str) -> std::path::PathBuf {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/job.toml")).unwrap();
+    let job = example
+        .replace(
+            "extract = \"../data-samples/piemonte-20k\"",
+            &format!("extract = \"{SAMPLE}\""),
+        )
+        .replace(
+            "output = \"../out/accesso-{as_of}\"",
+            "output = \"out/accesso-{as_of}\"",
+        )
+        + extra_tables;
+    let path = work.path().join("job.toml");
+    std::fs::write(&path, job).unwrap();
+    path
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut entries: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_example_job_writes_every_table_and_reruns_identically() {
+    let work = Workdir::new();
+    let job = example_job(&work, "");
+    let first = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let output = work.path().join("out/accesso-2024-12-31");
+    let written = files(&output);
+    let expected = [
+        "accesso-provincia-2023.csv",
+        "accesso-provincia-2023.json",
+        "accesso-provincia-2024.csv",
+        "accesso-provincia-2024.json",
+        "coorte-misure-2023.csv",
+        "coorte-misure-2024.csv",
+        "divario-provincia-2023.csv",
+        "divario-provincia-2023.txt",
+        "divario-provincia-2024.csv",
+        "divario-provincia-2024.txt",
+        "job.json",
+        "misure-cittadinanza-2023.csv",
+        "misure-cittadinanza-2024.csv",
+    ];
+    assert_eq!(written.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), expected);
+
+    let second = run(&["run", "--config", job.to_str().unwrap(), "--log-format", "json"]);
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(files(&output), written, "same job, same input: same bytes");
+    for line in String::from_utf8(second.stderr).unwrap().lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(event["event"].is_string());
+    }
+    assert_eq!(
+        names(&work.path().join("out")),
+        ["accesso-2024-12-31"],
+        "no staging folder or lock left"
+    );
+
+    // The rates table equals what the command line gives for the same options.
+    let direct = common::run_ok(&[
+        "rates",
+        "--extract",
+        SAMPLE,
+        "--year",
+        "2024",
+        "--by",
+        "provincia,gruppo_cittadinanza,sesso",
+        "--margins",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(output.join("accesso-provincia-2024.csv")).unwrap(),
+        direct
+    );
+}
+
+#[test]
+fn a_failing_table_leaves_no_output_and_keeps_the_previous_one() {
+    let work = Workdir::new();
+    let good = example_job(&work, "");
+    assert!(run(&["run", "--config", good.to_str().unwrap()]).status.success());
+    let output = work.path().join("out/accesso-2024-12-31");
+    let before = files(&output);
+
+    // The last table fails only when computed, after the others were written.
+    let failing = "\n[[table]]\nname = \"rotta\"\ncommand = \"gap\"\nby = [\"cittadinanza\", \"gruppo_cittadinanza\"]\nformats = [\"csv\"]\n";
+    let bad = example_job(&work, failing);
+    let out = run(&["run", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("table \"rotta\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(files(&output), before, "the previous output is untouched");
+    assert_eq!(
+        names(&work.path().join("out")),
+        ["accesso-2024-12-31"],
+        "no staging folder or lock left"
+    );
+
+    std::fs::remove_dir_all(&output).unwrap();
+    let out = run(&["run", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(names(&work.path().join("out")).is_empty(), "nothing half-written");
+}
+
+#[test]
+fn a_lock_stops_a_second_run() {
+    let work = Workdir::new();
+    let job = example_job(&work, "");
+    std::fs::create_dir_all(work.path().join("out")).unwrap();
+    std::fs::write(work.path().join("out/accesso-2024-12-31.lock"), "12345\n").unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another run is writing"));
+    assert!(!work.path().join("out/accesso-2024-12-31").exists());
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_errors() {
+    let work = Workdir::new();
+    let job = example_job(&work, "");
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(
+        &job,
+        text.replacen("margins = true", "margins = true\nmargini = true", 1),
+    )
+    .unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown field `margini`"), "{stderr}");
+
+    std::fs::write(&job, text.replacen("select = \"misure\"", "select = \"corsi\"", 1)).unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("corsi"));
+}
+
+#[test]
+fn strict_jobs_fail_with_exit_1_on_rejected_rows() {
+    let work = Workdir::new();
+    let mut files = common::fixture_files();
+    files[0].1.extend_from_slice(b"BAD;X;1980;100;001;;;\n");
+    let extract = work.extract("bad", &files);
+    let job = work.path().join("strict.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "extract = \"{}\"\nstrict = true\noutput = \"out/x\"\nyears = [2024]\n[[table]]\nname = \"t\"\ncommand = \"rates\"\nformats = [\"csv\"]\n",
+            extract.display()
+        ),
+    )
+    .unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!work.path().join("out/x").exists());
+}
