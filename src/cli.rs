@@ -37,6 +37,9 @@ pub enum Command {
     /// Compare each foreign group (or citizenship) with Italian citizens in every stratum.
     #[command(after_long_help = GAP_EXAMPLES)]
     Gap(GapArgs),
+    /// Write the synthesis report: HTML with charts, Markdown, XLSX, CSV tables, manifest.
+    #[command(after_long_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
     /// Check an extract: rows read, used and rejected by reason, date ranges, unknown codes.
     #[command(after_long_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
@@ -57,6 +60,7 @@ impl Command {
             Command::Rates(_) => "rates",
             Command::Gap(_) => "gap",
             Command::Validate(_) => "validate",
+            Command::Report(_) => "report",
             Command::Pseudonymise(_) => "pseudonymise",
             Command::Run(_) => "run",
             Command::Generate(_) => "generate",
@@ -76,6 +80,11 @@ Examples:
   silp-access gap --year 2024 --by provincia,sesso
   silp-access gap --year 2024 --by cittadinanza --top 10 --select misure
   silp-access gap --year 2024 --by straniero,classe_eta --standard ita --format csv";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  silp-access report --years 2023-2024 --out reports/piemonte-20k
+  silp-access report --extract /data/silp/2025-01 --year 2024 --out /srv/report/2024 --lang en";
 
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
@@ -260,6 +269,26 @@ pub struct GapArgs {
     pub stats: StatsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
+    /// The report's year; default: the year of the as-of date.
+    #[arg(long, value_name = "YYYY", conflicts_with = "years")]
+    pub year: Option<i32>,
+    /// Several years, e.g. 2022-2024: the last is the report's year, all make the trend.
+    #[arg(long, value_name = "RANGE")]
+    pub years: Option<String>,
+    /// Folder to write the report into (replaced atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Language of every label, sentence and number.
+    #[arg(long, value_enum, default_value_t = Lang::It)]
+    pub lang: Lang,
+    #[command(flatten)]
+    pub stats: StatsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

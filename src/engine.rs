@@ -18,3 +18,54 @@ pub fn is_in_series(expr: Expr, series: Series) -> Expr {
 pub fn null_of(dtype: DataType) -> Expr {
     lit(LiteralValue::untyped_null()).cast(dtype)
 }
+
+/// A result grid as a Parquet file: counts as UInt64, rates and statistics
+/// as Float64, flags as Boolean, codes and labels as String; suppressed
+/// values are nulls.
+pub fn grid_to_parquet(grid: &crate::table::Grid) -> anyhow::Result<Vec<u8>> {
+    use crate::table::Value;
+    let height = grid.rows.len();
+    let mut columns = Vec::with_capacity(grid.columns.len());
+    for (c, name) in grid.columns.iter().enumerate() {
+        let values = || grid.rows.iter().map(move |row| &row[c]);
+        let name = PlSmallStr::from(name.as_str());
+        let kind = values().find(|v| !matches!(v, Value::Missing));
+        let series = match kind {
+            Some(Value::Count(_)) => {
+                let data: Vec<Option<u64>> = values()
+                    .map(|v| if let Value::Count(n) = v { Some(*n) } else { None })
+                    .collect();
+                Series::new(name, data)
+            }
+            Some(Value::Proportion(_) | Value::Number(_)) => {
+                let data: Vec<Option<f64>> = values()
+                    .map(|v| match v {
+                        Value::Proportion(x) | Value::Number(x) => Some(*x),
+                        _ => None,
+                    })
+                    .collect();
+                Series::new(name, data)
+            }
+            Some(Value::Flag(_)) => {
+                let data: Vec<Option<bool>> = values()
+                    .map(|v| if let Value::Flag(b) = v { Some(*b) } else { None })
+                    .collect();
+                Series::new(name, data)
+            }
+            _ => {
+                let data: Vec<Option<&str>> = values()
+                    .map(|v| match v {
+                        Value::Code(s) | Value::Text(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                Series::new(name, data)
+            }
+        };
+        columns.push(series.into());
+    }
+    let mut frame = DataFrame::new(height, columns)?;
+    let mut bytes = Vec::new();
+    ParquetWriter::new(std::io::Cursor::new(&mut bytes)).finish(&mut frame)?;
+    Ok(bytes)
+}

@@ -34,7 +34,10 @@ pub struct Job {
     pub years: Vec<i32>,
     #[serde(default = "default_lang")]
     pub lang: Lang,
-    #[serde(rename = "table")]
+    /// Also write the synthesis report (for all `years`) into `OUTPUT/report/`.
+    #[serde(default)]
+    pub report: bool,
+    #[serde(rename = "table", default)]
     pub tables: Vec<TableJob>,
 }
 
@@ -130,8 +133,8 @@ impl Job {
         if self.years.is_empty() {
             bail!("job file: `years` is empty; list the calendar years to compute, e.g. years = [2024]");
         }
-        if self.tables.is_empty() {
-            bail!("job file: no [[table]]; describe at least one table to write");
+        if self.tables.is_empty() && !self.report {
+            bail!("job file: no [[table]] and no report = true: there is nothing to write");
         }
         let mut names: Vec<&str> = Vec::new();
         for table in &self.tables {
@@ -177,12 +180,14 @@ impl Job {
     }
 }
 
-pub fn parse_format(name: &str) -> Result<(Format, &'static str)> {
+pub fn parse_format(name: &str) -> Result<Format> {
     match name {
-        "csv" => Ok((Format::Csv, "csv")),
-        "json" => Ok((Format::Json, "json")),
-        "table" | "txt" => Ok((Format::Table, "txt")),
-        other => bail!("format {other:?}: use csv, json or table"),
+        "csv" => Ok(Format::Csv),
+        "json" => Ok(Format::Json),
+        "table" | "txt" => Ok(Format::Table),
+        "parquet" => Ok(Format::Parquet),
+        "xlsx" => Ok(Format::Xlsx),
+        other => bail!("format {other:?}: use csv, json, table, parquet or xlsx"),
     }
 }
 

@@ -6,7 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod disclosure;
-mod engine;
+pub(crate) mod engine;
 pub mod error;
 pub mod extract;
 pub mod indicators;
@@ -15,6 +15,7 @@ pub mod output;
 pub mod pseudonym;
 pub mod quality;
 pub mod reference;
+pub mod report;
 pub mod sample;
 pub mod session;
 pub mod stats;

@@ -234,6 +234,12 @@ pub fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write
 
 /// Renders a result grid as asked and writes it to stdout or `--output`.
 pub fn publish(grid: &Grid, args: &OutputArgs) -> Result<()> {
-    let bytes = output::render(grid, args.format, args.lang);
+    if args.format.is_binary() && args.output.is_none() {
+        bail!(
+            "--format {}: a binary format needs --output FILE",
+            args.format.extension()
+        );
+    }
+    let bytes = output::render(grid, args.format, args.lang)?;
     output::write(args.output.as_deref(), &bytes)
 }

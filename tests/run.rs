@@ -195,3 +195,28 @@ fn strict_jobs_fail_with_exit_1_on_rejected_rows() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!work.path().join("out/x").exists());
 }
+
+#[test]
+fn a_job_can_write_the_synthesis_report_too() {
+    let work = Workdir::new();
+    let job = example_job(&work, "");
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(&job, text.replace("# report = true", "report = true")).unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = work.path().join("out/accesso-2024-12-31/report");
+    for file in ["sintesi.html", "sintesi.md", "tabelle.xlsx", "manifest.json"] {
+        assert!(report.join(file).exists(), "{file}");
+    }
+    let standalone = work.path().join("standalone");
+    common::run_ok(&[
+        "report",
+        "--extract",
+        SAMPLE,
+        "--years",
+        "2023-2024",
+        "--out",
+        standalone.to_str().unwrap(),
+    ]);
+    assert_eq!(files(&report.join("tabelle")), files(&standalone.join("tabelle")));
+}

@@ -6,6 +6,7 @@ pub mod gap;
 pub mod generate;
 pub mod pseudonymise;
 pub mod rates;
+pub mod report;
 pub mod run;
 pub mod validate;
 
@@ -20,6 +21,7 @@ pub fn run(command: &Command, stderr: &mut dyn Write) -> Result<()> {
         Command::Rates(args) => rates::run(args, stderr),
         Command::Gap(args) => gap::run(args, stderr),
         Command::Validate(args) => validate::run(args, stderr),
+        Command::Report(args) => report::run(args, stderr),
         Command::Pseudonymise(args) => pseudonymise::run(args, stderr),
         Command::Run(args) => run::run(args, stderr),
         Command::Generate(args) => generate::run(args, stderr),

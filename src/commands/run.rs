@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{LogFormat, RunArgs, SourceArgs, StandardName};
+use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::indicators::{self, Standard};
 use crate::job::{parse_format, Job, TableCommand};
-use crate::output;
+use crate::output::{self, file_name, replace_dir};
+use crate::report::{self, ReportPlan};
 use crate::session::{write_rejects, QueryOptions, Session, ANALYSIS_FILES};
 use crate::table::Codebook;
 
@@ -93,9 +95,9 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
             }
         };
         for format in &table.formats {
-            let (format, extension) = parse_format(format)?;
-            let name = format!("{}-{year}.{extension}", table.name);
-            std::fs::write(staging.path().join(&name), output::render(&grid, format, job.lang))
+            let format = parse_format(format)?;
+            let name = format!("{}-{year}.{}", table.name, format.extension());
+            std::fs::write(staging.path().join(&name), output::render(&grid, format, job.lang)?)
                 .with_context(|| format!("cannot write {name} in {}", staging.path().display()))?;
             log.event(
                 "table_written",
@@ -103,6 +105,23 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
             )?;
             written.push(name);
         }
+    }
+    if job.report {
+        let mut years = job.years.clone();
+        years.sort_unstable();
+        let plan = ReportPlan {
+            years,
+            lang: job.lang,
+            threshold: Threshold::new(crate::disclosure::DEFAULT_THRESHOLD)?,
+            confidence: 0.95,
+        };
+        let built = report::build(extract, &session.reference, &plan)?;
+        report::write_files(&built, &staging.path().join("report"))?;
+        log.event(
+            "report_written",
+            &[("folder", "report"), ("tables", &built.tables.len().to_string())],
+        )?;
+        written.push("report/".to_string());
     }
     if !extract.rejects.is_empty() {
         write_rejects(&staging.path().join("scarti.csv"), &extract.rejects)?;
@@ -127,28 +146,6 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
             ("files", &(written.len() + 1).to_string()),
         ],
     )?;
-    Ok(())
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_string())
-}
-
-/// Puts the finished staging folder where the output goes, replacing an older one.
-fn replace_dir(staging: PathBuf, output: &Path) -> Result<()> {
-    if output.exists() {
-        let previous = output.with_file_name(format!(".{}.previous-{}", file_name(output), std::process::id()));
-        std::fs::rename(output, &previous)
-            .with_context(|| format!("cannot move the old {} aside", output.display()))?;
-        std::fs::rename(&staging, output)
-            .with_context(|| format!("cannot move the new output into {}", output.display()))?;
-        std::fs::remove_dir_all(&previous).with_context(|| format!("cannot remove {}", previous.display()))?;
-    } else {
-        std::fs::rename(&staging, output)
-            .with_context(|| format!("cannot move the output into {}", output.display()))?;
-    }
     Ok(())
 }
 

@@ -12,14 +12,7 @@ pub fn render(grid: &Grid, lang: Lang) -> Vec<u8> {
     drawn.set_header(grid.columns.iter().map(|c| human_header(c, lang)));
     for row in &grid.rows {
         drawn.add_row(row.iter().map(|value| {
-            let (text, numeric) = match value {
-                Value::Code(s) | Value::Text(s) => (s.clone(), false),
-                Value::Count(n) => (thousands(*n, lang), true),
-                Value::Proportion(p) => (percent(*p, lang), true),
-                Value::Number(v) => (decimal(*v, 2, lang), true),
-                Value::Flag(b) => (yes_no(*b, lang).to_string(), false),
-                Value::Missing => (String::new(), false),
-            };
+            let (text, numeric) = human(value, lang);
             let cell = comfy_table::Cell::new(text);
             if numeric {
                 cell.set_alignment(CellAlignment::Right)
@@ -33,7 +26,19 @@ pub fn render(grid: &Grid, lang: Lang) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn human_header(column: &str, lang: Lang) -> String {
+/// A value as people read it, and whether it is a number (right-aligned).
+pub fn human(value: &Value, lang: Lang) -> (String, bool) {
+    match value {
+        Value::Code(s) | Value::Text(s) => (s.clone(), false),
+        Value::Count(n) => (thousands(*n, lang), true),
+        Value::Proportion(p) => (percent(*p, lang), true),
+        Value::Number(v) => (decimal(*v, 2, lang), true),
+        Value::Flag(b) => (yes_no(*b, lang).to_string(), false),
+        Value::Missing => (String::new(), false),
+    }
+}
+
+pub fn human_header(column: &str, lang: Lang) -> String {
     match (column, lang) {
         ("tasso", Lang::It) => "tasso %".to_string(),
         ("tasso", Lang::En) => "rate %".to_string(),

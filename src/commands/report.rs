@@ -1,0 +1,66 @@
+//! `silp-access report`: the synthesis report in one folder (HTML, Markdown,
+//! XLSX, CSV tables, manifest), written atomically.
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use chrono::Datelike;
+
+use crate::cli::ReportArgs;
+use crate::disclosure::Threshold;
+use crate::output::{replace_dir, staging_dir};
+use crate::report::{self, ReportPlan};
+use crate::session::{Session, ANALYSIS_FILES};
+
+pub fn run(args: &ReportArgs, stderr: &mut dyn Write) -> Result<()> {
+    let threshold = Threshold::new(args.stats.threshold)?;
+    crate::stats::critical_value(args.stats.confidence)?;
+    let requested = args.years.as_deref().map(parse_years).transpose()?;
+    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr)?;
+    let years = match (requested, args.year) {
+        (Some(years), _) => years,
+        (None, Some(year)) => vec![year],
+        (None, None) => vec![session.extract.as_of.year()],
+    };
+    let plan = ReportPlan {
+        years,
+        lang: args.lang,
+        threshold,
+        confidence: args.stats.confidence,
+    };
+    let report = report::build(&session.extract, &session.reference, &plan)?;
+
+    let staging = staging_dir(&args.out)?;
+    report::write_files(&report, staging.path())?;
+    replace_dir(staging.keep(), &args.out)
+        .with_context(|| format!("writing the report into {}", args.out.display()))?;
+    writeln!(
+        stderr,
+        "report written to {} ({} tables)",
+        args.out.display(),
+        report.tables.len()
+    )?;
+    Ok(())
+}
+
+/// `2022-2024` or `2022,2024`.
+fn parse_years(text: &str) -> Result<Vec<i32>> {
+    let bad = || anyhow::anyhow!("--years {text:?}: write a range like 2022-2024 or a list like 2022,2024");
+    let mut years: Vec<i32> = if let Some((from, to)) = text.split_once('-') {
+        let (from, to): (i32, i32) = (
+            from.trim().parse().map_err(|_| bad())?,
+            to.trim().parse().map_err(|_| bad())?,
+        );
+        if from > to || to - from > 30 {
+            bail!(bad());
+        }
+        (from..=to).collect()
+    } else {
+        text.split(',')
+            .map(|y| y.trim().parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?
+    };
+    years.sort_unstable();
+    years.dedup();
+    Ok(years)
+}

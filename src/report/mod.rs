@@ -1,0 +1,695 @@
+//! The synthesis report for the technical working group and the job
+//! centres: key findings written from the numbers, access by province,
+//! citizenship, sex and age, services versus measures and programmes, the
+//! trend, the standardised comparison, data quality and methods. Every
+//! number comes from the same protected tables `rates` and `gap` publish.
+
+mod charts;
+mod html;
+mod markdown;
+
+use anyhow::{bail, Result};
+use sha2::{Digest, Sha256};
+
+use crate::disclosure::Threshold;
+use crate::extract::{Extract, Location};
+use crate::indicators::gap::{GapRow, GapTable};
+use crate::indicators::{self, Period, Population, RatesPlan, Selection, Standard};
+use crate::output::terminal::{decimal, percent, thousands};
+use crate::quality;
+use crate::reference::Reference;
+use crate::stats;
+use crate::table::{CellStatus, Codebook, Dimension, Grid, Lang, Table, Value, TOTAL};
+
+use std::path::Path;
+
+use crate::output::{self, xlsx};
+
+/// What the report covers.
+#[derive(Debug, Clone)]
+pub struct ReportPlan {
+    /// Calendar years, ascending; the last is the report's year.
+    pub years: Vec<i32>,
+    pub lang: Lang,
+    pub threshold: Threshold,
+    pub confidence: f64,
+}
+
+/// A published table: its file stem, title and cells.
+pub struct NamedTable {
+    pub name: String,
+    pub title: String,
+    pub grid: Grid,
+}
+
+pub struct Section {
+    pub id: &'static str,
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    /// Inline SVG charts.
+    pub charts: Vec<String>,
+    /// Indexes into `Report::tables`.
+    pub tables: Vec<usize>,
+}
+
+pub struct Report {
+    pub lang: Lang,
+    pub title: String,
+    pub subtitle: String,
+    pub findings: Vec<String>,
+    pub sections: Vec<Section>,
+    pub tables: Vec<NamedTable>,
+    pub manifest: serde_json::Value,
+}
+
+/// Writes the report's files into `dir`: sintesi.html, sintesi.md,
+/// tabelle.xlsx, tabelle/*.csv and manifest.json.
+pub fn write_files(report: &Report, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir.join("tabelle"))?;
+    std::fs::write(dir.join("sintesi.html"), html::render(report))?;
+    std::fs::write(dir.join("sintesi.md"), markdown::render(report))?;
+    let sheets: Vec<(&str, &Grid)> = report.tables.iter().map(|t| (t.name.as_str(), &t.grid)).collect();
+    std::fs::write(dir.join("tabelle.xlsx"), xlsx::render_workbook(&sheets)?)?;
+    for table in &report.tables {
+        let csv = output::render(&table.grid, output::Format::Csv, report.lang)?;
+        std::fs::write(dir.join("tabelle").join(format!("{}.csv", table.name)), csv)?;
+    }
+    let mut manifest = serde_json::to_vec_pretty(&report.manifest)?;
+    manifest.push(b'\n');
+    std::fs::write(dir.join("manifest.json"), manifest)?;
+    Ok(())
+}
+
+/// Italian or English, whichever the report is written in.
+fn t(lang: Lang, it: &str, en: &str) -> String {
+    match lang {
+        Lang::It => it.to_string(),
+        Lang::En => en.to_string(),
+    }
+}
+
+const GROUPS: [&str; 3] = ["ITA", "UE", "EXTRA_UE"];
+
+fn group_name(lang: Lang, code: &str) -> String {
+    match (code, lang) {
+        ("ITA", Lang::It) => "Italiani".into(),
+        ("ITA", Lang::En) => "Italians".into(),
+        ("UE", Lang::It) => "UE".into(),
+        ("UE", Lang::En) => "EU".into(),
+        ("EXTRA_UE", Lang::It) => "Non UE".into(),
+        ("EXTRA_UE", Lang::En) => "Non-EU".into(),
+        (other, _) => other.into(),
+    }
+}
+
+pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Result<Report> {
+    let Some(&year) = plan.years.last() else {
+        bail!("the report needs at least one year")
+    };
+    let lang = plan.lang;
+    let codebook = Codebook::new(reference, lang);
+    let base = RatesPlan {
+        period: Period::year(year)?,
+        population: Population::Stock,
+        selection: Selection::named(crate::indicators::plan::SelectionName::Tutte),
+        dims: vec![],
+        top: None,
+        margins: true,
+        confidence: plan.confidence,
+        threshold: Some(plan.threshold),
+    };
+    let with = |dims: Vec<Dimension>| RatesPlan { dims, ..base.clone() };
+    let rates = |p: &RatesPlan| -> Result<Table> { Ok(indicators::compute(extract, reference, p)?.table) };
+    let gap =
+        |p: &RatesPlan| -> Result<GapTable> { Ok(indicators::compare(extract, reference, p, Standard::Total)?.table) };
+    let measures = Selection::named(crate::indicators::plan::SelectionName::Misure);
+    let services = Selection::named(crate::indicators::plan::SelectionName::Servizi);
+
+    let by_group = rates(&with(vec![Dimension::GruppoCittadinanza]))?;
+    let gap_group = gap(&RatesPlan {
+        margins: false,
+        ..with(vec![])
+    })?;
+    let gap_group_measures = gap(&RatesPlan {
+        margins: false,
+        selection: measures.clone(),
+        ..with(vec![])
+    })?;
+    let by_province = rates(&with(vec![Dimension::Provincia, Dimension::GruppoCittadinanza]))?;
+    let gap_province = gap(&RatesPlan {
+        margins: false,
+        ..with(vec![Dimension::Provincia])
+    })?;
+    let gap_country = gap(&RatesPlan {
+        margins: false,
+        top: Some(10),
+        ..with(vec![Dimension::Cittadinanza])
+    })?;
+    let by_sex = rates(&with(vec![Dimension::Sesso, Dimension::GruppoCittadinanza]))?;
+    let by_age = rates(&with(vec![Dimension::ClasseEta, Dimension::GruppoCittadinanza]))?;
+    let services_group = rates(&RatesPlan {
+        selection: services,
+        ..with(vec![Dimension::GruppoCittadinanza])
+    })?;
+    let measures_group = rates(&RatesPlan {
+        selection: measures,
+        ..with(vec![Dimension::GruppoCittadinanza])
+    })?;
+    let by_programme = rates(&with(vec![Dimension::GruppoCittadinanza, Dimension::Programma]))?;
+    let mut trend = Vec::new();
+    for y in &plan.years {
+        let p = RatesPlan {
+            period: Period::year(*y)?,
+            margins: false,
+            ..with(vec![Dimension::GruppoCittadinanza])
+        };
+        trend.push((*y, rates(&p)?));
+    }
+
+    let mut tables = Vec::new();
+    let mut add = |name: &str, title: String, grid: Grid| {
+        tables.push(NamedTable {
+            name: name.to_string(),
+            title,
+            grid,
+        });
+        tables.len() - 1
+    };
+    let t_group = add(
+        "accesso-gruppo",
+        t(
+            lang,
+            "Accesso per gruppo di cittadinanza",
+            "Access by citizenship group",
+        ),
+        by_group.grid(&codebook)?,
+    );
+    let t_province = add(
+        "accesso-provincia",
+        t(lang, "Accesso per provincia e gruppo", "Access by province and group"),
+        by_province.grid(&codebook)?,
+    );
+    let t_gap_province = add(
+        "divario-provincia",
+        t(
+            lang,
+            "Divario dagli italiani per provincia",
+            "Gap from Italians by province",
+        ),
+        gap_province.grid(&codebook)?,
+    );
+    let t_country = add(
+        "divario-cittadinanza",
+        t(
+            lang,
+            "Divario dagli italiani, prime 10 cittadinanze",
+            "Gap from Italians, top 10 citizenships",
+        ),
+        gap_country.grid(&codebook)?,
+    );
+    let t_sex = add(
+        "accesso-sesso",
+        t(lang, "Accesso per sesso e gruppo", "Access by sex and group"),
+        by_sex.grid(&codebook)?,
+    );
+    let t_age = add(
+        "accesso-eta",
+        t(
+            lang,
+            "Accesso per classe di età e gruppo",
+            "Access by age class and group",
+        ),
+        by_age.grid(&codebook)?,
+    );
+    let t_services = add(
+        "servizi-gruppo",
+        t(lang, "Servizi per il lavoro (LMP 1)", "Labour-market services (LMP 1)"),
+        services_group.grid(&codebook)?,
+    );
+    let t_measures = add(
+        "misure-gruppo",
+        t(lang, "Misure attive (LMP 2-7)", "Active measures (LMP 2-7)"),
+        measures_group.grid(&codebook)?,
+    );
+    let t_programme = add(
+        "accesso-programma",
+        t(lang, "Accesso per programma", "Access by programme"),
+        by_programme.grid(&codebook)?,
+    );
+    let t_trend = add(
+        "andamento",
+        t(lang, "Andamento per anno", "Trend by year"),
+        trend_grid(&trend, &codebook)?,
+    );
+    let t_standard = add(
+        "standardizzazione",
+        t(
+            lang,
+            "Confronto standardizzato per età e sesso",
+            "Age-sex standardised comparison",
+        ),
+        gap_group.grid(&codebook)?,
+    );
+    let quality_report = quality::assess(extract, false)?;
+    let t_quality = add(
+        "qualita-dati",
+        t(lang, "Righe lette, usate e scartate", "Rows read, used and rejected"),
+        quality_grid(&quality_report),
+    );
+    let t_reasons = add(
+        "scarti-motivi",
+        t(lang, "Righe scartate per motivo", "Rejected rows by reason"),
+        reasons_grid(&quality_report),
+    );
+
+    let z = stats::critical_value(plan.confidence)?;
+    let findings = findings(lang, year, &gap_group, &gap_group_measures, &gap_province, z);
+
+    let series: Vec<String> = GROUPS.iter().map(|g| group_name(lang, g)).collect();
+    let province_chart = charts::grouped_bars(
+        &t(lang, "Tasso di accesso per provincia", "Access rate by province"),
+        &series,
+        &bar_groups(&by_province, &codebook, |keys| keys[0] != TOTAL, 0, 1),
+        lang,
+    );
+    let gap_chart = charts::dot_whisker(
+        &t(
+            lang,
+            "Divario dagli italiani (punti percentuali, IC 95%)",
+            "Gap from Italians (percentage points, 95% CI)",
+        ),
+        &whiskers(&gap_country, &codebook, z),
+        lang,
+    );
+    let sex_chart = charts::grouped_bars(
+        &t(lang, "Per sesso", "By sex"),
+        &series,
+        &bar_groups(&by_sex, &codebook, |keys| keys[0] != TOTAL, 0, 1),
+        lang,
+    );
+    let age_chart = charts::grouped_bars(
+        &t(lang, "Per classe di età", "By age class"),
+        &series,
+        &bar_groups(&by_age, &codebook, |keys| keys[0] != TOTAL, 0, 1),
+        lang,
+    );
+    let trend_chart = charts::grouped_bars(
+        &t(lang, "Tasso di accesso per anno", "Access rate by year"),
+        &series,
+        &trend
+            .iter()
+            .map(|(y, table)| charts::BarGroup {
+                label: y.to_string(),
+                bars: GROUPS
+                    .iter()
+                    .enumerate()
+                    .map(|(s, g)| charts::Bar {
+                        series: s,
+                        value: published_rate(table, &[g]),
+                    })
+                    .collect(),
+            })
+            .collect::<Vec<_>>(),
+        lang,
+    );
+
+    let period = format!("01/01/{year}-31/12/{year}");
+    let sections = vec![
+        Section {
+            id: "provincia",
+            title: t(lang, "Accesso per provincia", "Access by province"),
+            paragraphs: vec![t(
+                lang,
+                "Quota delle persone con una DID attiva nell'anno che hanno avviato almeno un servizio o una misura durante la DID, per provincia del centro per l'impiego.",
+                "Share of persons with an active DID in the year who started at least one service or measure during it, by province of the job centre.",
+            )],
+            charts: vec![province_chart],
+            tables: vec![t_province, t_gap_province],
+        },
+        Section {
+            id: "cittadinanza",
+            title: t(lang, "Gruppi e cittadinanze", "Groups and citizenships"),
+            paragraphs: vec![t(
+                lang,
+                "Differenza tra il tasso di ciascuna cittadinanza e quello degli italiani, con intervallo di Newcombe: se l'intervallo non comprende lo zero, il divario difficilmente è dovuto al caso.",
+                "Difference between each citizenship's rate and the Italians', with Newcombe's interval: when it excludes zero the gap is unlikely to be chance.",
+            )],
+            charts: vec![gap_chart],
+            tables: vec![t_group, t_country],
+        },
+        Section {
+            id: "sesso-eta",
+            title: t(lang, "Sesso ed età", "Sex and age"),
+            paragraphs: vec![],
+            charts: vec![sex_chart, age_chart],
+            tables: vec![t_sex, t_age],
+        },
+        Section {
+            id: "servizi-misure",
+            title: t(lang, "Servizi e misure, programmi", "Services and measures, programmes"),
+            paragraphs: vec![t(
+                lang,
+                "Servizi: categoria Eurostat LMP 1; misure: categorie 2-7. Per programma il denominatore resta la popolazione del gruppo e una persona può contare in più programmi.",
+                "Services: Eurostat LMP category 1; measures: categories 2-7. By programme the denominator stays the group's population and a person may count in several programmes.",
+            )],
+            charts: vec![],
+            tables: vec![t_services, t_measures, t_programme],
+        },
+        Section {
+            id: "andamento",
+            title: t(lang, "Andamento", "Trend"),
+            paragraphs: vec![],
+            charts: if plan.years.len() > 1 { vec![trend_chart] } else { vec![] },
+            tables: vec![t_trend],
+        },
+        Section {
+            id: "standardizzazione",
+            title: t(lang, "Confronto standardizzato", "Standardised comparison"),
+            paragraphs: vec![t(
+                lang,
+                "I tassi standardizzati applicano a ogni gruppo la struttura per sesso ed età di tutta la popolazione: il confronto non dipende dalla diversa età di italiani e stranieri.",
+                "Standardised rates give every group the sex and age structure of the whole population, so the comparison does not depend on the different ages of Italians and foreigners.",
+            )],
+            charts: vec![],
+            tables: vec![t_standard],
+        },
+        Section {
+            id: "qualita",
+            title: t(lang, "Qualità dei dati", "Data quality"),
+            paragraphs: vec![format!(
+                "{} {} ({} {}).",
+                t(lang, "Estrazione", "Extract"),
+                extract.location.describe(),
+                t(lang, "data di estrazione", "as-of"),
+                extract.as_of.format("%d/%m/%Y")
+            )],
+            charts: vec![],
+            tables: vec![t_quality, t_reasons],
+        },
+        Section {
+            id: "metodi",
+            title: t(lang, "Metodi", "Methods"),
+            paragraphs: methods(lang, plan, reference),
+            charts: vec![],
+            tables: vec![],
+        },
+    ];
+    let manifest = manifest(extract, reference, plan)?;
+    Ok(Report {
+        lang,
+        title: t(
+            lang,
+            "L'accesso dei migranti ai servizi e alle politiche attive del lavoro",
+            "Migrants' access to labour-market services and active policies",
+        ),
+        subtitle: format!(
+            "Piemonte, {period} — {} {}",
+            t(lang, "dati SILP al", "SILP data as of"),
+            extract.as_of.format("%d/%m/%Y")
+        ),
+        findings,
+        sections,
+        tables,
+        manifest,
+    })
+}
+
+/// The rate of the cell with these keys when published.
+fn published_rate(table: &Table, keys: &[&str]) -> Option<f64> {
+    table
+        .rows
+        .iter()
+        .find(|r| r.keys.iter().map(String::as_str).eq(keys.iter().copied()))
+        .filter(|r| r.status == CellStatus::Publishable)
+        .and_then(|r| r.rate())
+}
+
+/// Bar groups from a two-breakdown table: `category` column gives the
+/// groups, `series` column the Italian/EU/non-EU bars.
+fn bar_groups(
+    table: &Table,
+    codebook: &Codebook,
+    keep: impl Fn(&[String]) -> bool,
+    category: usize,
+    series: usize,
+) -> Vec<charts::BarGroup> {
+    let mut categories: Vec<&String> = Vec::new();
+    for row in table.rows.iter().filter(|r| keep(&r.keys)) {
+        if !categories.contains(&&row.keys[category]) {
+            categories.push(&row.keys[category]);
+        }
+    }
+    categories
+        .into_iter()
+        .map(|c| charts::BarGroup {
+            label: match table.dims[category] {
+                Dimension::Provincia | Dimension::Sesso | Dimension::ClasseEta => c.clone(),
+                dim => codebook.label(dim, c),
+            },
+            bars: GROUPS
+                .iter()
+                .enumerate()
+                .filter_map(|(s, g)| {
+                    let row = table
+                        .rows
+                        .iter()
+                        .find(|r| &r.keys[category] == c && r.keys[series] == *g)?;
+                    let value = (row.status == CellStatus::Publishable).then(|| row.rate()).flatten();
+                    Some(charts::Bar { series: s, value })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn difference(row: &GapRow, z: f64) -> Option<stats::Estimate> {
+    let published = !row.group_cell.status.is_suppressed() && !row.italian_cell.status.is_suppressed();
+    let (g, i) = (&row.group_cell, &row.italian_cell);
+    published
+        .then(|| stats::newcombe_difference(g.beneficiaries, g.population, i.beneficiaries, i.population, z))
+        .flatten()
+}
+
+fn whiskers(gap: &GapTable, codebook: &Codebook, z: f64) -> Vec<charts::Whisker> {
+    gap.rows
+        .iter()
+        .map(|row| charts::Whisker {
+            label: codebook.label(gap.compared, &row.group),
+            estimate: difference(row, z).map(|e| (e.value, e.low, e.high)),
+        })
+        .collect()
+}
+
+fn points(value: f64, lang: Lang) -> String {
+    let sign = if value > 0.0 { "+" } else { "" };
+    format!("{sign}{}", decimal(value * 100.0, 1, lang))
+}
+
+/// The key findings, as sentences built from the protected numbers.
+fn findings(lang: Lang, year: i32, all: &GapTable, measures: &GapTable, by_province: &GapTable, z: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    for group in ["EXTRA_UE", "UE"] {
+        let Some(row) = all.rows.iter().find(|r| r.group == group) else {
+            continue;
+        };
+        let who = match (group, lang) {
+            ("EXTRA_UE", Lang::It) => "i cittadini non UE",
+            ("EXTRA_UE", Lang::En) => "non-EU citizens",
+            (_, Lang::It) => "i cittadini UE",
+            (_, Lang::En) => "EU citizens",
+        };
+        match (difference(row, z), row.group_cell.rate(), row.italian_cell.rate()) {
+            (Some(d), Some(rate), Some(italian)) => out.push(match lang {
+                Lang::It => format!(
+                    "Nel {year} {who} iscritti con una DID hanno avviato un servizio o una misura nel {}% dei casi, contro il {}% degli italiani: {} punti (IC 95% {}; {}).",
+                    percent(rate, lang), percent(italian, lang), points(d.value, lang), points(d.low, lang), points(d.high, lang)
+                ),
+                Lang::En => format!(
+                    "In {year}, {} {} registered with a DID started a service or measure in {}% of cases, against {}% of Italians: {} points (95% CI {}; {}).",
+                    thousands(row.group_cell.population, lang), who, percent(rate, lang), percent(italian, lang), points(d.value, lang), points(d.low, lang), points(d.high, lang)
+                ),
+            }),
+            _ => out.push(t(lang, "Il confronto non è pubblicabile: celle sotto la soglia di riservatezza.", "The comparison cannot be published: cells under the disclosure threshold.")),
+        }
+    }
+    if let Some(row) = measures.rows.iter().find(|r| r.group == "EXTRA_UE") {
+        if let (Some(d), Some(rate), Some(italian)) =
+            (difference(row, z), row.group_cell.rate(), row.italian_cell.rate())
+        {
+            out.push(match lang {
+                Lang::It => format!(
+                    "Per le sole misure attive (formazione, tirocini, incentivi) il tasso dei non UE è {}% contro {}% degli italiani ({} punti).",
+                    percent(rate, lang), percent(italian, lang), points(d.value, lang)
+                ),
+                Lang::En => format!(
+                    "For active measures alone (training, traineeships, incentives) the non-EU rate is {}% against {}% for Italians ({} points).",
+                    percent(rate, lang), percent(italian, lang), points(d.value, lang)
+                ),
+            });
+        }
+    }
+    if let Some(row) = all.rows.iter().find(|r| r.group == "EXTRA_UE") {
+        if let (Some(std_group), Some(std_italian)) = (row.standardised, row.standardised_italian) {
+            out.push(match lang {
+                Lang::It => format!(
+                    "A parità di sesso ed età (tassi standardizzati) il divario dei non UE è di {} punti.",
+                    points(std_group - std_italian, lang)
+                ),
+                Lang::En => format!(
+                    "At equal sex and age (standardised rates) the non-EU gap is {} points.",
+                    points(std_group - std_italian, lang)
+                ),
+            });
+        }
+    }
+    let mut provinces: Vec<(String, f64)> = by_province
+        .rows
+        .iter()
+        .filter(|r| r.group == "EXTRA_UE")
+        .filter_map(|r| difference(r, z).map(|d| (r.strata[0].clone(), d.value)))
+        .collect();
+    provinces.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    if !provinces.is_empty() {
+        let listed: Vec<String> = provinces
+            .iter()
+            .take(3)
+            .map(|(p, d)| format!("{p} ({})", points(*d, lang)))
+            .collect();
+        out.push(format!(
+            "{}: {}.",
+            t(
+                lang,
+                "Province con il divario più ampio per i non UE",
+                "Provinces with the widest non-EU gap"
+            ),
+            listed.join(", ")
+        ));
+    }
+    out
+}
+
+fn trend_grid(trend: &[(i32, Table)], codebook: &Codebook) -> Result<Grid> {
+    let mut columns = vec!["anno".to_string()];
+    let mut rows = Vec::new();
+    for (year, table) in trend {
+        let grid = table.grid(codebook)?;
+        if columns.len() == 1 {
+            columns.extend(grid.columns.iter().cloned());
+        }
+        for row in grid.rows {
+            let mut values = vec![Value::Code(year.to_string())];
+            values.extend(row);
+            rows.push(values);
+        }
+    }
+    Ok(Grid { columns, rows })
+}
+
+fn quality_grid(report: &quality::QualityReport) -> Grid {
+    Grid {
+        columns: ["file", "righe_lette", "righe_usate", "righe_scartate"]
+            .map(String::from)
+            .to_vec(),
+        rows: report
+            .files
+            .iter()
+            .map(|f| {
+                vec![
+                    Value::Code(f.file.clone()),
+                    Value::Count(f.rows_read),
+                    Value::Count(f.rows_used),
+                    Value::Count(f.rows_rejected),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn reasons_grid(report: &quality::QualityReport) -> Grid {
+    Grid {
+        columns: ["file", "colonna", "motivo", "righe"].map(String::from).to_vec(),
+        rows: report
+            .files
+            .iter()
+            .flat_map(|f| {
+                f.rejected_by_reason.iter().map(|r| {
+                    vec![
+                        Value::Code(f.file.clone()),
+                        Value::Code(r.column.clone()),
+                        Value::Text(r.reason.clone()),
+                        Value::Count(r.rows),
+                    ]
+                })
+            })
+            .collect(),
+    }
+}
+
+fn methods(lang: Lang, plan: &ReportPlan, reference: &Reference) -> Vec<String> {
+    let sources: Vec<String> = reference
+        .sources
+        .iter()
+        .map(|(name, from)| format!("{name} ({from})"))
+        .collect();
+    vec![
+        t(lang,
+          "Popolazione: persone con almeno una DID (dichiarazione di immediata disponibilità) attiva in un giorno dell'anno. Beneficiario: chi ha avviato un'attività conteggiata (non rifiutata) nell'anno e durante una propria DID. Provincia e centro per l'impiego sono quelli della DID più recente.",
+          "Population: persons with at least one DID (declaration of immediate availability) active on some day of the year. Beneficiary: who started a counted (not refused) activity in the year and during one of their DIDs. Province and job centre are those of the latest DID."),
+        format!("{} {:.0}% {}",
+          t(lang, "Statistiche: intervalli di Wilson al", "Statistics: Wilson intervals at"),
+          plan.confidence * 100.0,
+          t(lang, "per i tassi; Newcombe per le differenze; Katz (log) per i rapporti; standardizzazione diretta per sesso e classe di età. Un tasso con meno di 20 persone è segnalato come non affidabile.",
+                  "for rates; Newcombe for differences; Katz (log) for ratios; direct standardisation by sex and age class. A rate on fewer than 20 persons is flagged as not reliable.")),
+        format!("{} {} {}",
+          t(lang, "Tutela del segreto statistico: sono soppresse le celle con meno di", "Disclosure control: cells with fewer than"),
+          plan.threshold.value(),
+          t(lang, "persone, beneficiari o non beneficiari (n.d.), e le celle necessarie perché non si possano ricavare dai totali.",
+                  "persons, beneficiaries or non-beneficiaries are suppressed (n.a.), with the cells needed so that none can be recovered from the totals.")),
+        format!("{}: {}.", t(lang, "Tabelle di riferimento", "Reference tables"), sources.join(", ")),
+    ]
+}
+
+/// SHA-256 of a file of the extract (for the embedded sample, of its bytes).
+fn digest(location: &Location, name: &str) -> Result<Option<String>> {
+    let bytes = match location {
+        Location::Dir(dir) => match std::fs::read(dir.join(name)) {
+            Ok(bytes) => bytes,
+            Err(_) => return Ok(None),
+        },
+        Location::Sample => match crate::sample::file(name) {
+            Some(bytes) => bytes.to_vec(),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(
+        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+    ))
+}
+
+fn manifest(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Result<serde_json::Value> {
+    let mut files = Vec::new();
+    for f in &extract.files {
+        files.push(serde_json::json!({
+            "file": f.file,
+            "sha256": digest(&extract.location, &f.file)?,
+            "rows_read": f.rows_read,
+            "rows_used": f.rows_used,
+            "rows_rejected": f.rows_rejected,
+            "encoding": f.encoding,
+        }));
+    }
+    Ok(serde_json::json!({
+        "silp_access": env!("CARGO_PKG_VERSION"),
+        "parameters": {
+            "years": plan.years,
+            "lang": plan.lang,
+            "threshold": plan.threshold.value(),
+            "confidence": plan.confidence,
+            "population": "stock",
+        },
+        "as_of": extract.as_of.format("%Y-%m-%d").to_string(),
+        "extract": extract.location.describe(),
+        "inputs": files,
+        "reference_tables": reference.sources.iter().map(|(n, s)| serde_json::json!({"table": n, "source": s})).collect::<Vec<_>>(),
+    }))
+}
