@@ -63,7 +63,7 @@ fn xlsx_has_percent_cells_and_marks_suppressed_rows() {
         "{:?}",
         first[rate]
     );
-    let suppressed = range.rows().skip(1).find(|r| r[status].to_string() != "s").unwrap();
+    let suppressed = range.rows().skip(1).find(|r| r[status] != "s").unwrap();
     assert_eq!(suppressed[rate].to_string(), "n.d.");
 }
 

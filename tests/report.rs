@@ -166,7 +166,7 @@ fn suppressed_cells_carry_no_number_in_any_file() {
             continue;
         };
         for row in range.rows().skip(1) {
-            if row[status].to_string() != "s" {
+            if row[status] != "s" {
                 assert!(
                     !row.iter().any(|c| matches!(c, Data::Float(_) | Data::Int(_))),
                     "{sheet}: a number in a suppressed row {row:?}"
@@ -191,7 +191,7 @@ fn the_workbook_holds_every_table_with_its_values() {
     let range = workbook.worksheet_range("accesso-gruppo").unwrap();
     let csv = records(&std::fs::read_to_string(out.join("tabelle/accesso-gruppo.csv")).unwrap());
     let total = csv.iter().find(|r| r["gruppo_cittadinanza"] == "TOTALE").unwrap();
-    let last = range.rows().last().unwrap();
+    let last = range.rows().next_back().unwrap();
     assert_eq!(last[0].to_string(), "TOTALE");
     assert_eq!(last[1], Data::Float(total["popolazione"].parse().unwrap()));
     assert_eq!(
