@@ -1,8 +1,10 @@
-"""Benchmark: `silp-access rates` against DuckDB on the same generated extract.
+"""Benchmark: `silp-access rates` against DuckDB and pandas on the same
+generated extract.
 
-Generates an extract with `silp-access generate`, checks that both give the
-same counts, then runs them alternately and prints medians of wall time and
-peak memory (each run's own max RSS, from wait4) and the ratios.
+Generates an extract with `silp-access generate`, checks that all three give
+the same counts, then runs them alternately and prints medians of wall time
+and peak memory (each run's own max RSS, from wait4) and the ratios against
+DuckDB. Python start-up (with the peer's import) is measured on its own.
 
 usage: python3 bench/compare.py [--persons 1000000] [--runs 5] [--binary target/release/silp-access]
 """
@@ -38,8 +40,23 @@ def silp_counts(text):
     for line in lines[1:]:
         f = line.split(";")
         key = (f[idx["provincia"]], f[idx["gruppo_cittadinanza"]], f[idx["sesso"]])
-        rows[key] = (int(f[idx["popolazione"]]), int(f[idx["beneficiari"]]))
+        published = f[idx["stato_cella"]] == "s"
+        rows[key] = (int(f[idx["popolazione"]]), int(f[idx["beneficiari"]])) if published else None
     return rows
+
+
+def same_counts(silp, peer, threshold=5):
+    """Published cells must match exactly; a suppressed cell must be small in the peer."""
+    if silp.keys() != peer.keys():
+        return False
+    for key, counts in silp.items():
+        n, x = peer[key]
+        if counts is None:
+            if not any(1 <= c < threshold for c in (n, x, n - x)):
+                return False
+        elif counts != (n, x):
+            return False
+    return True
 
 
 def duckdb_counts(text):
@@ -72,21 +89,26 @@ def main():
 
     silp = [args.binary, "rates", "--extract", str(extract), "--year", str(args.year),
             "--by", "provincia,gruppo_cittadinanza,sesso", "--format", "csv"]
-    duck = [sys.executable, str(HERE / "duckdb_rates.py"), str(extract), str(ROOT / "reference"), str(args.year)]
+    peer_args = [str(extract), str(ROOT / "reference"), str(args.year)]
+    duck = [sys.executable, str(HERE / "duckdb_rates.py"), *peer_args]
+    pandas = [sys.executable, str(HERE / "pandas_rates.py"), *peer_args]
 
-    _, _, silp_out = measure(silp)
-    _, _, duck_out = measure(duck)
-    a, b = silp_counts(silp_out), duckdb_counts(duck_out)
-    if a != b:
-        sys.exit(f"counts differ:\nsilp-access {sorted(a.items())[:5]}...\nduckdb {sorted(b.items())[:5]}...")
-    total = sum(n for n, _ in a.values())
-    print(f"same counts: {len(a)} cells, {total} eligible persons")
+    a = silp_counts(measure(silp)[2])
+    for name, argv in [("duckdb", duck), ("pandas", pandas)]:
+        b = duckdb_counts(measure(argv)[2])
+        if not same_counts(a, b):
+            sys.exit(f"counts differ:\nsilp-access {sorted(a.items())[:5]}...\n{name} {sorted(b.items())[:5]}...")
+    published = [c for c in a.values() if c is not None]
+    total = sum(n for n, _ in published)
+    print(f"same counts in all three: {len(published)} published cells ({len(a) - len(published)} suppressed, small in the peers too), {total} eligible persons in them")
 
-    results = {"silp-access rates": [], "duckdb (python subprocess)": [], "python+duckdb start-up": []}
-    startup = duck[:-3] + [str(extract), str(ROOT / "reference"), str(args.year), "--startup-only"]
+    results = {"silp-access rates": [], "duckdb (python subprocess)": [], "pandas (python subprocess)": [],
+               "python+duckdb start-up": []}
+    startup = duck + ["--startup-only"]
     for _ in range(args.runs):
         results["silp-access rates"].append(measure(silp)[:2])
         results["duckdb (python subprocess)"].append(measure(duck)[:2])
+        results["pandas (python subprocess)"].append(measure(pandas)[:2])
         results["python+duckdb start-up"].append(measure(startup)[:2])
 
     print(f"\nmedians of {args.runs} alternating runs")
@@ -97,8 +119,9 @@ def main():
         rss = statistics.median(r[1] for r in runs)
         med[name] = (wall, rss)
         print(f"{name:30} {wall:8.2f} {rss:9.0f}")
-    s, d = med["silp-access rates"], med["duckdb (python subprocess)"]
+    s, d, p = med["silp-access rates"], med["duckdb (python subprocess)"], med["pandas (python subprocess)"]
     print(f"\nratio silp-access / duckdb: wall {s[0] / d[0]:.2f}, peak memory {s[1] / d[1]:.2f}")
+    print(f"ratio pandas / duckdb: wall {p[0] / d[0]:.2f}, peak memory {p[1] / d[1]:.2f}")
 
 
 if __name__ == "__main__":
