@@ -427,10 +427,10 @@ fn read_file(
         })
         .collect();
     let mut selection = vec![col(LINE).cast(DataType::UInt64)];
-    selection.extend(typed);
-    selection.extend(rule_columns(&rules));
-    let mut frame = scan
-        .with_columns(trimmed)
+    selection.extend(spec.columns.iter().map(|c| col(c.name)));
+    selection.extend([col(RULE), col(VALUE)]);
+    // Typed columns are materialised before the rules, which read them by name.
+    let mut frame = with_rules(scan.with_columns(trimmed).with_columns(typed), &rules)
         .select(selection)
         .collect()
         .map_err(|error| malformed(spec.name, &body, error))?;
@@ -450,7 +450,12 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
     } else {
         raw.clone()
     };
-    let present = text.clone().is_not_null().and(text.clone().neq(lit("")));
+    let mut present = raw.clone().is_not_null().and(raw.clone().neq(lit("")));
+    if column.optional {
+        present = present.and(is_one_of(raw.clone(), &["NULL", "null", "-"]).not());
+    }
+    // Rules run after the typed columns exist: they read them by name.
+    let typed_column = col(column.name);
     let mut rules = Vec::new();
     let rule = |problem: Problem, reason: String, invalid: Expr| Rule {
         problem,
@@ -478,7 +483,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
             rules.push(rule(
                 Problem::NotAllowed,
                 format!("longer than {MAX_TEXT_BYTES} bytes"),
-                text.clone().str().len_bytes().gt(lit(MAX_TEXT_BYTES as u32)),
+                typed_column.clone().str().len_bytes().gt(lit(MAX_TEXT_BYTES as u32)),
             ));
             text
         }
@@ -486,7 +491,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
             rules.push(rule(
                 Problem::NotAllowed,
                 format!("not one of {}", values.join(", ")),
-                present.clone().and(is_one_of(text.clone(), values).not()),
+                present.clone().and(is_one_of(typed_column.clone(), values).not()),
             ));
             text
         }
@@ -495,39 +500,39 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
             rules.push(rule(
                 Problem::UnknownCode,
                 format!("code not in the reference table {file}"),
-                present.clone().and(is_in_series(text.clone(), series.clone()).not()),
+                present
+                    .clone()
+                    .and(is_in_series(typed_column.clone(), series.clone()).not()),
             ));
             text
         }
         Kind::Year => {
-            let year = text.clone().cast(DataType::Int32);
             rules.push(rule(
                 Problem::BadYear,
                 "not a whole year (e.g. 1985)".to_string(),
-                present.clone().and(year.clone().is_null()),
+                present.clone().and(typed_column.clone().is_null()),
             ));
             rules.push(rule(
                 Problem::BadYear,
                 "birth year before 1900".to_string(),
-                year.clone().lt(lit(1900)),
+                typed_column.clone().lt(lit(1900)),
             ));
-            year
+            text.cast(DataType::Int32)
         }
         Kind::Date => {
-            let date = parse_date(text);
             rules.push(rule(
                 Problem::BadDate,
                 "not a valid date (dd/mm/yyyy or yyyy-mm-dd)".to_string(),
-                present.clone().and(date.clone().is_null()),
+                present.clone().and(typed_column.clone().is_null()),
             ));
             if let Some(start) = column.not_before {
                 rules.push(rule(
                     Problem::DateOrder,
                     format!("before {start} of the same row"),
-                    date.clone().lt(parse_date(col(raw_name(start).as_str()))),
+                    typed_column.clone().lt(col(start)),
                 ));
             }
-            date
+            parse_date(text)
         }
     };
     (typed, rules)
@@ -546,31 +551,53 @@ fn parse_date(text: Expr) -> Expr {
 }
 
 /// `__rule` (index of the first broken rule) and `__value` (what it saw).
-fn rule_columns(rules: &[Rule]) -> [Expr; 2] {
-    let null_u32 = || null_of(DataType::UInt32);
+fn rule_index(rules: &[Rule]) -> Expr {
     let index: Vec<Expr> = rules
         .iter()
         .enumerate()
-        .map(|(i, r)| when(r.invalid.clone()).then(lit(i as u32)).otherwise(null_u32()))
+        .map(|(i, r)| {
+            when(r.invalid.clone())
+                .then(lit(i as u32))
+                .otherwise(null_of(DataType::UInt32))
+        })
         .collect();
-    let rule = if index.is_empty() { null_u32() } else { coalesce(&index) };
-    let value = rules.iter().enumerate().fold(null_of(DataType::String), |acc, (i, r)| {
-        when(rule.clone().eq(lit(i as u32)))
-            .then(r.value.clone().cast(DataType::String))
-            .otherwise(acc)
-    });
-    [rule.alias(RULE), value.alias(VALUE)]
+    if index.is_empty() {
+        null_of(DataType::UInt32).alias(RULE)
+    } else {
+        coalesce(&index).alias(RULE)
+    }
+}
+
+/// What the broken rule saw; it reads `__rule`, which must exist already, so
+/// the rules are evaluated once per row and not once per rule.
+fn rule_value(rules: &[Rule]) -> Expr {
+    rules
+        .iter()
+        .enumerate()
+        .fold(null_of(DataType::String), |acc, (i, r)| {
+            when(col(RULE).eq(lit(i as u32)))
+                .then(r.value.clone().cast(DataType::String))
+                .otherwise(acc)
+        })
+        .alias(VALUE)
+}
+
+/// Adds `__rule` and `__value` to a frame whose typed columns exist.
+fn with_rules(frame: LazyFrame, rules: &[Rule]) -> LazyFrame {
+    frame.with_column(rule_index(rules)).with_column(rule_value(rules))
 }
 
 /// Removes the rows some rule rejected from `frame` (dropping the rule
 /// columns) and returns them as rejects.
+/// Stage 1 computed `__value` from the raw text already; later stages
+/// compute it here, on the rejected rows only (formatting every date of
+/// every row would cost more than all the checks).
 fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject>> {
-    let rejected = frame
-        .clone()
-        .lazy()
-        .filter(col(RULE).is_not_null())
-        .select([col(LINE), col(RULE), col(VALUE)])
-        .collect()?;
+    let mut rejected = frame.clone().lazy().filter(col(RULE).is_not_null());
+    if frame.column(VALUE).is_err() {
+        rejected = rejected.with_column(rule_value(rules));
+    }
+    let rejected = rejected.select([col(LINE), col(RULE), col(VALUE)]).collect()?;
     let lines = rejected.column(LINE)?.u64()?;
     let indexes = rejected.column(RULE)?.u32()?;
     let values = rejected.column(VALUE)?.str()?;
@@ -590,12 +617,11 @@ fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject
             }
         })
         .collect();
-    *frame = frame
-        .clone()
-        .lazy()
-        .filter(col(RULE).is_null())
-        .drop(cols([RULE, VALUE]))
-        .collect()?;
+    let mut kept = frame.clone().lazy().filter(col(RULE).is_null()).drop(cols([RULE]));
+    if frame.column(VALUE).is_ok() {
+        kept = kept.drop(cols([VALUE]));
+    }
+    *frame = kept.collect()?;
     Ok(rejects)
 }
 
@@ -604,7 +630,7 @@ fn apply_rules(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<
     if rules.is_empty() {
         return Ok(Vec::new());
     }
-    *frame = frame.clone().lazy().with_columns(rule_columns(rules)).collect()?;
+    *frame = frame.clone().lazy().with_column(rule_index(rules)).collect()?;
     split(frame, rules, file)
 }
 
