@@ -8,7 +8,7 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::extract::{Extract, Problem, Reject};
+use crate::extract::{Extract, FileReport, Problem, Reject};
 
 /// How many offending lines a reason lists.
 const FIRST_LINES: usize = 5;
@@ -25,13 +25,9 @@ pub struct QualityReport {
 
 #[derive(Debug, Serialize)]
 pub struct FileQuality {
-    pub file: String,
-    pub encoding: String,
-    pub separator: String,
-    pub rows_read: u64,
-    pub rows_used: u64,
-    pub rows_rejected: u64,
-    pub extra_columns: Vec<String>,
+    /// File name, encoding, separator, rows read, used and rejected, extra columns.
+    #[serde(flatten)]
+    pub read: FileReport,
     pub rejected_by_reason: Vec<ReasonCount>,
     /// Identifiers that appear on more than one row, and on how many rows.
     pub duplicate_ids: u64,
@@ -94,13 +90,7 @@ pub fn assess(extract: &Extract, as_of_given: bool) -> Result<QualityReport> {
         duplicated.sort_unstable();
         duplicated.dedup();
         files.push(FileQuality {
-            file: report.file.clone(),
-            encoding: report.encoding.clone(),
-            separator: report.separator.clone(),
-            rows_read: report.rows_read,
-            rows_used: report.rows_used,
-            rows_rejected: report.rows_rejected,
-            extra_columns: report.extra_columns.clone(),
+            read: report.clone(),
             rejected_by_reason,
             duplicate_ids: duplicated.len() as u64,
             duplicate_rows,
@@ -157,14 +147,19 @@ impl QualityReport {
         };
         let _ = writeln!(out, "Extract {} (as-of {}, {origin})", self.extract, self.as_of);
         for f in &self.files {
-            let _ = writeln!(out, "\n{} ({}, separator '{}')", f.file, f.encoding, f.separator);
+            let read = &f.read;
+            let _ = writeln!(
+                out,
+                "\n{} ({}, separator '{}')",
+                read.file, read.encoding, read.separator
+            );
             let _ = writeln!(
                 out,
                 "  rows: {} read, {} used, {} rejected",
-                f.rows_read, f.rows_used, f.rows_rejected
+                read.rows_read, read.rows_used, read.rows_rejected
             );
-            if !f.extra_columns.is_empty() {
-                let _ = writeln!(out, "  extra columns (ignored): {}", f.extra_columns.join(", "));
+            if !read.extra_columns.is_empty() {
+                let _ = writeln!(out, "  extra columns (ignored): {}", read.extra_columns.join(", "));
             }
             for r in &f.rejected_by_reason {
                 let lines: Vec<String> = r.first_lines.iter().map(u64::to_string).collect();

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
+mod common;
+
 struct Expected {
     exit: i32,
     message: String,
@@ -28,15 +30,6 @@ fn expected(case: &Path) -> Expected {
     }
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn every_hostile_extract_gives_its_expected_outcome() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
@@ -45,7 +38,7 @@ fn every_hostile_extract_gives_its_expected_outcome() {
     assert!(cases.len() >= 17, "the corpus lost cases: {cases:?}");
     for case in cases {
         let want = expected(&case);
-        let before = listing(&case);
+        let before = common::names(&case);
         let mut args = vec![
             "validate".to_string(),
             "--extract".to_string(),
@@ -100,13 +93,13 @@ fn every_hostile_extract_gives_its_expected_outcome() {
             case.display()
         );
         assert_eq!(
-            listing(work.path()).len(),
+            common::names(work.path()).len(),
             usize::from(table.exists()),
             "{}: no temporary file left",
             case.display()
         );
         assert_eq!(
-            listing(&case),
+            common::names(&case),
             before,
             "{}: nothing written into the extract",
             case.display()

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{run, Workdir};
+use common::{names, run, Workdir};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
 
@@ -39,15 +39,6 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     entries.sort();
     entries
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

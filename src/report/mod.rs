@@ -595,10 +595,10 @@ fn quality_grid(report: &quality::QualityReport) -> Grid {
             .iter()
             .map(|f| {
                 vec![
-                    Value::Code(f.file.clone()),
-                    Value::Count(f.rows_read),
-                    Value::Count(f.rows_used),
-                    Value::Count(f.rows_rejected),
+                    Value::Code(f.read.file.clone()),
+                    Value::Count(f.read.rows_read),
+                    Value::Count(f.read.rows_used),
+                    Value::Count(f.read.rows_rejected),
                 ]
             })
             .collect(),
@@ -614,7 +614,7 @@ fn reasons_grid(report: &quality::QualityReport) -> Grid {
             .flat_map(|f| {
                 f.rejected_by_reason.iter().map(|r| {
                     vec![
-                        Value::Code(f.file.clone()),
+                        Value::Code(f.read.file.clone()),
                         Value::Code(r.column.clone()),
                         Value::Text(r.reason.clone()),
                         Value::Count(r.rows),

@@ -238,3 +238,13 @@ pub fn records(csv_text: &str) -> Vec<std::collections::BTreeMap<String, String>
         })
         .collect()
 }
+
+/// The names in a folder, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
