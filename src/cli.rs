@@ -256,6 +256,15 @@ pub enum StandardName {
     Ita,
 }
 
+impl From<StandardName> for crate::indicators::Standard {
+    fn from(name: StandardName) -> Self {
+        match name {
+            StandardName::Totale => crate::indicators::Standard::Total,
+            StandardName::Ita => crate::indicators::Standard::Italian,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GapArgs {
     #[command(flatten)]

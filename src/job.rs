@@ -125,16 +125,16 @@ impl Job {
         if Path::new(&job.output).is_relative() {
             job.output = base.join(&job.output).display().to_string();
         }
-        job.check()?;
+        job.check().with_context(|| format!("job file {}", path.display()))?;
         Ok(job)
     }
 
     fn check(&self) -> Result<()> {
         if self.years.is_empty() {
-            bail!("job file: `years` is empty; list the calendar years to compute, e.g. years = [2024]");
+            bail!("`years` is empty; list the calendar years to compute, e.g. years = [2024]");
         }
         if self.tables.is_empty() && !self.report {
-            bail!("job file: no [[table]] and no report = true: there is nothing to write");
+            bail!("no [[table]] and no report = true: there is nothing to write");
         }
         let mut names: Vec<&str> = Vec::new();
         for table in &self.tables {
@@ -145,22 +145,19 @@ impl Job {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !ok {
                 bail!(
-                    "job file: table name {:?}: use letters, digits, - and _ only (it names the output files)",
+                    "table name {:?}: use letters, digits, - and _ only (it names the output files)",
                     table.name
                 );
             }
             if names.contains(&table.name.as_str()) {
-                bail!("job file: two tables are named {:?}", table.name);
+                bail!("two tables are named {:?}", table.name);
             }
             names.push(&table.name);
             if table.formats.is_empty() {
-                bail!(
-                    "job file: table {:?} has no formats; e.g. formats = [\"csv\"]",
-                    table.name
-                );
+                bail!("table {:?} has no formats; e.g. formats = [\"csv\"]", table.name);
             }
             for format in &table.formats {
-                parse_format(format).with_context(|| format!("job file: table {:?}", table.name))?;
+                parse_format(format).with_context(|| format!("table {:?}", table.name))?;
             }
         }
         Ok(())

@@ -4,20 +4,16 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{GapArgs, StandardName};
-use crate::indicators::{self, Standard};
+use crate::cli::GapArgs;
+use crate::indicators;
 use crate::session::{publish, report_followup, QueryOptions, Session, ANALYSIS_FILES};
 use crate::table::Codebook;
 
 pub fn run(args: &GapArgs, stderr: &mut dyn Write) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let standard = match args.standard {
-        StandardName::Totale => Standard::Total,
-        StandardName::Ita => Standard::Italian,
-    };
     let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
-    let result = indicators::compare(&session.extract, &session.reference, &plan, standard)?;
+    let result = indicators::compare(&session.extract, &session.reference, &plan, args.standard.into())?;
     report_followup(&plan, result.incomplete_followup, stderr)?;
     let grid = result
         .table

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{LogFormat, RunArgs, SourceArgs, StandardName};
+use crate::cli::{LogFormat, RunArgs, SourceArgs};
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
-use crate::indicators::{self, Standard};
+use crate::indicators;
 use crate::job::{parse_format, Job, TableCommand};
 use crate::output::{self, file_name, replace_dir};
 use crate::report::{self, ReportPlan};
@@ -83,16 +83,10 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
             TableCommand::Rates => indicators::compute(extract, &session.reference, &plan)?
                 .table
                 .grid(&codebook)?,
-            TableCommand::Gap => {
-                let standard = match table.standard {
-                    StandardName::Totale => Standard::Total,
-                    StandardName::Ita => Standard::Italian,
-                };
-                indicators::compare(extract, &session.reference, &plan, standard)
-                    .with_context(|| format!("table {:?}", table.name))?
-                    .table
-                    .grid(&codebook)?
-            }
+            TableCommand::Gap => indicators::compare(extract, &session.reference, &plan, table.standard.into())
+                .with_context(|| format!("table {:?}", table.name))?
+                .table
+                .grid(&codebook)?,
         };
         for format in &table.formats {
             let format = parse_format(format)?;

@@ -106,6 +106,10 @@ pub fn compare(extract: &Extract, reference: &Reference, plan: &RatesPlan, stand
 
     let italian = italian_code(compared);
     let cmp = dims.len() - 1;
+    // The sex × age strata standardisation runs over, in the fine table.
+    let mut strata: Vec<&[String]> = fine.rows.iter().map(|r| &r.keys[dims.len()..]).collect();
+    strata.sort();
+    strata.dedup();
     let table = &published.table;
     let mut rows = Vec::new();
     for cell in &table.rows {
@@ -126,7 +130,7 @@ pub fn compare(extract: &Extract, reference: &Reference, plan: &RatesPlan, stand
         } else {
             None
         };
-        let standardise = |keys: &[String]| standardised(&fine, &dims, keys, standard, cmp, italian);
+        let standardise = |keys: &[String]| standardised(&fine, &strata, &dims, keys, standard, cmp, italian);
         rows.push(GapRow {
             strata: stratum.to_vec(),
             group: group.clone(),
@@ -151,8 +155,10 @@ pub fn compare(extract: &Extract, reference: &Reference, plan: &RatesPlan, stand
 /// The direct standardised rate of the cell with `keys` (over `dims`): its
 /// rates in each sex × age stratum not already fixed by the cell, weighted
 /// by the standard population's size in that stratum.
+#[allow(clippy::too_many_arguments)]
 fn standardised(
     fine: &Table,
+    combos: &[&[String]],
     dims: &[Dimension],
     keys: &[String],
     standard: Standard,
@@ -160,13 +166,10 @@ fn standardised(
     italian: &str,
 ) -> Option<f64> {
     let matches = |code: &str, wanted: &str| wanted == TOTAL || code == wanted;
-    let mut combos: Vec<&[String]> = fine.rows.iter().map(|r| &r.keys[dims.len()..]).collect();
-    combos.sort();
-    combos.dedup();
     let strata: Vec<(u64, u64, f64)> = combos
-        .into_iter()
+        .iter()
         .map(|combo| {
-            let in_combo = fine.rows.iter().filter(|r| &r.keys[dims.len()..] == combo);
+            let in_combo = fine.rows.iter().filter(|r| r.keys[dims.len()..] == **combo);
             let weight: u64 = in_combo
                 .clone()
                 .filter(|r| {

@@ -3,7 +3,6 @@
 //! categories. They are embedded so the binary works with nothing beside it;
 //! `--ref-dir` replaces any of them with a file of the same name and columns.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -118,13 +117,6 @@ impl Reference {
             }
         }
         Ok(())
-    }
-
-    pub fn citizenship_group(&self) -> HashMap<&str, &str> {
-        self.citizenships
-            .iter()
-            .map(|c| (c.codice.as_str(), c.gruppo.as_str()))
-            .collect()
     }
 }
 

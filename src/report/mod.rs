@@ -269,7 +269,7 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
     let province_chart = charts::grouped_bars(
         &t(lang, "Tasso di accesso per provincia", "Access rate by province"),
         &series,
-        &bar_groups(&by_province, &codebook, |keys| keys[0] != TOTAL, 0, 1),
+        &bar_groups(&by_province, &codebook),
         lang,
     );
     let gap_chart = charts::dot_whisker(
@@ -284,13 +284,13 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
     let sex_chart = charts::grouped_bars(
         &t(lang, "Per sesso", "By sex"),
         &series,
-        &bar_groups(&by_sex, &codebook, |keys| keys[0] != TOTAL, 0, 1),
+        &bar_groups(&by_sex, &codebook),
         lang,
     );
     let age_chart = charts::grouped_bars(
         &t(lang, "Per classe di età", "By age class"),
         &series,
-        &bar_groups(&by_age, &codebook, |keys| keys[0] != TOTAL, 0, 1),
+        &bar_groups(&by_age, &codebook),
         lang,
     );
     let trend_chart = charts::grouped_bars(
@@ -424,17 +424,12 @@ fn published_rate(table: &Table, keys: &[&str]) -> Option<f64> {
         .and_then(|r| r.rate())
 }
 
-/// Bar groups from a two-breakdown table: `category` column gives the
-/// groups, `series` column the Italian/EU/non-EU bars.
-fn bar_groups(
-    table: &Table,
-    codebook: &Codebook,
-    keep: impl Fn(&[String]) -> bool,
-    category: usize,
-    series: usize,
-) -> Vec<charts::BarGroup> {
+/// Bar groups from a table by (category, citizenship group): one group per
+/// category but the margin, one bar per Italian/EU/non-EU cell.
+fn bar_groups(table: &Table, codebook: &Codebook) -> Vec<charts::BarGroup> {
+    let (category, series) = (0, 1);
     let mut categories: Vec<&String> = Vec::new();
-    for row in table.rows.iter().filter(|r| keep(&r.keys)) {
+    for row in table.rows.iter().filter(|r| r.keys[category] != TOTAL) {
         if !categories.contains(&&row.keys[category]) {
             categories.push(&row.keys[category]);
         }
