@@ -1,23 +1,34 @@
-"""Benchmark: `silp-access rates` against DuckDB and pandas on the same
-generated extract.
+"""Benchmark: silp-access against DuckDB and pandas on the same generated extracts.
 
-Generates an extract with `silp-access generate`, checks that all three give
-the same counts, then runs them alternately and prints medians of wall time
-and peak memory (each run's own max RSS, from wait4) and the ratios against
-DuckDB. Python start-up (with the peer's import) is measured on its own.
+For each size it generates an extract with `silp-access generate` (kept in
+--workdir between runs), checks that silp-access, DuckDB and pandas give the
+same counts, imports the extract once (`silp-access import`, timed), then runs
+alternately, --runs times:
+  - silp-access rates from the CSV files (--no-cache)  [the question DuckDB answers]
+  - DuckDB SQL over the CSV files (python subprocess)
+  - pandas over the CSV files (python subprocess)
+  - silp-access rates from the Parquet cache
+  - silp-access report (all its tables) from the CSV files (--no-cache)
+and prints medians of wall time and peak memory (each run's own max RSS,
+from wait4), the ratios against DuckDB, report / rates, CSV / cache, and,
+with two sizes, how each grows from the smaller to the larger.
 
-usage: python3 bench/compare.py [--persons 1000000] [--runs 5] [--binary target/release/silp-access]
+usage: python3 bench/compare.py [--persons 1000000,10000000] [--runs 5]
+       [--binary $CARGO_TARGET_DIR/release/silp-access] [--skip-pandas-above N]
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+QUESTION = ["--by", "provincia,gruppo_cittadinanza,sesso", "--format", "csv"]
 
 
 def measure(argv):
@@ -45,6 +56,14 @@ def silp_counts(text):
     return rows
 
 
+def peer_counts(text):
+    rows = {}
+    for line in text.strip().splitlines():
+        p, g, s, n, x = line.split(";")
+        rows[(p, g, s)] = (int(n), int(x))
+    return rows
+
+
 def same_counts(silp, peer, threshold=5):
     """Published cells must match exactly; a suppressed cell must be small in the peer."""
     if silp.keys() != peer.keys():
@@ -59,69 +78,98 @@ def same_counts(silp, peer, threshold=5):
     return True
 
 
-def duckdb_counts(text):
-    rows = {}
-    for line in text.strip().splitlines():
-        p, g, s, n, x = line.split(";")
-        rows[(p, g, s)] = (int(n), int(x))
-    return rows
+def bench_size(args, persons, report_dir):
+    extract = Path(args.workdir) / f"p{persons}-s{args.seed}"
+    if not (extract / "politiche.csv").exists():
+        t = time.perf_counter()
+        subprocess.run([args.binary, "--quiet", "generate", "--persons", str(persons), "--seed", str(args.seed),
+                        "--out", str(extract)], check=True)
+        print(f"generate {persons} persons: {time.perf_counter() - t:.1f} s")
+    size = sum(f.stat().st_size for f in extract.glob("*.csv")) / 2**20
+    print(f"\n== {persons} persons: {extract}, {size:.0f} MiB of CSV")
+
+    year = str(args.year)
+    rates = [args.binary, "--quiet", "rates", "--extract", str(extract), "--year", year, *QUESTION]
+    peer_args = [str(extract), str(ROOT / "reference"), year]
+    commands = {
+        "silp-access rates (CSV)": rates + ["--no-cache"],
+        "duckdb (python subprocess)": [sys.executable, str(HERE / "duckdb_rates.py"), *peer_args],
+    }
+    with_pandas = persons <= args.skip_pandas_above
+    if with_pandas:
+        commands["pandas (python subprocess)"] = [sys.executable, str(HERE / "pandas_rates.py"), *peer_args]
+    commands["silp-access rates (cache)"] = rates
+    commands["silp-access report (CSV)"] = [args.binary, "--quiet", "report", "--extract", str(extract),
+                                            "--year", year, "--out", str(report_dir), "--no-cache"]
+
+    silp = silp_counts(measure(commands["silp-access rates (CSV)"])[2])
+    peers = ["duckdb (python subprocess)"] + (["pandas (python subprocess)"] if with_pandas else [])
+    for name in peers:
+        peer = peer_counts(measure(commands[name])[2])
+        if not same_counts(silp, peer):
+            sys.exit(f"counts differ:\nsilp-access {sorted(silp.items())[:5]}...\n{name} {sorted(peer.items())[:5]}...")
+    published = [c for c in silp.values() if c is not None]
+    print(f"same counts in silp-access and {', '.join(p.split(' ')[0] for p in peers)}: {len(published)} published "
+          f"cells ({len(silp) - len(published)} suppressed, small in the peers too), "
+          f"{sum(n for n, _ in published)} eligible persons in them")
+
+    shutil.rmtree(extract / ".silp-cache", ignore_errors=True)
+    imported = measure([args.binary, "--quiet", "import", "--extract", str(extract)])
+    cached = silp_counts(measure(commands["silp-access rates (cache)"])[2])
+    if cached != silp:
+        sys.exit("rates from the Parquet cache differ from rates from the CSV files")
+    print(f"import (once): {imported[0]:.2f} s, peak {imported[1]:.0f} MiB; rates from the cache give the same cells")
+
+    runs = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, argv in commands.items():
+            runs[name].append(measure(argv)[:2])
+
+    medians = {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
+               for name, rs in runs.items()}
+    print(f"\nmedians of {args.runs} alternating runs")
+    print(f"{'':30} {'wall s':>8} {'peak MiB':>9}")
+    for name, (wall, rss) in medians.items():
+        print(f"{name:30} {wall:8.2f} {rss:9.0f}")
+    duck = medians["duckdb (python subprocess)"]
+    csv = medians["silp-access rates (CSV)"]
+    cache = medians["silp-access rates (cache)"]
+    report = medians["silp-access report (CSV)"]
+    print()
+    for name in ["silp-access rates (CSV)", "silp-access rates (cache)"] + (
+            ["pandas (python subprocess)"] if with_pandas else []):
+        wall, rss = medians[name]
+        print(f"ratio {name} / duckdb: wall {wall / duck[0]:.2f}, peak memory {rss / duck[1]:.2f}")
+    print(f"ratio report / rates (both from CSV): wall {report[0] / csv[0]:.2f}")
+    print(f"ratio rates CSV / rates cache: wall {csv[0] / cache[0]:.2f}")
+    return medians
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--persons", default="1000000,10000000",
+                        help="comma-separated extract sizes in persons")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--year", type=int, default=2024)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     parser.add_argument("--binary", default=str(target / "release/silp-access"))
     parser.add_argument("--workdir", default="/tmp/silp-bench")
+    parser.add_argument("--skip-pandas-above", type=int, default=10**12,
+                        help="leave pandas out for extracts larger than this many persons")
     args = parser.parse_args()
+    sizes = [int(p) for p in args.persons.split(",")]
 
-    extract = Path(args.workdir) / f"p{args.persons}-s{args.seed}"
-    if not (extract / "politiche.csv").exists():
-        t = time.perf_counter()
-        subprocess.run([args.binary, "generate", "--persons", str(args.persons), "--seed", str(args.seed),
-                        "--out", str(extract)], check=True)
-        print(f"generate {args.persons} persons: {time.perf_counter() - t:.1f} s")
-    size = sum(f.stat().st_size for f in extract.glob("*.csv")) / 2**20
-    print(f"extract {extract}: {size:.0f} MiB of CSV")
-
-    silp = [args.binary, "rates", "--extract", str(extract), "--year", str(args.year),
-            "--by", "provincia,gruppo_cittadinanza,sesso", "--format", "csv"]
-    peer_args = [str(extract), str(ROOT / "reference"), str(args.year)]
-    duck = [sys.executable, str(HERE / "duckdb_rates.py"), *peer_args]
-    pandas = [sys.executable, str(HERE / "pandas_rates.py"), *peer_args]
-
-    a = silp_counts(measure(silp)[2])
-    for name, argv in [("duckdb", duck), ("pandas", pandas)]:
-        b = duckdb_counts(measure(argv)[2])
-        if not same_counts(a, b):
-            sys.exit(f"counts differ:\nsilp-access {sorted(a.items())[:5]}...\n{name} {sorted(b.items())[:5]}...")
-    published = [c for c in a.values() if c is not None]
-    total = sum(n for n, _ in published)
-    print(f"same counts in all three: {len(published)} published cells ({len(a) - len(published)} suppressed, small in the peers too), {total} eligible persons in them")
-
-    results = {"silp-access rates": [], "duckdb (python subprocess)": [], "pandas (python subprocess)": [],
-               "python+duckdb start-up": []}
-    startup = duck + ["--startup-only"]
-    for _ in range(args.runs):
-        results["silp-access rates"].append(measure(silp)[:2])
-        results["duckdb (python subprocess)"].append(measure(duck)[:2])
-        results["pandas (python subprocess)"].append(measure(pandas)[:2])
-        results["python+duckdb start-up"].append(measure(startup)[:2])
-
-    print(f"\nmedians of {args.runs} alternating runs")
-    print(f"{'':30} {'wall s':>8} {'peak MiB':>9}")
-    med = {}
-    for name, runs in results.items():
-        wall = statistics.median(r[0] for r in runs)
-        rss = statistics.median(r[1] for r in runs)
-        med[name] = (wall, rss)
-        print(f"{name:30} {wall:8.2f} {rss:9.0f}")
-    s, d, p = med["silp-access rates"], med["duckdb (python subprocess)"], med["pandas (python subprocess)"]
-    print(f"\nratio silp-access / duckdb: wall {s[0] / d[0]:.2f}, peak memory {s[1] / d[1]:.2f}")
-    print(f"ratio pandas / duckdb: wall {p[0] / d[0]:.2f}, peak memory {p[1] / d[1]:.2f}")
+    all_medians = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for persons in sizes:
+            all_medians[persons] = bench_size(args, persons, Path(tmp) / f"report-{persons}")
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        print(f"\ngrowth from {small} to {large} persons ({large / small:.0f}x the rows): wall time ratio")
+        for name, (wall, _) in all_medians[large].items():
+            if name in all_medians[small]:
+                print(f"{name:30} {wall / all_medians[small][name][0]:6.1f}")
 
 
 if __name__ == "__main__":

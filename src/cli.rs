@@ -27,6 +27,9 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Hide the progress display (it is hidden anyway when stderr is not a terminal).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +43,9 @@ pub enum Command {
     /// Write the synthesis report: HTML with charts, Markdown, XLSX, CSV tables, manifest.
     #[command(after_long_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
+    /// Validate an extract once and keep a typed Parquet copy that later commands read instead.
+    #[command(after_long_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
     /// Check an extract: rows read, used and rejected by reason, date ranges, unknown codes.
     #[command(after_long_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
@@ -59,6 +65,7 @@ impl Command {
         match self {
             Command::Rates(_) => "rates",
             Command::Gap(_) => "gap",
+            Command::Import(_) => "import",
             Command::Validate(_) => "validate",
             Command::Report(_) => "report",
             Command::Pseudonymise(_) => "pseudonymise",
@@ -74,6 +81,18 @@ Examples:
   silp-access rates --extract estrazione/ --year 2024 --by cittadinanza --top 10 --margins
   silp-access rates --population coorte --window 365 --dal 01/01/2023 --al 31/12/2023 --select misure
   silp-access rates --year 2024 --by gruppo_cittadinanza,programma --format csv --output tassi.csv";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  silp-access import --extract /data/silp/2025-01
+  silp-access import --extract /data/silp/2025-01 --cache /scratch/silp-2025-01 --rejects scarti.csv
+  silp-access rates --extract /data/silp/2025-01 --cache /scratch/silp-2025-01 --year 2024
+
+The cache holds the rows that passed validation, the rejected ones and the
+SHA-256 of every CSV file. Every command on the same extract (and the same
+--cache, --encoding and --ref-dir) reads it instead of the CSV files while
+those files are unchanged, and says so; when a file changes it reads the CSV
+files again and tells you to rerun import. --no-cache ignores it.";
 
 const GAP_EXAMPLES: &str = "\
 Examples:
@@ -134,6 +153,12 @@ pub struct SourceArgs {
     /// attivita.csv, categorie-lmp.csv); missing ones stay the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub ref_dir: Option<PathBuf>,
+    /// The Parquet cache written by `import`; default: .silp-cache inside the extract folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Read the CSV files even when a fresh Parquet cache exists.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// The extract, and what to do with rows that break a rule.
@@ -306,6 +331,12 @@ pub enum ReportFormat {
     Text,
     /// The whole report for programs.
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,9 @@ pub struct Job {
     pub encoding: Encoding,
     /// Folder of replacement code lists. Relative to the job file.
     pub ref_dir: Option<PathBuf>,
+    /// Parquet cache written by `silp-access import`; default: `.silp-cache`
+    /// in the extract folder. Relative to the job file.
+    pub cache: Option<PathBuf>,
     #[serde(default)]
     pub strict: bool,
     /// Output folder; `{as_of}` becomes the extract's as-of date (yyyy-mm-dd).
@@ -122,6 +125,7 @@ impl Job {
         let base = path.parent().unwrap_or(Path::new("."));
         job.extract = job.extract.map(|e| base.join(e));
         job.ref_dir = job.ref_dir.map(|r| base.join(r));
+        job.cache = job.cache.map(|c| base.join(c));
         if Path::new(&job.output).is_relative() {
             job.output = base.join(&job.output).display().to_string();
         }

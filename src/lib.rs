@@ -12,6 +12,7 @@ pub mod extract;
 pub mod indicators;
 pub mod job;
 pub mod output;
+pub mod progress;
 pub mod pseudonym;
 pub mod quality;
 pub mod reference;
@@ -24,5 +25,5 @@ pub mod table;
 
 /// Runs a parsed command line, sending diagnostics to `stderr`.
 pub fn run(cli: &cli::Cli, stderr: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    commands::run(&cli.command, stderr)
+    commands::run(&cli.command, stderr, progress::Progress::new(cli.quiet))
 }

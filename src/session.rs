@@ -13,9 +13,10 @@ use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs,
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
-use crate::extract::{Extract, LoadOptions, Location, Reject};
+use crate::extract::{CacheUse, Extract, LoadOptions, Location, Reject};
 use crate::indicators::{Period, Population, RatesPlan, Selection};
 use crate::output;
+use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::table::{Dimension, Grid, PROGRAMMES};
 
@@ -29,28 +30,50 @@ pub struct Session {
 
 impl Session {
     /// Loads the extract, reports its rows on stderr, writes `--rejects` and enforces `--strict`.
-    pub fn open(args: &ExtractArgs, kinds: &[FileKind], stderr: &mut dyn Write) -> Result<Session> {
-        let session = Session::load(&args.source, kinds)?;
+    pub fn open(args: &ExtractArgs, kinds: &[FileKind], stderr: &mut dyn Write, progress: Progress) -> Result<Session> {
+        let session = Session::load(&args.source, kinds, progress)?;
         report_rows(&session.extract, args, stderr)?;
         Ok(session)
     }
 
-    pub fn load(args: &SourceArgs, kinds: &[FileKind]) -> Result<Session> {
+    pub fn load(args: &SourceArgs, kinds: &[FileKind], progress: Progress) -> Result<Session> {
         let reference = Reference::load(args.ref_dir.as_deref())?;
         let location = match &args.extract {
             Some(dir) => Location::Dir(dir.clone()),
             None => Location::Sample,
         };
-        let options = LoadOptions {
-            encoding: args.encoding,
-            as_of: args.as_of,
-        };
-        let extract = Extract::load(&location, kinds, &options, &reference)?;
+        let extract = Extract::load(&location, kinds, &load_options(args, progress), &reference)?;
         Ok(Session { reference, extract })
     }
 }
 
-fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) -> Result<()> {
+pub fn load_options(args: &SourceArgs, progress: Progress) -> LoadOptions {
+    LoadOptions {
+        encoding: args.encoding,
+        as_of: args.as_of,
+        cache_dir: args.cache.clone(),
+        no_cache: args.no_cache,
+        progress,
+    }
+}
+
+/// Says whether the rows came from the Parquet cache, or why it was passed over.
+pub fn describe_cache(extract: &Extract) -> Option<String> {
+    match &extract.cache {
+        CacheUse::None => None,
+        CacheUse::Fresh(dir) => Some(format!(
+            "  read from the Parquet cache {} (the CSV files are unchanged since the import)",
+            dir.display()
+        )),
+        CacheUse::Stale { dir, reason } => Some(format!(
+            "  the Parquet cache {} is out of date ({reason}), so the CSV files were read; rerun `silp-access import --extract {}` to refresh it",
+            dir.display(),
+            extract.location.describe()
+        )),
+    }
+}
+
+pub fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) -> Result<()> {
     let origin = if args.source.as_of.is_some() {
         "given"
     } else {
@@ -62,6 +85,9 @@ fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write) ->
         extract.location.describe(),
         extract.as_of.format("%d/%m/%Y")
     )?;
+    if let Some(line) = describe_cache(extract) {
+        writeln!(stderr, "{line}")?;
+    }
     for file in &extract.files {
         writeln!(
             stderr,

@@ -17,7 +17,10 @@ fn load(files: &[(&str, Vec<u8>)], encoding: EncodingChoice) {
     let work = common::Workdir::new();
     let dir = work.extract("fuzz", files);
     let reference = Reference::load(None).unwrap();
-    let options = LoadOptions { encoding, as_of: None };
+    let options = LoadOptions {
+        encoding,
+        ..LoadOptions::default()
+    };
     if let Ok(extract) = Extract::load(&Location::Dir(dir), &KINDS, &options, &reference) {
         for report in &extract.files {
             assert_eq!(report.rows_read, report.rows_used + report.rows_rejected);

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::progress::Progress;
 use anyhow::Result;
 
 use crate::cli::GapArgs;
@@ -9,9 +10,9 @@ use crate::indicators;
 use crate::session::{publish, report_followup, QueryOptions, Session, ANALYSIS_FILES};
 use crate::table::Codebook;
 
-pub fn run(args: &GapArgs, stderr: &mut dyn Write) -> Result<()> {
+pub fn run(args: &GapArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr)?;
+    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
     let result = indicators::compare(&session.extract, &session.reference, &plan, args.standard.into())?;
     report_followup(&plan, result.incomplete_followup, stderr)?;

@@ -2,18 +2,19 @@
 
 use std::io::Write;
 
+use crate::progress::Progress;
 use anyhow::Result;
 
 use crate::cli::GenerateArgs;
 use crate::synth::{self, GenerateOptions};
 
-pub fn run(args: &GenerateArgs, stderr: &mut dyn Write) -> Result<()> {
+pub fn run(args: &GenerateArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let options = GenerateOptions {
         persons: args.persons,
         seed: args.seed,
         as_of: args.as_of,
     };
-    let written = synth::generate(&options, &args.out)?;
+    let written = synth::generate(&options, &args.out, progress)?;
     writeln!(
         stderr,
         "wrote {}: {} persons, {} DID spells, {} activities, {} hirings (seed {}, as-of {})",

@@ -1,9 +1,10 @@
 //! One module per subcommand, each with the same shape:
-//! `run(args, stderr) -> Result<()>` that validates its arguments, builds a
+//! `run(args, stderr, progress) -> Result<()>` that validates its arguments, builds a
 //! typed plan, executes it and writes its output.
 
 pub mod gap;
 pub mod generate;
+pub mod import;
 pub mod pseudonymise;
 pub mod rates;
 pub mod report;
@@ -15,15 +16,17 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::cli::Command;
+use crate::progress::Progress;
 
-pub fn run(command: &Command, stderr: &mut dyn Write) -> Result<()> {
+pub fn run(command: &Command, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     match command {
-        Command::Rates(args) => rates::run(args, stderr),
-        Command::Gap(args) => gap::run(args, stderr),
-        Command::Validate(args) => validate::run(args, stderr),
-        Command::Report(args) => report::run(args, stderr),
-        Command::Pseudonymise(args) => pseudonymise::run(args, stderr),
-        Command::Run(args) => run::run(args, stderr),
-        Command::Generate(args) => generate::run(args, stderr),
+        Command::Rates(args) => rates::run(args, stderr, progress),
+        Command::Gap(args) => gap::run(args, stderr, progress),
+        Command::Import(args) => import::run(args, stderr, progress),
+        Command::Validate(args) => validate::run(args, stderr, progress),
+        Command::Report(args) => report::run(args, stderr, progress),
+        Command::Pseudonymise(args) => pseudonymise::run(args, stderr, progress),
+        Command::Run(args) => run::run(args, stderr, progress),
+        Command::Generate(args) => generate::run(args, stderr, progress),
     }
 }

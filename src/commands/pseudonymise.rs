@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::PseudonymiseArgs;
@@ -15,7 +16,7 @@ use crate::pseudonym::Pseudonymiser;
 /// The column that holds the person's identifier (a codice fiscale in raw exports).
 const PERSON_ID: &str = "id_lav";
 
-pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write) -> Result<()> {
+pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let pseudonymiser = Pseudonymiser::from_key_file(&args.key_file)?;
     if args.input.canonicalize().ok() == args.out.canonicalize().ok() {
         bail!("--out must differ from --in: the original extract is never overwritten");
@@ -34,6 +35,7 @@ pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write) -> Result<()> {
             }
             continue;
         }
+        let _step = progress.step(format!("pseudonymising {}", spec.name));
         let rows = rewrite(&source, &staging.path().join(spec.name), args.encoding, &pseudonymiser)?;
         writeln!(stderr, "{}: {rows} rows, {PERSON_ID} pseudonymised", spec.name)?;
         written.push(spec.name);

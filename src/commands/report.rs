@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use chrono::Datelike;
 
@@ -12,11 +13,11 @@ use crate::output::{replace_dir, staging_dir};
 use crate::report::{self, ReportPlan};
 use crate::session::{Session, ANALYSIS_FILES};
 
-pub fn run(args: &ReportArgs, stderr: &mut dyn Write) -> Result<()> {
+pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let threshold = Threshold::new(args.stats.threshold)?;
     crate::stats::critical_value(args.stats.confidence)?;
     let requested = args.years.as_deref().map(parse_years).transpose()?;
-    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr)?;
+    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr, progress)?;
     let years = match (requested, args.year) {
         (Some(years), _) => years,
         (None, Some(year)) => vec![year],
@@ -28,12 +29,16 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write) -> Result<()> {
         threshold,
         confidence: args.stats.confidence,
     };
+    let step = progress.step("computing the report's tables");
     let report = report::build(&session.extract, &session.reference, &plan)?;
+    drop(step);
 
+    let step = progress.step(format!("writing the report into {}", args.out.display()));
     let staging = staging_dir(&args.out)?;
     report::write_files(&report, staging.path())?;
     replace_dir(staging.keep(), &args.out)
         .with_context(|| format!("writing the report into {}", args.out.display()))?;
+    drop(step);
     writeln!(
         stderr,
         "report written to {} ({} tables)",

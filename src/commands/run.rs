@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{LogFormat, RunArgs, SourceArgs};
@@ -17,7 +18,7 @@ use crate::report::{self, ReportPlan};
 use crate::session::{write_rejects, QueryOptions, Session, ANALYSIS_FILES};
 use crate::table::Codebook;
 
-pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
+pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let mut log = Log {
         format: args.log_format,
         out: stderr,
@@ -38,8 +39,10 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write) -> Result<()> {
         encoding: job.encoding(),
         as_of: job.as_of,
         ref_dir: job.ref_dir.clone(),
+        cache: job.cache.clone(),
+        no_cache: false,
     };
-    let session = Session::load(&source, &ANALYSIS_FILES)?;
+    let session = Session::load(&source, &ANALYSIS_FILES, progress)?;
     let extract = &session.extract;
     for file in &extract.files {
         log.event(

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::progress::Progress;
 use anyhow::Result;
 
 use crate::cli::{ReportFormat, ValidateArgs};
@@ -9,12 +10,15 @@ use crate::error::DataRejected;
 use crate::extract::schema::ALL_FILES;
 use crate::output;
 use crate::quality;
-use crate::session::{write_rejects, Session};
+use crate::session::{describe_cache, write_rejects, Session};
 
-pub fn run(args: &ValidateArgs, _stderr: &mut dyn Write) -> Result<()> {
+pub fn run(args: &ValidateArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let kinds: Vec<_> = ALL_FILES.iter().map(|spec| spec.kind).collect();
-    let session = Session::load(&args.extract, &kinds)?;
+    let session = Session::load(&args.extract, &kinds, progress)?;
     let extract = &session.extract;
+    if let Some(line) = describe_cache(extract) {
+        writeln!(stderr, "{}", line.trim_start())?;
+    }
     let report = quality::assess(extract, args.extract.as_of.is_some())?;
     let bytes = match args.format {
         ReportFormat::Text => report.to_text(),

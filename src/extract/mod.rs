@@ -8,6 +8,7 @@
 //! 2. against the as-of date (known only after stage 1) and uniqueness of ids;
 //! 3. across files: references to persons that were kept.
 
+mod cache;
 mod dialect;
 pub mod schema;
 
@@ -20,11 +21,13 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use polars_buffer::Buffer;
 
+pub use cache::{dir_for as cache_dir_for, DEFAULT_DIR as DEFAULT_CACHE_DIR};
 pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, Utf8Bytes};
 use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
 
 use crate::engine::{is_in_series, is_one_of, null_of};
+use crate::progress::Progress;
 use crate::reference::Reference;
 
 /// Where an extract lives.
@@ -48,22 +51,26 @@ impl Location {
 pub struct LoadOptions {
     pub encoding: EncodingChoice,
     pub as_of: Option<NaiveDate>,
+    /// Where `import` put the Parquet cache (default: `.silp-cache` in the extract folder).
+    pub cache_dir: Option<PathBuf>,
+    /// Read the CSV files even when a fresh cache exists.
+    pub no_cache: bool,
+    pub progress: Progress,
 }
 
 /// A rejected row.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Reject {
     pub file: String,
     pub line: u64,
     pub column: String,
     pub value: String,
     pub reason: String,
-    #[serde(skip)]
     pub problem: Problem,
 }
 
 /// How one file was read.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub file: String,
     pub encoding: String,
@@ -74,81 +81,128 @@ pub struct FileReport {
     pub extra_columns: Vec<String>,
 }
 
+/// Whether the rows came from the Parquet cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No cache (none imported, `--no-cache`, or the embedded sample).
+    None,
+    Fresh(PathBuf),
+    /// A cache exists but does not match the files, for the reason given.
+    Stale {
+        dir: PathBuf,
+        reason: String,
+    },
+}
+
 /// A validated extract: typed frames of the rows that passed every rule.
 pub struct Extract {
     pub location: Location,
     pub as_of: NaiveDate,
     pub files: Vec<FileReport>,
     pub rejects: Vec<Reject>,
+    pub cache: CacheUse,
     frames: BTreeMap<FileKind, DataFrame>,
+}
+
+/// The rows that passed the row rules (stage 1), before the as-of date is known.
+#[derive(Default)]
+struct Checked {
+    frames: BTreeMap<FileKind, DataFrame>,
+    reports: BTreeMap<FileKind, FileReport>,
+    rejects: Vec<Reject>,
+}
+
+/// An extract validated from its CSV files, ready to be cached.
+pub struct Imported {
+    pub extract: Extract,
+    dir: PathBuf,
+    encoding: EncodingChoice,
+    stage1: Checked,
+    as_of_rejects: Vec<Reject>,
+}
+
+impl Imported {
+    /// Writes the Parquet cache into `cache_dir`, replacing an older one
+    /// atomically; later loads use it while the CSV files do not change.
+    pub fn write_cache(&self, cache_dir: &Path, reference: &Reference) -> Result<()> {
+        let staging = crate::output::staging_dir(cache_dir)?;
+        cache::write(
+            staging.path(),
+            &cache::Import {
+                extract_dir: &self.dir,
+                encoding: self.encoding,
+                reference,
+                checked: &self.stage1,
+                as_of: self.extract.as_of,
+                as_of_rejects: &self.as_of_rejects,
+            },
+        )?;
+        crate::output::replace_dir(staging.keep(), cache_dir)
+            .with_context(|| format!("writing the Parquet cache into {}", cache_dir.display()))
+    }
 }
 
 impl Extract {
     /// Loads and validates the given files of an extract (the three required
     /// ones at least); the as-of date defaults to the latest date among them.
+    /// A fresh Parquet cache written by [`Extract::import`] replaces the CSV
+    /// files when there is one.
     pub fn load(
         location: &Location,
         kinds: &[FileKind],
         options: &LoadOptions,
         reference: &Reference,
     ) -> Result<Extract> {
-        let codes = CodeSeries::new(reference);
-        let mut frames = BTreeMap::new();
-        let mut reports = BTreeMap::new();
-        let mut rejects = Vec::new();
-        for kind in kinds {
-            let spec = kind.spec();
-            let Some(prepared) = open(location, spec, options.encoding)? else {
-                continue;
-            };
-            let (frame, report, mut stage1) = read_file(spec, prepared, &codes)
-                .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
-            rejects.append(&mut stage1);
-            frames.insert(*kind, frame);
-            reports.insert(*kind, report);
-        }
-
-        if let Some(persons) = frames.get(&FileKind::Persons) {
-            refuse_codici_fiscali(persons)?;
-        }
-
-        let as_of = match options.as_of {
-            Some(date) => date,
-            None => latest_date(&frames)?.ok_or_else(|| {
-                anyhow!(
-                    "{}: no valid date in any file, so the as-of date is unknown; give it with --as-of DATE",
-                    location.describe()
-                )
-            })?,
+        let freshness = match location {
+            Location::Dir(dir) if !options.no_cache => {
+                let cache_dir = cache::dir_for(dir, options.cache_dir.as_deref());
+                let _step = options.progress.step("checking the Parquet cache");
+                Some((
+                    cache::check(&cache_dir, dir, kinds, options.encoding, reference)?,
+                    cache_dir,
+                ))
+            }
+            _ => None,
         };
-        for (kind, frame) in frames.iter_mut() {
-            let rules = as_of_rules(kind.spec(), as_of);
-            rejects.extend(apply_rules(frame, &rules, kind.spec().name)?);
-        }
-        let persons = frames
-            .get(&FileKind::Persons)
-            .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?
-            .column("id_lav")?
-            .as_materialized_series()
-            .clone();
-        for (kind, frame) in frames.iter_mut() {
-            let rules = reference_rules(kind.spec(), &persons);
-            rejects.extend(apply_rules(frame, &rules, kind.spec().name)?);
-        }
+        let (checked, judged, cache) = match freshness {
+            Some((cache::Freshness::Fresh(manifest), dir)) => {
+                let step = options
+                    .progress
+                    .step(format!("reading the Parquet cache in {}", dir.display()));
+                let (checked, as_of, rejects) = manifest.read(&dir, kinds)?;
+                drop(step);
+                (checked, Some((as_of, rejects)), CacheUse::Fresh(dir))
+            }
+            Some((cache::Freshness::Stale(reason), dir)) => (
+                read_files(location, kinds, options, reference)?,
+                None,
+                CacheUse::Stale { dir, reason },
+            ),
+            _ => (read_files(location, kinds, options, reference)?, None, CacheUse::None),
+        };
+        let (mut extract, _) = finish(location, checked, options, judged)?;
+        extract.cache = cache;
+        Ok(extract)
+    }
 
-        let mut files = Vec::new();
-        for (kind, mut report) in reports {
-            report.rows_used = frames[&kind].height() as u64;
-            report.rows_rejected = report.rows_read - report.rows_used;
-            files.push(report);
-        }
-        rejects.sort();
-        Ok(Extract {
-            location: location.clone(),
-            as_of,
-            files,
-            rejects,
-            frames,
+    /// Validates every file of the extract in `dir` from its CSV files, for
+    /// [`Imported::write_cache`].
+    pub fn import(dir: &Path, options: &LoadOptions, reference: &Reference) -> Result<Imported> {
+        let location = Location::Dir(dir.to_path_buf());
+        let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
+        let checked = read_files(&location, &kinds, options, reference)?;
+        let stage1 = Checked {
+            frames: checked.frames.clone(),
+            reports: checked.reports.clone(),
+            rejects: checked.rejects.clone(),
+        };
+        let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
+        Ok(Imported {
+            extract,
+            dir: dir.to_path_buf(),
+            encoding: options.encoding,
+            stage1,
+            as_of_rejects,
         })
     }
 
@@ -166,6 +220,107 @@ impl Extract {
     pub fn date_ranges(&self) -> Result<Vec<DateRange>> {
         date_ranges(&self.frames)
     }
+}
+
+/// Stage 1 from the CSV files.
+fn read_files(
+    location: &Location,
+    kinds: &[FileKind],
+    options: &LoadOptions,
+    reference: &Reference,
+) -> Result<Checked> {
+    let codes = CodeSeries::new(reference);
+    let mut checked = Checked::default();
+    for kind in kinds {
+        let spec = kind.spec();
+        let Some(prepared) = open(location, spec, options.encoding)? else {
+            continue;
+        };
+        let _step = options.progress.step(format!("reading and checking {}", spec.name));
+        let (frame, report, mut rejects) = read_file(spec, prepared, &codes)
+            .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
+        checked.rejects.append(&mut rejects);
+        checked.frames.insert(*kind, frame);
+        checked.reports.insert(*kind, report);
+    }
+    Ok(checked)
+}
+
+/// Stages 2 and 3, unless `judged` already holds their rejects for the
+/// as-of date in use; returns the extract and the rejects of those stages.
+fn finish(
+    location: &Location,
+    checked: Checked,
+    options: &LoadOptions,
+    judged: Option<(NaiveDate, Vec<Reject>)>,
+) -> Result<(Extract, Vec<Reject>)> {
+    let Checked {
+        mut frames,
+        reports,
+        mut rejects,
+    } = checked;
+    if let Some(persons) = frames.get(&FileKind::Persons) {
+        refuse_codici_fiscali(persons)?;
+    }
+    let as_of = match options.as_of {
+        Some(date) => date,
+        None => latest_date(&frames)?.ok_or_else(|| {
+            anyhow!(
+                "{}: no valid date in any file, so the as-of date is unknown; give it with --as-of DATE",
+                location.describe()
+            )
+        })?,
+    };
+    let later = match judged {
+        Some((judged_as_of, later)) if judged_as_of == as_of => {
+            for (kind, frame) in frames.iter_mut() {
+                let lines = later
+                    .iter()
+                    .filter(|r| r.file == kind.spec().name)
+                    .map(|r| r.line as IdxSize)
+                    .collect();
+                *frame = cache::drop_lines(std::mem::take(frame), lines, LINE)?;
+            }
+            later
+        }
+        _ => {
+            let _step = options.progress.step("checking dates, duplicates and references");
+            let mut later = Vec::new();
+            for (kind, frame) in frames.iter_mut() {
+                let rules = as_of_rules(kind.spec(), as_of);
+                later.extend(apply_rules(frame, &rules, kind.spec().name)?);
+            }
+            let persons = frames
+                .get(&FileKind::Persons)
+                .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?
+                .column("id_lav")?
+                .as_materialized_series()
+                .clone();
+            for (kind, frame) in frames.iter_mut() {
+                let rules = reference_rules(kind.spec(), &persons);
+                later.extend(apply_rules(frame, &rules, kind.spec().name)?);
+            }
+            later
+        }
+    };
+    rejects.extend(later.iter().cloned());
+
+    let mut files = Vec::new();
+    for (kind, mut report) in reports {
+        report.rows_used = frames[&kind].height() as u64;
+        report.rows_rejected = report.rows_read - report.rows_used;
+        files.push(report);
+    }
+    rejects.sort();
+    let extract = Extract {
+        location: location.clone(),
+        as_of,
+        files,
+        rejects,
+        cache: CacheUse::None,
+        frames,
+    };
+    Ok((extract, later))
 }
 
 fn open(location: &Location, spec: &FileSpec, encoding: EncodingChoice) -> Result<Option<PreparedFile>> {
@@ -243,7 +398,7 @@ impl CodeSeries {
 }
 
 /// What kind of rule a row broke, for summaries that group rejects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Problem {
     FieldCount,
@@ -304,6 +459,7 @@ const LINE: &str = "__line";
 const RULE: &str = "__rule";
 const VALUE: &str = "__value";
 const OVERFLOW: &str = "__overflow";
+const BROKEN: &str = "__broken";
 
 fn raw_name(column: &str) -> String {
     format!("__raw_{column}")
@@ -426,17 +582,18 @@ fn read_file(
                 .alias(raw)
         })
         .collect();
-    let mut selection = vec![col(LINE).cast(DataType::UInt64)];
-    selection.extend(spec.columns.iter().map(|c| col(c.name)));
-    selection.extend([col(RULE), col(VALUE)]);
+    let mut kept = vec![col(LINE)];
+    kept.extend(spec.columns.iter().map(|c| col(c.name)));
     // Typed columns are materialised before the rules, which read them by name.
-    let mut frame = with_rules(scan.with_columns(trimmed).with_columns(typed), &rules)
-        .select(selection)
+    let checked = scan
+        .with_columns(trimmed)
+        .with_columns(typed)
+        .with_column(any_broken(&rules))
         .collect()
         .map_err(|error| malformed(spec.name, &body, error))?;
     let mut report = report;
-    report.rows_read = frame.height() as u64;
-    let rejects = split(&mut frame, &rules, spec.name)?;
+    report.rows_read = checked.height() as u64;
+    let (frame, rejects) = split(checked, &rules, &kept, spec.name)?;
     Ok((frame, report, rejects))
 }
 
@@ -538,19 +695,50 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
     (typed, rules)
 }
 
+/// `dd/mm/yyyy` or `yyyy-mm-dd` to a date; anything else (including a date
+/// that does not exist, like 31/02/2024) is null. One pass over the bytes:
+/// polars' `to_date` would need a pass per format, and its fallback parser
+/// for the second format costs more than the CSV reading itself.
 fn parse_date(text: Expr) -> Expr {
-    let with_format = |format: &str| {
-        text.clone().str().to_date(StrptimeOptions {
-            format: Some(format.into()),
-            strict: false,
-            exact: true,
-            cache: true,
-        })
-    };
-    coalesce(&[with_format("%d/%m/%Y"), with_format("%Y-%m-%d")])
+    text.map(
+        |column| {
+            let days: Int32Chunked = column.str()?.iter().map(|value| value.and_then(date_days)).collect();
+            Ok(days.with_name(column.name().clone()).into_date().into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Date)),
+    )
 }
 
-/// `__rule` (index of the first broken rule) and `__value` (what it saw).
+/// Days since 1970-01-01 of a `dd/mm/yyyy` or `yyyy-mm-dd` date.
+pub(crate) fn date_days(text: &str) -> Option<i32> {
+    let b = text.as_bytes();
+    if b.len() != 10 {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range]
+            .iter()
+            .try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let (year, month, day) = match (b[2], b[5], b[4], b[7]) {
+        (b'/', b'/', _, _) => (number(6..10)?, number(3..5)?, number(0..2)?),
+        (_, _, b'-', b'-') => (number(0..4)?, number(5..7)?, number(8..10)?),
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    Some(date.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+}
+
+/// `__broken`: whether the row breaks any rule. A null check (a comparison
+/// with a missing value) is not broken.
+fn any_broken(rules: &[Rule]) -> Expr {
+    rules
+        .iter()
+        .fold(lit(false), |any, r| any.or(r.invalid.clone().fill_null(lit(false))))
+        .alias(BROKEN)
+}
+
+/// `__rule` (index of the first broken rule).
 fn rule_index(rules: &[Rule]) -> Expr {
     let index: Vec<Expr> = rules
         .iter()
@@ -561,11 +749,7 @@ fn rule_index(rules: &[Rule]) -> Expr {
                 .otherwise(null_of(DataType::UInt32))
         })
         .collect();
-    if index.is_empty() {
-        null_of(DataType::UInt32).alias(RULE)
-    } else {
-        coalesce(&index).alias(RULE)
-    }
+    coalesce(&index).alias(RULE)
 }
 
 /// What the broken rule saw; it reads `__rule`, which must exist already, so
@@ -582,23 +766,24 @@ fn rule_value(rules: &[Rule]) -> Expr {
         .alias(VALUE)
 }
 
-/// Adds `__rule` and `__value` to a frame whose typed columns exist.
-fn with_rules(frame: LazyFrame, rules: &[Rule]) -> LazyFrame {
-    frame.with_column(rule_index(rules)).with_column(rule_value(rules))
-}
-
-/// Removes the rows some rule rejected from `frame` (dropping the rule
-/// columns) and returns them as rejects.
-/// Stage 1 computed `__value` from the raw text already; later stages
-/// compute it here, on the rejected rows only (formatting every date of
-/// every row would cost more than all the checks).
-fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject>> {
-    let mut rejected = frame.clone().lazy().filter(col(RULE).is_not_null());
-    if frame.column(VALUE).is_err() {
-        rejected = rejected.with_column(rule_value(rules));
+/// Splits a frame holding `__broken` into the rows kept (as the `kept`
+/// columns) and the rejects. Which rule a row broke, and the value it saw,
+/// are worked out for the rejected rows only: on a clean file the checks
+/// cost one boolean per row and keeping the rows costs no copy.
+fn split(frame: DataFrame, rules: &[Rule], kept: &[Expr], file: &str) -> Result<(DataFrame, Vec<Reject>)> {
+    let broken = frame.column(BROKEN)?.bool()?.sum().unwrap_or(0);
+    if broken == 0 {
+        return Ok((frame.lazy().select(kept).collect()?, Vec::new()));
     }
-    let rejected = rejected.select([col(LINE), col(RULE), col(VALUE)]).collect()?;
-    let lines = rejected.column(LINE)?.u64()?;
+    let rejected = frame
+        .clone()
+        .lazy()
+        .filter(col(BROKEN))
+        .with_column(rule_index(rules))
+        .with_column(rule_value(rules))
+        .select([col(LINE), col(RULE), col(VALUE)])
+        .collect()?;
+    let lines = rejected.column(LINE)?.idx()?;
     let indexes = rejected.column(RULE)?.u32()?;
     let values = rejected.column(VALUE)?.str()?;
     let rejects = lines
@@ -606,10 +791,10 @@ fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject
         .zip(indexes.iter())
         .zip(values.iter())
         .map(|((line, index), value)| {
-            let rule = &rules[index.expect("filtered on a broken rule") as usize];
+            let rule = &rules[index.expect("a broken row breaks a rule") as usize];
             Reject {
                 file: file.to_string(),
-                line: line.unwrap_or(0),
+                line: line.map_or(0, u64::from),
                 column: rule.column.clone(),
                 value: shorten(value.unwrap_or("")),
                 reason: rule.reason.clone(),
@@ -617,12 +802,8 @@ fn split(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<Reject
             }
         })
         .collect();
-    let mut kept = frame.clone().lazy().filter(col(RULE).is_null()).drop(cols([RULE]));
-    if frame.column(VALUE).is_ok() {
-        kept = kept.drop(cols([VALUE]));
-    }
-    *frame = kept.collect()?;
-    Ok(rejects)
+    let frame = frame.lazy().filter(col(BROKEN).not()).select(kept).collect()?;
+    Ok((frame, rejects))
 }
 
 /// Evaluates rules on an already typed frame and removes the rows they reject.
@@ -630,8 +811,15 @@ fn apply_rules(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<
     if rules.is_empty() {
         return Ok(Vec::new());
     }
-    *frame = frame.clone().lazy().with_column(rule_index(rules)).collect()?;
-    split(frame, rules, file)
+    let kept: Vec<Expr> = frame
+        .get_column_names()
+        .into_iter()
+        .map(|name| col(name.clone()))
+        .collect();
+    let checked = frame.clone().lazy().with_column(any_broken(rules)).collect()?;
+    let (kept, rejects) = split(checked, rules, &kept, file)?;
+    *frame = kept;
+    Ok(rejects)
 }
 
 fn format_date(column: &str) -> Expr {
@@ -694,7 +882,7 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
 /// like a codice fiscale stops the run (naming the line, never the value).
 fn refuse_codici_fiscali(persons: &DataFrame) -> Result<()> {
     let ids = persons.column("id_lav")?.str()?;
-    let lines = persons.column(LINE)?.u64()?;
+    let lines = persons.column(LINE)?.idx()?;
     let found = ids
         .iter()
         .zip(lines.iter())
@@ -741,3 +929,29 @@ fn latest_date(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Option<NaiveDat
 
 /// Days from 0001-01-01 to 1970-01-01, polars' date epoch.
 pub(crate) const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+#[cfg(test)]
+mod tests {
+    use super::date_days;
+
+    #[test]
+    fn dates_in_both_layouts_and_nothing_else() {
+        assert_eq!(date_days("01/01/1970"), Some(0));
+        assert_eq!(date_days("1970-01-02"), Some(1));
+        assert_eq!(date_days("29/02/2024"), date_days("2024-02-29"));
+        assert_eq!(date_days("31/12/1969"), Some(-1));
+        for bad in [
+            "29/02/2023",
+            "31/04/2024",
+            "00/01/2024",
+            "1/2/2024",
+            "2024-1-01",
+            "2024/01/01",
+            "01-01-2024",
+            "0a/01/2024",
+            "01/01/２０２",
+        ] {
+            assert_eq!(date_days(bad), None, "{bad}");
+        }
+    }
+}

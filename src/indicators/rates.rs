@@ -45,10 +45,8 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
                     .and(col("data_fine").is_null().or(col("data_fine").gt_eq(lit(from)))),
             );
             // The latest spell gives province and job centre; ties go to the greatest id_did.
-            let latest = overlapping
-                .clone()
-                .group_by([col("id_lav")])
-                .agg([pick_spell("cpi", true), pick_spell("prov_cpi", true)]);
+            let latest =
+                one_spell_per_person(overlapping.clone(), true).select([col("id_lav"), col("cpi"), col("prov_cpi")]);
             let inside_a_spell = activities
                 .filter(
                     col("data_inizio")
@@ -70,14 +68,16 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
         }
         Population::Cohort { window, .. } => {
             // The earliest spell starting in the period; ties go to the smallest id_did.
-            let earliest = spells
-                .filter(col("data_did").gt_eq(lit(from)).and(col("data_did").lt_eq(lit(to))))
-                .group_by([col("id_lav")])
-                .agg([
-                    pick_spell("cpi", false),
-                    pick_spell("prov_cpi", false),
-                    pick_spell("data_did", false).alias(REF_DID),
-                ]);
+            let earliest = one_spell_per_person(
+                spells.filter(col("data_did").gt_eq(lit(from)).and(col("data_did").lt_eq(lit(to)))),
+                false,
+            )
+            .select([
+                col("id_lav"),
+                col("cpi"),
+                col("prov_cpi"),
+                col("data_did").alias(REF_DID),
+            ]);
             let within_window = activities
                 .join(
                     earliest.clone().select([col("id_lav"), col(REF_DID)]),
@@ -253,14 +253,16 @@ fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &Rates
     ])
 }
 
-/// A column of the reference spell: the last (or first) by date, then id_did in byte order.
-fn pick_spell(column: &str, latest: bool) -> Expr {
-    let sorted = col(column).sort_by([col("data_did"), col("id_did")], SortMultipleOptions::default());
-    if latest {
-        sorted.last()
-    } else {
-        sorted.first()
-    }
+/// Each person's reference spell: the latest (or earliest) by date, ties
+/// going to the greatest (or smallest) id_did in byte order. One sort and a
+/// first-per-person pass: sorting inside every person's group costs more.
+fn one_spell_per_person(spells: LazyFrame, latest: bool) -> LazyFrame {
+    spells
+        .sort(
+            ["data_did", "id_did"],
+            SortMultipleOptions::default().with_order_descending(latest),
+        )
+        .unique(Some(cols(["id_lav"])), UniqueKeepStrategy::First)
 }
 
 fn days(date: Expr) -> Expr {

@@ -14,6 +14,8 @@ use anyhow::{bail, Context, Result};
 use chrono::{Datelike, NaiveDate};
 
 use params::{Group, Profile};
+
+use crate::progress::Progress;
 use rng::{splitmix64, Rng};
 
 #[derive(Debug, Clone)]
@@ -43,7 +45,10 @@ const HEADERS: [&str; 4] = [
 
 /// Writes the four files into `out` (created if needed). They are written in
 /// a staging directory beside it and moved in only when all are complete.
-pub fn generate(options: &GenerateOptions, out: &Path) -> Result<Written> {
+/// Persons generated between two updates of the progress display.
+const PROGRESS_EVERY: u64 = 10_000;
+
+pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Result<Written> {
     if options.persons == 0 {
         bail!("--persons 0: give at least one person");
     }
@@ -63,7 +68,11 @@ pub fn generate(options: &GenerateOptions, out: &Path) -> Result<Written> {
     let mut generator = Generator::new(options);
     let mut written = Written::default();
     let mut buffers: [Vec<u8>; 4] = Default::default();
+    let step = progress.counted("generating persons", options.persons);
     for index in 0..options.persons {
+        if index % PROGRESS_EVERY == 0 {
+            step.advance(PROGRESS_EVERY.min(options.persons - index));
+        }
         buffers.iter_mut().for_each(Vec::clear);
         generator.person(index, &mut buffers, &mut written);
         for (writer, buffer) in writers.iter_mut().zip(&buffers) {

@@ -1,0 +1,285 @@
+//! The Parquet cache `silp-access import` writes: the typed rows that passed
+//! the row rules, the rows rejected (with the as-of date they were judged
+//! against) and what makes it fresh: the SHA-256 of every CSV file, the code
+//! lists, the encoding asked for and the program version. Any difference
+//! and the commands read the CSV files again, saying why.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::schema::FileKind;
+use super::{Checked, EncodingChoice, FileReport, Reject};
+use crate::reference::Reference;
+
+/// The cache folder inside the extract folder, unless `--cache` says otherwise.
+pub const DEFAULT_DIR: &str = ".silp-cache";
+const MANIFEST: &str = "manifest.json";
+/// Bumped whenever what the cache holds changes meaning.
+const LAYOUT: u32 = 1;
+
+pub fn dir_for(extract: &Path, cache: Option<&Path>) -> PathBuf {
+    cache.map_or_else(|| extract.join(DEFAULT_DIR), Path::to_path_buf)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    layout: u32,
+    program: String,
+    encoding: String,
+    code_lists: String,
+    files: Vec<CachedFile>,
+    /// Rows rejected by the row rules.
+    rejects: Vec<Reject>,
+    /// The as-of date the later rules (dates, birth years, duplicates,
+    /// unknown persons) were applied with, and the rows they rejected.
+    as_of: NaiveDateText,
+    as_of_rejects: Vec<Reject>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedFile {
+    name: String,
+    bytes: u64,
+    sha256: String,
+    parquet: String,
+    report: FileReport,
+}
+
+/// A date as `yyyy-mm-dd` in the manifest.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+struct NaiveDateText(NaiveDate);
+
+impl TryFrom<String> for NaiveDateText {
+    type Error = chrono::ParseError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map(NaiveDateText)
+    }
+}
+
+impl From<NaiveDateText> for String {
+    fn from(date: NaiveDateText) -> String {
+        date.0.format("%Y-%m-%d").to_string()
+    }
+}
+
+pub enum Freshness {
+    Absent,
+    Stale(String),
+    Fresh(Manifest),
+}
+
+fn program_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+fn encoding_name(encoding: EncodingChoice) -> String {
+    format!("{encoding:?}")
+}
+
+/// Validation depends on the code lists, so a cache is only good for the
+/// lists it was checked against.
+fn code_lists_fingerprint(reference: &Reference) -> String {
+    let mut hasher = Sha256::new();
+    let lists = [
+        reference
+            .citizenships
+            .iter()
+            .map(|c| c.codice.as_str())
+            .collect::<Vec<_>>(),
+        reference.provinces.iter().map(|p| p.codice.as_str()).collect(),
+        reference.activities.iter().map(|a| a.codice.as_str()).collect(),
+    ];
+    for list in lists {
+        for code in list {
+            hasher.update(code.as_bytes());
+            hasher.update(b"\n");
+        }
+        hasher.update(b"\x00");
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of each file, computed in parallel (one thread per file).
+fn hash_files(paths: &[PathBuf]) -> Result<Vec<String>> {
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = paths.iter().map(|path| scope.spawn(move || hash_file(path))).collect();
+        jobs.into_iter()
+            .map(|job| job.join().expect("hashing does not panic"))
+            .collect()
+    })
+}
+
+fn hash_file(path: &Path) -> Result<String> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if file.metadata()?.len() == 0 {
+        return Ok(hex(&Sha256::digest(b"")));
+    }
+    // SAFETY: read-only input, as in the CSV reader.
+    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(hex(&Sha256::digest(&map[..])))
+}
+
+/// Whether the cache in `cache_dir` matches the files of `kinds` in `extract_dir`.
+pub fn check(
+    cache_dir: &Path,
+    extract_dir: &Path,
+    kinds: &[FileKind],
+    encoding: EncodingChoice,
+    reference: &Reference,
+) -> Result<Freshness> {
+    let manifest_path = cache_dir.join(MANIFEST);
+    if !manifest_path.exists() {
+        return Ok(Freshness::Absent);
+    }
+    let manifest: Manifest = match std::fs::read(&manifest_path)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(anyhow::Error::from))
+    {
+        Ok(manifest) => manifest,
+        Err(error) => return Ok(Freshness::Stale(format!("its manifest cannot be read ({error})"))),
+    };
+    if manifest.layout != LAYOUT || manifest.program != program_version() {
+        return Ok(Freshness::Stale(format!(
+            "it was written by silp-access {}",
+            manifest.program
+        )));
+    }
+    if manifest.encoding != encoding_name(encoding) {
+        return Ok(Freshness::Stale(format!(
+            "it was imported with --encoding {}",
+            manifest.encoding.to_lowercase()
+        )));
+    }
+    if manifest.code_lists != code_lists_fingerprint(reference) {
+        return Ok(Freshness::Stale(
+            "it was checked against other code lists (--ref-dir)".to_string(),
+        ));
+    }
+    let mut to_hash = Vec::new();
+    let mut expected = Vec::new();
+    for kind in kinds {
+        let name = kind.spec().name;
+        let path = extract_dir.join(name);
+        let cached = manifest.files.iter().find(|f| f.name == name);
+        match (path.exists(), cached) {
+            (false, None) => {}
+            (true, None) => return Ok(Freshness::Stale(format!("{name} was added since the import"))),
+            (false, Some(_)) => return Ok(Freshness::Stale(format!("{name} was removed since the import"))),
+            (true, Some(cached)) => {
+                if std::fs::metadata(&path)?.len() != cached.bytes {
+                    return Ok(Freshness::Stale(format!("{name} changed since the import")));
+                }
+                to_hash.push(path);
+                expected.push(cached);
+            }
+        }
+    }
+    for (hash, cached) in hash_files(&to_hash)?.iter().zip(expected) {
+        if *hash != cached.sha256 {
+            return Ok(Freshness::Stale(format!("{} changed since the import", cached.name)));
+        }
+    }
+    Ok(Freshness::Fresh(manifest))
+}
+
+impl Manifest {
+    /// The checked rows of `kinds`, and the as-of date with the rows the
+    /// later rules rejected.
+    pub fn read(&self, cache_dir: &Path, kinds: &[FileKind]) -> Result<(Checked, NaiveDate, Vec<Reject>)> {
+        let mut checked = Checked::default();
+        let mut names = Vec::new();
+        for kind in kinds {
+            let name = kind.spec().name;
+            let Some(cached) = self.files.iter().find(|f| f.name == name) else {
+                continue;
+            };
+            let path = cache_dir.join(&cached.parquet);
+            let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            let frame = ParquetReader::new(file)
+                .finish()
+                .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
+            checked.frames.insert(*kind, frame);
+            checked.reports.insert(*kind, cached.report.clone());
+            names.push(name);
+        }
+        let loaded = |r: &&Reject| names.contains(&r.file.as_str());
+        checked.rejects = self.rejects.iter().filter(loaded).cloned().collect();
+        let later = self.as_of_rejects.iter().filter(loaded).cloned().collect();
+        Ok((checked, self.as_of.0, later))
+    }
+}
+
+/// What `import` writes.
+pub struct Import<'a> {
+    pub extract_dir: &'a Path,
+    pub encoding: EncodingChoice,
+    pub reference: &'a Reference,
+    pub checked: &'a Checked,
+    pub as_of: NaiveDate,
+    pub as_of_rejects: &'a [Reject],
+}
+
+/// Writes the cache into `staging` (an empty folder the caller moves into place).
+pub fn write(staging: &Path, import: &Import) -> Result<()> {
+    let kinds: Vec<FileKind> = import.checked.frames.keys().copied().collect();
+    let paths: Vec<PathBuf> = kinds
+        .iter()
+        .map(|kind| import.extract_dir.join(kind.spec().name))
+        .collect();
+    let hashes = hash_files(&paths)?;
+    let mut files = Vec::new();
+    for ((kind, path), sha256) in kinds.iter().zip(&paths).zip(hashes) {
+        let name = kind.spec().name;
+        let parquet = name.replace(".csv", ".parquet");
+        let mut frame = import.checked.frames[kind].clone();
+        let target = staging.join(&parquet);
+        let file = File::create(&target).with_context(|| format!("cannot write {}", target.display()))?;
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .finish(&mut frame)
+            .map_err(|e| anyhow!("cannot write {}: {e}", target.display()))?;
+        files.push(CachedFile {
+            name: name.to_string(),
+            bytes: std::fs::metadata(path)?.len(),
+            sha256,
+            parquet,
+            report: import.checked.reports[kind].clone(),
+        });
+    }
+    let manifest = Manifest {
+        layout: LAYOUT,
+        program: program_version(),
+        encoding: encoding_name(import.encoding),
+        code_lists: code_lists_fingerprint(import.reference),
+        files,
+        rejects: import.checked.rejects.clone(),
+        as_of: NaiveDateText(import.as_of),
+        as_of_rejects: import.as_of_rejects.to_vec(),
+    };
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| anyhow!("cannot write the manifest: {e}"))?;
+    std::fs::write(staging.join(MANIFEST), bytes).context("cannot write the cache manifest")?;
+    Ok(())
+}
+
+/// Rows whose line is listed, dropped from a checked frame.
+pub(super) fn drop_lines(frame: DataFrame, lines: Vec<IdxSize>, line_column: &str) -> Result<DataFrame> {
+    if lines.is_empty() {
+        return Ok(frame);
+    }
+    let lines = IdxCa::from_vec(PlSmallStr::EMPTY, lines).into_series();
+    Ok(frame
+        .lazy()
+        .filter(crate::engine::is_in_series(col(line_column), lines).not())
+        .collect()?)
+}

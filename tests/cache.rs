@@ -1,0 +1,196 @@
+//! `import` and the Parquet cache: the same numbers and the same rejects as
+//! from the CSV files, used only while the files are unchanged.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{fixture_files, run, run_ok, Workdir};
+
+/// Rows broken at each validation stage: an unknown code (row rules), a
+/// duplicate id (of a person and of a spell that would count) and a date after an explicit as-of date (as-of rules), and
+/// references to persons rejected or absent (cross-file rules).
+const BAD_PERSONS: &str = "P15;M;1980;100;001;;;\nP15;F;1981;100;001;;;\nP16;M;1980;777;001;;;\n";
+const BAD_SPELLS: &str =
+    "D12;P99;01/01/2024;;TO01;001\nD1-0;P2-0;01/01/2024;;TO01;001\nD15;P1-0;01/01/2025;;TO01;001\n";
+const BAD_ACTIVITIES: &str = "X13;P15;A01;01/01/2024;;CONCLUSA;ORD;CPI\n";
+
+fn bad_extract(work: &Workdir) -> PathBuf {
+    let mut files = fixture_files();
+    for ((_, bytes), bad) in files.iter_mut().zip([BAD_PERSONS, BAD_SPELLS, BAD_ACTIVITIES]) {
+        bytes.extend_from_slice(bad.as_bytes());
+    }
+    work.extract("bad", &files)
+}
+
+/// stdout, the rejects file and stderr of `rates` on `dir`, with `extra` options.
+fn rates(dir: &Path, rejects: &Path, extra: &[&str]) -> (String, String, String) {
+    let question = "rates --year 2024 --by provincia,gruppo_cittadinanza,sesso --margins --format csv";
+    let mut args: Vec<&str> = question.split(' ').collect();
+    args.extend([
+        "--extract",
+        dir.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        // Written only when some row is rejected.
+        std::fs::read_to_string(rejects).unwrap_or_default(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn import(dir: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["import", "--extract", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+const FROM_CACHE: &str = "read from the Parquet cache";
+
+/// stderr without the line that says where the rows came from.
+fn without_cache_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.contains("Parquet cache"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_cache_gives_the_same_numbers_and_rejects_as_the_csv_files() {
+    let work = Workdir::new();
+    let dir = bad_extract(&work);
+    let rejects = work.path().join("scarti.csv");
+    // The default as-of (taken from the files), then one earlier than the
+    // import's, which makes the as-of rules run again on the cached rows.
+    import(&dir, &[]);
+    for as_of in [&[][..], &["--as-of", "31/12/2024"][..]] {
+        let from_csv = rates(&dir, &rejects, &[&["--no-cache"][..], as_of].concat());
+        assert!(!from_csv.2.contains("Parquet cache"), "{}", from_csv.2);
+        let from_cache = rates(&dir, &rejects, as_of);
+        assert!(from_cache.2.contains(FROM_CACHE), "{}", from_cache.2);
+        assert_eq!(from_cache.0, from_csv.0, "rates with {as_of:?}");
+        assert_eq!(from_cache.1, from_csv.1, "rejects with {as_of:?}");
+        assert_eq!(without_cache_line(&from_cache.2), from_csv.2.trim_end());
+    }
+    // Every stage rejected something, the cross-file stage through a rejected duplicate.
+    let (_, listed, _) = rates(&dir, &rejects, &["--as-of", "31/12/2024"]);
+    for reason in [
+        "code not in the reference table cittadinanze.csv",
+        "duplicate id_lav",
+        "after the as-of date 31/12/2024",
+        "unknown person",
+    ] {
+        assert!(listed.contains(reason), "{reason} missing from\n{listed}");
+    }
+    assert_eq!(listed.matches("unknown person").count(), 2, "{listed}");
+
+    // The quality report reads the cache too (all four files) and says the same.
+    let validate = |extra: &[&str]| {
+        let mut args = vec!["validate", "--extract", dir.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "rows are rejected");
+        out.stdout
+    };
+    assert_eq!(validate(&[]), validate(&["--no-cache"]));
+}
+
+#[test]
+fn a_changed_file_makes_the_commands_read_the_csv_files_again() {
+    let work = Workdir::new();
+    let dir = work.extract("clean", &fixture_files());
+    let rejects = work.path().join("scarti.csv");
+    import(&dir, &[]);
+    let before = rates(&dir, &rejects, &[]);
+    assert!(before.2.contains(FROM_CACHE));
+
+    // Same size, different content: P8's activities move to the day before
+    // P8's registration, so P8 stops being a beneficiary.
+    let path = dir.join("politiche.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let changed = text.replace(";31/12/2024;;AVVIATA", ";30/12/2024;;AVVIATA");
+    assert_eq!(changed.len(), text.len());
+    assert_ne!(changed, text);
+    std::fs::write(&path, changed).unwrap();
+
+    let after = rates(&dir, &rejects, &[]);
+    assert!(!after.2.contains(FROM_CACHE));
+    assert!(
+        after
+            .2
+            .contains("is out of date (politiche.csv changed since the import), so the CSV files were read"),
+        "{}",
+        after.2
+    );
+    assert_ne!(after.0, before.0, "the change must show in the numbers");
+    assert_eq!(after.0, rates(&dir, &rejects, &["--no-cache"]).0);
+
+    import(&dir, &[]);
+    let refreshed = rates(&dir, &rejects, &[]);
+    assert!(refreshed.2.contains(FROM_CACHE));
+    assert_eq!(refreshed.0, after.0);
+
+    // An optional file appearing after the import also makes the cache stale.
+    std::fs::write(
+        dir.join("avviamenti.csv"),
+        "id_avv;id_lav;data_avviamento;data_cessazione;tipo_contratto;prov_sede\nA1;P1-0;01/02/2024;;TD;001\n",
+    )
+    .unwrap();
+    let out = run(&["validate", "--extract", dir.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("(avviamenti.csv was added since the import)"), "{said}");
+    let unaffected = rates(&dir, &rejects, &[]);
+    assert!(
+        unaffected.2.contains(FROM_CACHE),
+        "rates does not read avviamenti.csv: {}",
+        unaffected.2
+    );
+}
+
+#[test]
+fn a_cache_elsewhere_is_found_only_with_cache() {
+    let work = Workdir::new();
+    let dir = work.extract("clean", &fixture_files());
+    let cache = work.path().join("cache");
+    let rejects = work.path().join("scarti.csv");
+    let said = import(&dir, &["--cache", cache.to_str().unwrap()]);
+    assert!(said.contains("Parquet cache written to"), "{said}");
+    assert!(!dir.join(".silp-cache").exists());
+    assert!(cache.join("manifest.json").exists());
+    assert!(!rates(&dir, &rejects, &[]).2.contains(FROM_CACHE));
+    assert!(rates(&dir, &rejects, &["--cache", cache.to_str().unwrap()])
+        .2
+        .contains(FROM_CACHE));
+}
+
+#[test]
+fn import_under_strict_writes_nothing_when_rows_are_rejected() {
+    let work = Workdir::new();
+    let dir = bad_extract(&work);
+    let out = run(&["import", "--extract", dir.to_str().unwrap(), "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.join(".silp-cache").exists());
+    let names: Vec<String> = common::names(&dir);
+    assert_eq!(names, ["did.csv", "lavoratori.csv", "politiche.csv"]);
+    // Without --strict the same extract imports, rejects and all.
+    let said = import(&dir, &[]);
+    assert!(said.contains("rejected"), "{said}");
+    assert!(dir.join(".silp-cache/manifest.json").exists());
+}
+
+#[test]
+fn import_needs_an_extract_folder() {
+    let out = run(&["import"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("import needs --extract DIR"));
+    let listed = run_ok(&["import", "--help"]);
+    assert!(listed.contains("--cache"));
+}
