@@ -29,20 +29,36 @@ pub struct Session {
 }
 
 impl Session {
-    /// Loads the extract, reports its rows on stderr, writes `--rejects` and enforces `--strict`.
-    pub fn open(args: &ExtractArgs, kinds: &[FileKind], stderr: &mut dyn Write, progress: Progress) -> Result<Session> {
-        let session = Session::load(&args.source, kinds, progress)?;
+    /// Loads the extract for an analysis, reports its rows on stderr, writes
+    /// `--rejects` and enforces `--strict`.
+    pub fn open(args: &ExtractArgs, stderr: &mut dyn Write, progress: Progress) -> Result<Session> {
+        let session = Session::load(&args.source, progress)?;
         report_rows(&session.extract, args, stderr)?;
         Ok(session)
     }
 
-    pub fn load(args: &SourceArgs, kinds: &[FileKind], progress: Progress) -> Result<Session> {
+    /// Loads the files and columns the analyses read.
+    pub fn load(args: &SourceArgs, progress: Progress) -> Result<Session> {
+        let options = LoadOptions {
+            analysed_only: true,
+            ..load_options(args, progress)
+        };
+        Session::load_with(args, &ANALYSIS_FILES, &options)
+    }
+
+    /// Loads every file of the extract with every column, for the quality report.
+    pub fn load_all(args: &SourceArgs, progress: Progress) -> Result<Session> {
+        let kinds: Vec<FileKind> = crate::extract::schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
+        Session::load_with(args, &kinds, &load_options(args, progress))
+    }
+
+    fn load_with(args: &SourceArgs, kinds: &[FileKind], options: &LoadOptions) -> Result<Session> {
         let reference = Reference::load(args.ref_dir.as_deref())?;
         let location = match &args.extract {
             Some(dir) => Location::Dir(dir.clone()),
             None => Location::Sample,
         };
-        let extract = Extract::load(&location, kinds, &load_options(args, progress), &reference)?;
+        let extract = Extract::load(&location, kinds, options, &reference)?;
         Ok(Session { reference, extract })
     }
 }
@@ -53,6 +69,7 @@ pub fn load_options(args: &SourceArgs, progress: Progress) -> LoadOptions {
         as_of: args.as_of,
         cache_dir: args.cache.clone(),
         no_cache: args.no_cache,
+        analysed_only: false,
         progress,
     }
 }

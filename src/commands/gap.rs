@@ -7,12 +7,12 @@ use anyhow::Result;
 
 use crate::cli::GapArgs;
 use crate::indicators;
-use crate::session::{publish, report_followup, QueryOptions, Session, ANALYSIS_FILES};
+use crate::session::{publish, report_followup, QueryOptions, Session};
 use crate::table::Codebook;
 
 pub fn run(args: &GapArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr, progress)?;
+    let session = Session::open(&args.extract, stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
     let result = indicators::compare(&session.extract, &session.reference, &plan, args.standard.into())?;
     report_followup(&plan, result.incomplete_followup, stderr)?;

@@ -8,12 +8,12 @@ use anyhow::Result;
 
 use crate::cli::RatesArgs;
 use crate::indicators;
-use crate::session::{publish, report_followup, QueryOptions, Session, ANALYSIS_FILES};
+use crate::session::{publish, report_followup, QueryOptions, Session};
 use crate::table::Codebook;
 
 pub fn run(args: &RatesArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr, progress)?;
+    let session = Session::open(&args.extract, stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
     let result = indicators::compute(&session.extract, &session.reference, &plan)?;
     report_followup(&plan, result.incomplete_followup, stderr)?;

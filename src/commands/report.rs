@@ -11,13 +11,13 @@ use crate::cli::ReportArgs;
 use crate::disclosure::Threshold;
 use crate::output::{replace_dir, staging_dir};
 use crate::report::{self, ReportPlan};
-use crate::session::{Session, ANALYSIS_FILES};
+use crate::session::Session;
 
 pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let threshold = Threshold::new(args.stats.threshold)?;
     crate::stats::critical_value(args.stats.confidence)?;
     let requested = args.years.as_deref().map(parse_years).transpose()?;
-    let session = Session::open(&args.extract, &ANALYSIS_FILES, stderr, progress)?;
+    let session = Session::open(&args.extract, stderr, progress)?;
     let years = match (requested, args.year) {
         (Some(years), _) => years,
         (None, Some(year)) => vec![year],

@@ -15,7 +15,7 @@ use crate::indicators;
 use crate::job::{parse_format, Job, TableCommand};
 use crate::output::{self, file_name, replace_dir};
 use crate::report::{self, ReportPlan};
-use crate::session::{write_rejects, QueryOptions, Session, ANALYSIS_FILES};
+use crate::session::{write_rejects, QueryOptions, Session};
 use crate::table::Codebook;
 
 pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
@@ -42,7 +42,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         cache: job.cache.clone(),
         no_cache: false,
     };
-    let session = Session::load(&source, &ANALYSIS_FILES, progress)?;
+    let session = Session::load(&source, progress)?;
     let extract = &session.extract;
     for file in &extract.files {
         log.event(

@@ -7,14 +7,12 @@ use anyhow::Result;
 
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::error::DataRejected;
-use crate::extract::schema::ALL_FILES;
 use crate::output;
 use crate::quality;
 use crate::session::{describe_cache, write_rejects, Session};
 
 pub fn run(args: &ValidateArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    let kinds: Vec<_> = ALL_FILES.iter().map(|spec| spec.kind).collect();
-    let session = Session::load(&args.extract, &kinds, progress)?;
+    let session = Session::load_all(&args.extract, progress)?;
     let extract = &session.extract;
     if let Some(line) = describe_cache(extract) {
         writeln!(stderr, "{}", line.trim_start())?;

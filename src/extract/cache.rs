@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::schema::FileKind;
-use super::{Checked, EncodingChoice, FileReport, Reject};
+use super::{Checked, EncodingChoice, FileReport, Judged, LoadOptions, Reject};
 use crate::reference::Reference;
 
 /// The cache folder inside the extract folder, unless `--cache` says otherwise.
@@ -49,6 +49,7 @@ struct CachedFile {
     sha256: String,
     parquet: String,
     report: FileReport,
+    latest: Option<NaiveDateText>,
 }
 
 /// A date as `yyyy-mm-dd` in the manifest.
@@ -194,29 +195,51 @@ pub fn check(
 }
 
 impl Manifest {
-    /// The checked rows of `kinds`, and the as-of date with the rows the
-    /// later rules rejected.
-    pub fn read(&self, cache_dir: &Path, kinds: &[FileKind]) -> Result<(Checked, NaiveDate, Vec<Reject>)> {
+    /// The checked rows of `kinds` and, when the as-of date in use is the
+    /// one they were judged against, the rows the later rules rejected. Then
+    /// an analysis reads only the columns it needs.
+    pub fn read(
+        &self,
+        cache_dir: &Path,
+        kinds: &[FileKind],
+        options: &LoadOptions,
+    ) -> Result<(Checked, Option<Judged>)> {
+        let cached: Vec<(FileKind, &CachedFile)> = kinds
+            .iter()
+            .filter_map(|kind| {
+                let name = kind.spec().name;
+                self.files.iter().find(|f| f.name == name).map(|f| (*kind, f))
+            })
+            .collect();
+        let latest = cached.iter().filter_map(|(_, f)| f.latest.map(|d| d.0)).max();
+        let judged = options.as_of.or(latest) == Some(self.as_of.0);
         let mut checked = Checked::default();
-        let mut names = Vec::new();
-        for kind in kinds {
-            let name = kind.spec().name;
-            let Some(cached) = self.files.iter().find(|f| f.name == name) else {
-                continue;
-            };
-            let path = cache_dir.join(&cached.parquet);
-            let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-            let frame = ParquetReader::new(file)
+        for (kind, file) in &cached {
+            let columns = (judged && options.analysed_only).then(|| {
+                std::iter::once(super::LINE)
+                    .chain(kind.spec().analysed.iter().copied())
+                    .map(String::from)
+                    .collect()
+            });
+            let path = cache_dir.join(&file.parquet);
+            let reader = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            let frame = ParquetReader::new(reader)
+                .with_columns(columns)
                 .finish()
                 .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
             checked.frames.insert(*kind, frame);
-            checked.reports.insert(*kind, cached.report.clone());
-            names.push(name);
+            checked.reports.insert(*kind, file.report.clone());
+            checked.latest.insert(*kind, file.latest.map(|d| d.0));
         }
-        let loaded = |r: &&Reject| names.contains(&r.file.as_str());
+        let loaded = |r: &&Reject| cached.iter().any(|(_, f)| f.name == r.file);
         checked.rejects = self.rejects.iter().filter(loaded).cloned().collect();
-        let later = self.as_of_rejects.iter().filter(loaded).cloned().collect();
-        Ok((checked, self.as_of.0, later))
+        let later = judged.then(|| {
+            (
+                self.as_of.0,
+                self.as_of_rejects.iter().filter(loaded).cloned().collect(),
+            )
+        });
+        Ok((checked, later))
     }
 }
 
@@ -255,6 +278,7 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
             sha256,
             parquet,
             report: import.checked.reports[kind].clone(),
+            latest: import.checked.latest[kind].map(NaiveDateText),
         });
     }
     let manifest = Manifest {

@@ -55,6 +55,8 @@ pub struct LoadOptions {
     pub cache_dir: Option<PathBuf>,
     /// Read the CSV files even when a fresh cache exists.
     pub no_cache: bool,
+    /// Keep only the columns the indicators read (see `FileSpec::analysed`).
+    pub analysed_only: bool,
     pub progress: Progress,
 }
 
@@ -110,6 +112,9 @@ struct Checked {
     frames: BTreeMap<FileKind, DataFrame>,
     reports: BTreeMap<FileKind, FileReport>,
     rejects: Vec<Reject>,
+    /// The latest date in each file's date columns (the default as-of date
+    /// is the latest of them).
+    latest: BTreeMap<FileKind, Option<NaiveDate>>,
 }
 
 /// An extract validated from its CSV files, ready to be cached.
@@ -142,6 +147,10 @@ impl Imported {
     }
 }
 
+/// The as-of date the later rules (stages 2 and 3) were applied with, and
+/// the rows they rejected.
+type Judged = (NaiveDate, Vec<Reject>);
+
 impl Extract {
     /// Loads and validates the given files of an extract (the three required
     /// ones at least); the as-of date defaults to the latest date among them.
@@ -169,9 +178,9 @@ impl Extract {
                 let step = options
                     .progress
                     .step(format!("reading the Parquet cache in {}", dir.display()));
-                let (checked, as_of, rejects) = manifest.read(&dir, kinds)?;
+                let (checked, judged) = manifest.read(&dir, kinds, options)?;
                 drop(step);
-                (checked, Some((as_of, rejects)), CacheUse::Fresh(dir))
+                (checked, judged, CacheUse::Fresh(dir))
             }
             Some((cache::Freshness::Stale(reason), dir)) => (
                 read_files(location, kinds, options, reference)?,
@@ -195,6 +204,7 @@ impl Extract {
             frames: checked.frames.clone(),
             reports: checked.reports.clone(),
             rejects: checked.rejects.clone(),
+            latest: checked.latest.clone(),
         };
         let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
         Ok(Imported {
@@ -240,6 +250,7 @@ fn read_files(
         let (frame, report, mut rejects) = read_file(spec, prepared, &codes)
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
+        checked.latest.insert(*kind, latest_date(*kind, &frame)?);
         checked.frames.insert(*kind, frame);
         checked.reports.insert(*kind, report);
     }
@@ -252,19 +263,20 @@ fn finish(
     location: &Location,
     checked: Checked,
     options: &LoadOptions,
-    judged: Option<(NaiveDate, Vec<Reject>)>,
+    judged: Option<Judged>,
 ) -> Result<(Extract, Vec<Reject>)> {
     let Checked {
         mut frames,
         reports,
         mut rejects,
+        latest,
     } = checked;
     if let Some(persons) = frames.get(&FileKind::Persons) {
         refuse_codici_fiscali(persons)?;
     }
     let as_of = match options.as_of {
         Some(date) => date,
-        None => latest_date(&frames)?.ok_or_else(|| {
+        None => latest.values().flatten().max().copied().ok_or_else(|| {
             anyhow!(
                 "{}: no valid date in any file, so the as-of date is unknown; give it with --as-of DATE",
                 location.describe()
@@ -304,6 +316,12 @@ fn finish(
         }
     };
     rejects.extend(later.iter().cloned());
+    if options.analysed_only {
+        for (kind, frame) in frames.iter_mut() {
+            *frame = frame.select(kind.spec().analysed.iter().copied())?;
+        }
+        key_persons_by_hash(&mut frames)?;
+    }
 
     let mut files = Vec::new();
     for (kind, mut report) in reports {
@@ -585,15 +603,23 @@ fn read_file(
     let mut kept = vec![col(LINE)];
     kept.extend(spec.columns.iter().map(|c| col(c.name)));
     // Typed columns are materialised before the rules, which read them by name.
-    let checked = scan
-        .with_columns(trimmed)
-        .with_columns(typed)
-        .with_column(any_broken(&rules))
-        .collect()
-        .map_err(|error| malformed(spec.name, &body, error))?;
+    let typed = scan.with_columns(trimmed).with_columns(typed);
+    // Streamed, and without the raw text: the whole file's raw and typed
+    // columns never sit in memory together.
+    let mut selection = kept.clone();
+    selection.push(any_broken(&rules));
+    let checked = typed
+        .clone()
+        .select(selection)
+        .collect_with_engine(Engine::Streaming)
+        .map_err(|error| malformed(spec.name, &body, error))?
+        .unwrap_single();
     let mut report = report;
     report.rows_read = checked.height() as u64;
-    let (frame, rejects) = split(checked, &rules, &kept, spec.name)?;
+    // Rejected rows are read again, with their raw text, to say what broke.
+    let (frame, rejects) = split(checked, &rules, &kept, spec.name, |lines| {
+        typed.filter(is_in_series(col(LINE), lines))
+    })?;
     Ok((frame, report, rejects))
 }
 
@@ -768,20 +794,34 @@ fn rule_value(rules: &[Rule]) -> Expr {
 
 /// Splits a frame holding `__broken` into the rows kept (as the `kept`
 /// columns) and the rejects. Which rule a row broke, and the value it saw,
-/// are worked out for the rejected rows only: on a clean file the checks
-/// cost one boolean per row and keeping the rows costs no copy.
-fn split(frame: DataFrame, rules: &[Rule], kept: &[Expr], file: &str) -> Result<(DataFrame, Vec<Reject>)> {
+/// are worked out for the rejected rows only, taken from `rows` (given the
+/// line numbers): on a clean file the checks cost one boolean per row and
+/// keeping the rows costs no copy.
+fn split(
+    frame: DataFrame,
+    rules: &[Rule],
+    kept: &[Expr],
+    file: &str,
+    rows: impl FnOnce(Series) -> LazyFrame,
+) -> Result<(DataFrame, Vec<Reject>)> {
     let broken = frame.column(BROKEN)?.bool()?.sum().unwrap_or(0);
     if broken == 0 {
         return Ok((frame.lazy().select(kept).collect()?, Vec::new()));
     }
-    let rejected = frame
+    let broken_lines = frame
         .clone()
         .lazy()
         .filter(col(BROKEN))
+        .select([col(LINE)])
+        .collect()?
+        .column(LINE)?
+        .as_materialized_series()
+        .clone();
+    let rejected = rows(broken_lines)
         .with_column(rule_index(rules))
         .with_column(rule_value(rules))
         .select([col(LINE), col(RULE), col(VALUE)])
+        .sort([LINE], SortMultipleOptions::default())
         .collect()?;
     let lines = rejected.column(LINE)?.idx()?;
     let indexes = rejected.column(RULE)?.u32()?;
@@ -817,7 +857,9 @@ fn apply_rules(frame: &mut DataFrame, rules: &[Rule], file: &str) -> Result<Vec<
         .map(|name| col(name.clone()))
         .collect();
     let checked = frame.clone().lazy().with_column(any_broken(rules)).collect()?;
-    let (kept, rejects) = split(checked, rules, &kept, file)?;
+    let (kept, rejects) = split(checked.clone(), rules, &kept, file, |_| {
+        checked.lazy().filter(col(BROKEN))
+    })?;
     *frame = kept;
     Ok(rejects)
 }
@@ -878,6 +920,52 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
         .collect()
 }
 
+/// Replaces `id_lav` in every frame by a 64-bit hash of it. The queries
+/// join on it many times, and hashing 8 bytes instead of a long pseudonym
+/// is what makes those joins cheap; it also takes less memory. It runs
+/// after stage 3, so every id in the other files is a person's id: when the
+/// persons' hashes are all distinct, equal hashes mean the same person.
+/// Should two persons ever share a hash, the ids stay as they are.
+fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
+    let hashed = |frame: &DataFrame| -> Result<DataFrame> {
+        Ok(frame
+            .clone()
+            .lazy()
+            .with_column(col("id_lav").map(
+                |ids| {
+                    let hashes: UInt64Chunked = ids.str()?.iter().map(|id| id.map(id_hash)).collect();
+                    Ok(hashes.with_name(ids.name().clone()).into_column())
+                },
+                |_, field| Ok(Field::new(field.name().clone(), DataType::UInt64)),
+            ))
+            .collect()?)
+    };
+    let persons = hashed(
+        frames
+            .get(&FileKind::Persons)
+            .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?,
+    )?;
+    if persons.column("id_lav")?.n_unique()? != persons.height() {
+        return Ok(());
+    }
+    for (kind, frame) in frames.iter_mut() {
+        if *kind == FileKind::Persons {
+            *frame = persons.clone();
+        } else if frame.column("id_lav").is_ok() {
+            *frame = hashed(frame)?;
+        }
+    }
+    Ok(())
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the same id gets the same hash in every frame.
+    let mut hasher = std::hash::DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Analyses run on pseudonymised extracts only: a person identifier shaped
 /// like a codice fiscale stops the run (naming the line, never the value).
 fn refuse_codici_fiscali(persons: &DataFrame) -> Result<()> {
@@ -923,8 +1011,9 @@ fn date_ranges(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Vec<DateRange>>
     Ok(ranges)
 }
 
-fn latest_date(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Option<NaiveDate>> {
-    Ok(date_ranges(frames)?.into_iter().filter_map(|r| r.last).max())
+fn latest_date(kind: FileKind, frame: &DataFrame) -> Result<Option<NaiveDate>> {
+    let frames = BTreeMap::from([(kind, frame.clone())]);
+    Ok(date_ranges(&frames)?.into_iter().filter_map(|r| r.last).max())
 }
 
 /// Days from 0001-01-01 to 1970-01-01, polars' date epoch.

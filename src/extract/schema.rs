@@ -77,6 +77,10 @@ pub struct FileSpec {
     pub name: &'static str,
     pub required: bool,
     pub columns: &'static [ColumnSpec],
+    /// The columns the indicators read, and every date column (the report
+    /// gives their ranges); analyses keep only these once the rows are
+    /// validated, which leaves the memory to the queries.
+    pub analysed: &'static [&'static str],
 }
 
 pub const SEX: &[&str] = &["M", "F"];
@@ -102,6 +106,15 @@ pub const PERSONS: FileSpec = FileSpec {
         optional("motivo_permesso", Kind::Enum(&crate::table::PERMIT_REASONS)),
         optional("ex_msna", Kind::Enum(YES_NO)),
     ],
+    analysed: &[
+        "id_lav",
+        "sesso",
+        "anno_nascita",
+        "cittadinanza",
+        "titolo_studio",
+        "motivo_permesso",
+        "ex_msna",
+    ],
 };
 
 pub const SPELLS: FileSpec = FileSpec {
@@ -116,6 +129,7 @@ pub const SPELLS: FileSpec = FileSpec {
         column("cpi", Kind::Text),
         column("prov_cpi", Kind::Code(CodeList::Province)),
     ],
+    analysed: &["id_did", "id_lav", "data_did", "data_fine", "cpi", "prov_cpi"],
 };
 
 pub const ACTIVITIES: FileSpec = FileSpec {
@@ -132,6 +146,7 @@ pub const ACTIVITIES: FileSpec = FileSpec {
         column("programma", Kind::Enum(&crate::table::PROGRAMMES)),
         column("ente", Kind::Enum(PROVIDERS)),
     ],
+    analysed: &["id_lav", "cod_attivita", "data_inizio", "data_fine", "esito", "programma"],
 };
 
 pub const HIRINGS: FileSpec = FileSpec {
@@ -146,6 +161,7 @@ pub const HIRINGS: FileSpec = FileSpec {
         column("tipo_contratto", Kind::Enum(CONTRACTS)),
         column("prov_sede", Kind::Code(CodeList::Province)),
     ],
+    analysed: &[],
 };
 
 pub const ALL_FILES: [&FileSpec; 4] = [&PERSONS, &SPELLS, &ACTIVITIES, &HIRINGS];
