@@ -14,7 +14,13 @@ pub fn run(args: &GapArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let options = QueryOptions::parse(&args.query, &args.stats)?;
     let session = Session::open(&args.extract, stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
-    let result = indicators::compare(&session.extract, &session.reference, &plan, args.standard.into())?;
+    let result = indicators::compare(
+        &session.extract,
+        &session.reference,
+        &plan,
+        args.standard.into(),
+        &indicators::Memo::default(),
+    )?;
     report_followup(&plan, result.incomplete_followup, stderr)?;
     let grid = result
         .table

@@ -15,7 +15,12 @@ pub fn run(args: &RatesArgs, stderr: &mut dyn Write, progress: Progress) -> Resu
     let options = QueryOptions::parse(&args.query, &args.stats)?;
     let session = Session::open(&args.extract, stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
-    let result = indicators::compute(&session.extract, &session.reference, &plan)?;
+    let result = indicators::compute(
+        &session.extract,
+        &session.reference,
+        &plan,
+        &indicators::Memo::default(),
+    )?;
     report_followup(&plan, result.incomplete_followup, stderr)?;
     let grid = result
         .table

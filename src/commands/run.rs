@@ -77,16 +77,17 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         .with_context(|| format!("cannot write in {}", parent.display()))?;
 
     let codebook = Codebook::new(&session.reference, job.lang);
+    let memo = indicators::Memo::shared();
     let mut written = Vec::new();
     for (table, year, query, options) in &planned {
         let plan = options
             .plan(query, extract.as_of)
             .with_context(|| format!("table {:?}", table.name))?;
         let grid = match table.command {
-            TableCommand::Rates => indicators::compute(extract, &session.reference, &plan)?
+            TableCommand::Rates => indicators::compute(extract, &session.reference, &plan, &memo)?
                 .table
                 .grid(&codebook)?,
-            TableCommand::Gap => indicators::compare(extract, &session.reference, &plan, table.standard.into())
+            TableCommand::Gap => indicators::compare(extract, &session.reference, &plan, table.standard.into(), &memo)
                 .with_context(|| format!("table {:?}", table.name))?
                 .table
                 .grid(&codebook)?,

@@ -299,7 +299,7 @@ fn finish(
             let _step = options.progress.step("checking dates, duplicates and references");
             let mut later = Vec::new();
             for (kind, frame) in frames.iter_mut() {
-                let rules = as_of_rules(kind.spec(), as_of);
+                let rules = as_of_rules(kind.spec(), as_of, frame)?;
                 later.extend(apply_rules(frame, &rules, kind.spec().name)?);
             }
             let persons = frames
@@ -869,7 +869,7 @@ fn format_date(column: &str) -> Expr {
 }
 
 /// Stage 2: dates after the as-of date, birth years too recent, duplicate ids.
-fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
+fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<Vec<Rule>> {
     let mut rules = Vec::new();
     for column in spec.columns {
         match column.kind {
@@ -894,6 +894,9 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
         }
     }
     for column in spec.columns.iter().filter(|c| c.kind == Kind::Id) {
+        if !may_repeat(frame, column.name)? {
+            continue;
+        }
         rules.push(Rule {
             problem: Problem::Duplicate,
             column: column.name.to_string(),
@@ -902,7 +905,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate) -> Vec<Rule> {
             value: col(column.name),
         });
     }
-    rules
+    Ok(rules)
 }
 
 /// Stage 3: references to persons that are not among the kept rows of lavoratori.csv.
@@ -927,19 +930,8 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
 /// persons' hashes are all distinct, equal hashes mean the same person.
 /// Should two persons ever share a hash, the ids stay as they are.
 fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
-    let hashed = |frame: &DataFrame| -> Result<DataFrame> {
-        Ok(frame
-            .clone()
-            .lazy()
-            .with_column(col("id_lav").map(
-                |ids| {
-                    let hashes: UInt64Chunked = ids.str()?.iter().map(|id| id.map(id_hash)).collect();
-                    Ok(hashes.with_name(ids.name().clone()).into_column())
-                },
-                |_, field| Ok(Field::new(field.name().clone(), DataType::UInt64)),
-            ))
-            .collect()?)
-    };
+    let hashed =
+        |frame: &DataFrame| -> Result<DataFrame> { Ok(frame.clone().lazy().with_column(hashes("id_lav")).collect()?) };
     let persons = hashed(
         frames
             .get(&FileKind::Persons)
@@ -956,6 +948,25 @@ fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// A 64-bit hash of each value of a text column, under the column's name.
+fn hashes(column: &str) -> Expr {
+    col(column).map(
+        |ids| {
+            let hashes: UInt64Chunked = ids.str()?.iter().map(|id| id.map(id_hash)).collect();
+            Ok(hashes.with_name(ids.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::UInt64)),
+    )
+}
+
+/// Whether a text column may hold a value twice: never when the hashes of
+/// its values are all distinct, which is much cheaper to check than the
+/// values themselves.
+fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
+    let hashed = frame.clone().lazy().select([hashes(column)]).collect()?;
+    Ok(hashed.column(column)?.n_unique()? != frame.height())
 }
 
 fn id_hash(id: &str) -> u64 {

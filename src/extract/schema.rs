@@ -146,7 +146,14 @@ pub const ACTIVITIES: FileSpec = FileSpec {
         column("programma", Kind::Enum(&crate::table::PROGRAMMES)),
         column("ente", Kind::Enum(PROVIDERS)),
     ],
-    analysed: &["id_lav", "cod_attivita", "data_inizio", "data_fine", "esito", "programma"],
+    analysed: &[
+        "id_lav",
+        "cod_attivita",
+        "data_inizio",
+        "data_fine",
+        "esito",
+        "programma",
+    ],
 };
 
 pub const HIRINGS: FileSpec = FileSpec {

@@ -6,7 +6,7 @@
 use anyhow::{bail, Result};
 
 use super::plan::RatesPlan;
-use super::rates::compute;
+use super::rates::{compute, Memo};
 use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};
 use crate::stats::{self, Estimate};
@@ -76,7 +76,13 @@ pub struct GapResult {
     pub incomplete_followup: u64,
 }
 
-pub fn compare(extract: &Extract, reference: &Reference, plan: &RatesPlan, standard: Standard) -> Result<GapResult> {
+pub fn compare(
+    extract: &Extract,
+    reference: &Reference,
+    plan: &RatesPlan,
+    standard: Standard,
+    memo: &Memo,
+) -> Result<GapResult> {
     let compared = compared_dimension(&plan.dims)?;
     if plan.dims.iter().any(|d| d.is_beneficiary_side()) {
         bail!(
@@ -91,7 +97,7 @@ pub fn compare(extract: &Extract, reference: &Reference, plan: &RatesPlan, stand
         dims: dims.clone(),
         ..plan.clone()
     };
-    let published = compute(extract, reference, &published_plan)?;
+    let published = compute(extract, reference, &published_plan, memo)?;
     let free: Vec<Dimension> = STANDARDISED_BY.iter().copied().filter(|d| !dims.contains(d)).collect();
     let mut fine_dims = dims.clone();
     fine_dims.extend(&free);
@@ -102,7 +108,7 @@ pub fn compare(extract: &Extract, reference: &Reference, plan: &RatesPlan, stand
         threshold: None,
         ..plan.clone()
     };
-    let fine = compute(extract, reference, &fine_plan)?.table;
+    let fine = compute(extract, reference, &fine_plan, memo)?.table;
 
     let italian = italian_code(compared);
     let cmp = dims.len() - 1;

@@ -8,4 +8,4 @@ mod rates;
 
 pub use gap::{compare, GapResult, Standard};
 pub use plan::{Period, Population, RatesPlan, Selection};
-pub use rates::{compute, RatesResult};
+pub use rates::{compute, Memo, RatesResult};

@@ -1,11 +1,13 @@
 //! Access rates: eligible persons and beneficiaries per cell of a breakdown,
 //! with margins, as one polars query over the validated extract.
 
+use std::cell::RefCell;
+
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
-use super::plan::{Population, RatesPlan};
+use super::plan::{Period, Population, RatesPlan, Selection};
 use crate::disclosure;
 use crate::engine::is_one_of;
 use crate::extract::schema::{FileKind, REFUSED};
@@ -30,102 +32,176 @@ const X: &str = "__x";
 const BENEFICIARY: &str = "__beneficiary";
 const REF_DID: &str = "__ref_did";
 
-pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Result<RatesResult> {
-    plan.check()?;
-    let persons = extract.frame(FileKind::Persons)?.clone().lazy();
-    let spells = extract.frame(FileKind::Spells)?.clone().lazy();
-    let activities = counted_activities(extract.frame(FileKind::Activities)?.clone().lazy(), reference, plan);
-    let (from, to) = (plan.period.from, plan.period.to);
+/// Eligible persons of one period, population and selection, kept (when
+/// the memo is [`Memo::shared`]) for the tables that share them: a report
+/// or a batch job asks for a dozen tables of the same persons, and finding
+/// them (spells, activities, three joins) costs far more than breaking them
+/// down. A single table is better off with [`Memo::default`], which keeps
+/// nothing and lets the query read only the columns it needs.
+#[derive(Default)]
+pub struct Memo {
+    keep: bool,
+    eligible: RefCell<Vec<(EligibleKey, Eligible)>>,
+}
 
-    let (reference_spells, beneficiary_activities) = match plan.population {
-        Population::Stock => {
-            let overlapping = spells.filter(
-                col("data_did")
-                    .lt_eq(lit(to))
-                    .and(col("data_fine").is_null().or(col("data_fine").gt_eq(lit(from)))),
-            );
-            // The latest spell gives province and job centre; ties go to the greatest id_did.
-            let latest =
-                one_spell_per_person(overlapping.clone(), true).select([col("id_lav"), col("cpi"), col("prov_cpi")]);
-            let inside_a_spell = activities
-                .filter(
-                    col("data_inizio")
-                        .gt_eq(lit(from))
-                        .and(col("data_inizio").lt_eq(lit(to))),
-                )
-                .join(
-                    overlapping.select([col("id_lav"), col("data_did"), col("data_fine").alias("fine_did")]),
-                    [col("id_lav")],
-                    [col("id_lav")],
-                    JoinArgs::new(JoinType::Inner),
-                )
-                .filter(
-                    col("data_did")
-                        .lt_eq(col("data_inizio"))
-                        .and(col("fine_did").is_null().or(col("data_inizio").lt_eq(col("fine_did")))),
-                );
-            (latest, inside_a_spell)
-        }
-        Population::Cohort { window, .. } => {
-            // The earliest spell starting in the period; ties go to the smallest id_did.
-            let earliest = one_spell_per_person(
-                spells.filter(col("data_did").gt_eq(lit(from)).and(col("data_did").lt_eq(lit(to)))),
-                false,
-            )
-            .select([
-                col("id_lav"),
-                col("cpi"),
-                col("prov_cpi"),
-                col("data_did").alias(REF_DID),
-            ]);
-            let within_window = activities
-                .join(
-                    earliest.clone().select([col("id_lav"), col(REF_DID)]),
-                    [col("id_lav")],
-                    [col("id_lav")],
-                    JoinArgs::new(JoinType::Inner),
-                )
-                .filter(
-                    col("data_inizio")
-                        .gt_eq(col(REF_DID))
-                        .and(days(col("data_inizio")).lt_eq(days(col(REF_DID)) + lit(window as i32))),
-                );
-            (earliest, within_window)
-        }
-    };
+type EligibleKey = (Period, Population, Selection);
 
-    let beneficiaries = beneficiary_activities
-        .clone()
-        .select([col("id_lav")])
-        .unique(None, UniqueKeepStrategy::Any)
-        .with_column(lit(true).alias(BENEFICIARY));
-    let mut eligible = reference_spells
-        .join(
-            persons,
-            [col("id_lav")],
-            [col("id_lav")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            beneficiaries,
-            [col("id_lav")],
-            [col("id_lav")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_column(col(BENEFICIARY).fill_null(lit(false)));
+/// One row per eligible person: person and reference-spell columns and
+/// whether the person is a beneficiary.
+#[derive(Clone)]
+struct Eligible {
+    persons: LazyFrame,
+    incomplete_followup: u64,
+}
 
-    let mut incomplete_followup = 0;
-    if let Population::Cohort {
-        window,
-        complete_followup,
-    } = plan.population
-    {
-        let incomplete = days(col(REF_DID)).gt(lit(date_days(extract.as_of) - window as i32));
-        incomplete_followup = count(eligible.clone().filter(incomplete.clone()))?;
-        if complete_followup {
-            eligible = eligible.filter(incomplete.not());
+impl Memo {
+    pub fn shared() -> Memo {
+        Memo {
+            keep: true,
+            ..Memo::default()
         }
     }
+
+    fn eligible(&self, extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Result<Eligible> {
+        let key = (plan.period, plan.population, plan.selection.clone());
+        if let Some((_, found)) = self.eligible.borrow().iter().find(|(k, _)| *k == key) {
+            return Ok(found.clone());
+        }
+        let query = Query::new(extract, reference, plan)?;
+        let mut persons = query.eligible;
+        let mut incomplete_followup = 0;
+        if let Population::Cohort {
+            window,
+            complete_followup,
+        } = plan.population
+        {
+            let incomplete = days(col(REF_DID)).gt(lit(date_days(extract.as_of) - window as i32));
+            incomplete_followup = count(persons.clone().filter(incomplete.clone()))?;
+            if complete_followup {
+                persons = persons.filter(incomplete.not());
+            }
+        }
+        if !self.keep {
+            return Ok(Eligible {
+                persons,
+                incomplete_followup,
+            });
+        }
+        let found = Eligible {
+            persons: persons.collect()?.lazy(),
+            incomplete_followup,
+        };
+        self.eligible.borrow_mut().push((key, found.clone()));
+        Ok(found)
+    }
+}
+
+/// The lazy queries behind a table: eligible persons, and the activities
+/// that make them beneficiaries.
+struct Query {
+    eligible: LazyFrame,
+    beneficiary_activities: LazyFrame,
+}
+
+impl Query {
+    fn new(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Result<Query> {
+        let persons = extract.frame(FileKind::Persons)?.clone().lazy();
+        let spells = extract.frame(FileKind::Spells)?.clone().lazy();
+        let activities = counted_activities(extract.frame(FileKind::Activities)?.clone().lazy(), reference, plan);
+        let (from, to) = (plan.period.from, plan.period.to);
+
+        let (reference_spells, beneficiary_activities) = match plan.population {
+            Population::Stock => {
+                let overlapping = spells.filter(
+                    col("data_did")
+                        .lt_eq(lit(to))
+                        .and(col("data_fine").is_null().or(col("data_fine").gt_eq(lit(from)))),
+                );
+                // The latest spell gives province and job centre; ties go to the greatest id_did.
+                let latest = one_spell_per_person(overlapping.clone(), true).select([
+                    col("id_lav"),
+                    col("cpi"),
+                    col("prov_cpi"),
+                ]);
+                let inside_a_spell = activities
+                    .filter(
+                        col("data_inizio")
+                            .gt_eq(lit(from))
+                            .and(col("data_inizio").lt_eq(lit(to))),
+                    )
+                    .join(
+                        overlapping.select([col("id_lav"), col("data_did"), col("data_fine").alias("fine_did")]),
+                        [col("id_lav")],
+                        [col("id_lav")],
+                        JoinArgs::new(JoinType::Inner),
+                    )
+                    .filter(
+                        col("data_did")
+                            .lt_eq(col("data_inizio"))
+                            .and(col("fine_did").is_null().or(col("data_inizio").lt_eq(col("fine_did")))),
+                    );
+                (latest, inside_a_spell)
+            }
+            Population::Cohort { window, .. } => {
+                // The earliest spell starting in the period; ties go to the smallest id_did.
+                let earliest = one_spell_per_person(
+                    spells.filter(col("data_did").gt_eq(lit(from)).and(col("data_did").lt_eq(lit(to)))),
+                    false,
+                )
+                .select([
+                    col("id_lav"),
+                    col("cpi"),
+                    col("prov_cpi"),
+                    col("data_did").alias(REF_DID),
+                ]);
+                let within_window = activities
+                    .join(
+                        earliest.clone().select([col("id_lav"), col(REF_DID)]),
+                        [col("id_lav")],
+                        [col("id_lav")],
+                        JoinArgs::new(JoinType::Inner),
+                    )
+                    .filter(
+                        col("data_inizio")
+                            .gt_eq(col(REF_DID))
+                            .and(days(col("data_inizio")).lt_eq(days(col(REF_DID)) + lit(window as i32))),
+                    );
+                (earliest, within_window)
+            }
+        };
+
+        let beneficiaries = beneficiary_activities
+            .clone()
+            .select([col("id_lav")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .with_column(lit(true).alias(BENEFICIARY));
+        let eligible = reference_spells
+            .join(
+                persons,
+                [col("id_lav")],
+                [col("id_lav")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .join(
+                beneficiaries,
+                [col("id_lav")],
+                [col("id_lav")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(col(BENEFICIARY).fill_null(lit(false)));
+        Ok(Query {
+            eligible,
+            beneficiary_activities,
+        })
+    }
+}
+
+pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo: &Memo) -> Result<RatesResult> {
+    plan.check()?;
+    let Eligible {
+        persons: eligible,
+        incomplete_followup,
+    } = memo.eligible(extract, reference, plan)?;
 
     let person_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| !d.is_beneficiary_side()).collect();
     let mut dim_columns = vec![col("id_lav"), col(BENEFICIARY)];
@@ -155,7 +231,8 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Re
                 .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
         );
         Some(
-            beneficiary_activities
+            Query::new(extract, reference, plan)?
+                .beneficiary_activities
                 .select(columns)
                 .unique(None, UniqueKeepStrategy::Any)
                 .collect()?

@@ -119,9 +119,11 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
         threshold: Some(plan.threshold),
     };
     let with = |dims: Vec<Dimension>| RatesPlan { dims, ..base.clone() };
-    let rates = |p: &RatesPlan| -> Result<Table> { Ok(indicators::compute(extract, reference, p)?.table) };
-    let gap =
-        |p: &RatesPlan| -> Result<GapTable> { Ok(indicators::compare(extract, reference, p, Standard::Total)?.table) };
+    let memo = indicators::Memo::shared();
+    let rates = |p: &RatesPlan| -> Result<Table> { Ok(indicators::compute(extract, reference, p, &memo)?.table) };
+    let gap = |p: &RatesPlan| -> Result<GapTable> {
+        Ok(indicators::compare(extract, reference, p, Standard::Total, &memo)?.table)
+    };
     let measures = Selection::named(crate::indicators::plan::SelectionName::Misure);
     let services = Selection::named(crate::indicators::plan::SelectionName::Servizi);
 
