@@ -89,7 +89,7 @@ Examples:
   silp-access rates --extract /data/silp/2025-01 --cache /scratch/silp-2025-01 --year 2024
 
 The cache holds the rows that passed validation, the rejected ones and the
-SHA-256 of every CSV file. Every command on the same extract (and the same
+content hash of every CSV file. Every command on the same extract (and the same
 --cache, --encoding and --ref-dir) reads it instead of the CSV files while
 those files are unchanged, and says so; when a file changes it reads the CSV
 files again and tells you to rerun import. --no-cache ignores it.";

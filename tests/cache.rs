@@ -194,3 +194,25 @@ fn import_needs_an_extract_folder() {
     let listed = run_ok(&["import", "--help"]);
     assert!(listed.contains("--cache"));
 }
+
+#[test]
+fn a_cache_from_another_version_is_passed_over() {
+    let work = Workdir::new();
+    let dir = work.extract("clean", &fixture_files());
+    let rejects = work.path().join("scarti.csv");
+    import(&dir, &[]);
+    let manifest = dir.join(".silp-cache/manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let ours = format!("\"program\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&ours), "{text}");
+    // An older layout would not even parse as this version's manifest.
+    let older = text
+        .replace(&ours, "\"program\": \"0.0.9\"")
+        .replace("xxh3_128", "sha256");
+    std::fs::write(&manifest, older).unwrap();
+    let said = rates(&dir, &rejects, &[]).2;
+    assert!(
+        said.contains("is out of date (it was written by silp-access 0.0.9)"),
+        "{said}"
+    );
+}

@@ -970,11 +970,8 @@ fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
 }
 
 fn id_hash(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    // Fixed keys: the same id gets the same hash in every frame.
-    let mut hasher = std::hash::DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
+    // A fixed seed: the same id gets the same hash in every frame.
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// Analyses run on pseudonymised extracts only: a person identifier shaped
