@@ -251,10 +251,34 @@ fn read_files(
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
+        let frame = if options.analysed_only {
+            drop_unread_columns(spec, frame)?
+        } else {
+            frame
+        };
         checked.frames.insert(*kind, frame);
         checked.reports.insert(*kind, report);
     }
     Ok(checked)
+}
+
+/// For an analysis, drops right after stage 1 the columns no indicator
+/// reads and no later rule needs: text and codes, and identifiers whose
+/// values are all distinct (the duplicate rule could not reject any row).
+/// On tens of millions of rows that is hundreds of megabytes.
+fn drop_unread_columns(spec: &FileSpec, frame: DataFrame) -> Result<DataFrame> {
+    let mut unread = Vec::new();
+    for column in spec.columns.iter().filter(|c| !spec.analysed.contains(&c.name)) {
+        let needed_later = match column.kind {
+            Kind::Date | Kind::Year | Kind::PersonRef => true,
+            Kind::Id => may_repeat(&frame, column.name)?,
+            Kind::Text | Kind::Code(_) | Kind::Enum(_) => false,
+        };
+        if !needed_later {
+            unread.push(column.name);
+        }
+    }
+    Ok(frame.drop_many(unread))
 }
 
 /// Stages 2 and 3, unless `judged` already holds their rejects for the
@@ -894,7 +918,8 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<V
         }
     }
     for column in spec.columns.iter().filter(|c| c.kind == Kind::Id) {
-        if !may_repeat(frame, column.name)? {
+        // An analysis drops an identifier after stage 1 when it cannot repeat.
+        if frame.column(column.name).is_err() || !may_repeat(frame, column.name)? {
             continue;
         }
         rules.push(Rule {

@@ -32,16 +32,18 @@ const X: &str = "__x";
 const BENEFICIARY: &str = "__beneficiary";
 const REF_DID: &str = "__ref_did";
 
-/// Eligible persons of one period, population and selection, kept (when
-/// the memo is [`Memo::shared`]) for the tables that share them: a report
-/// or a batch job asks for a dozen tables of the same persons, and finding
-/// them (spells, activities, three joins) costs far more than breaking them
-/// down. A single table is better off with [`Memo::default`], which keeps
-/// nothing and lets the query read only the columns it needs.
+/// The eligible persons of the last period, population and selection asked
+/// for, kept (when the memo is [`Memo::shared`]) for the next tables that
+/// share them: a report or a batch job asks for a dozen tables of the same
+/// persons, and finding them (spells, activities, three joins) costs far
+/// more than breaking them down. Only the last is kept, so memory holds one
+/// population at a time: ask for tables population by population. A single
+/// table is better off with [`Memo::default`], which keeps nothing and lets
+/// the query read only the columns it needs.
 #[derive(Default)]
 pub struct Memo {
     keep: bool,
-    eligible: RefCell<Vec<(EligibleKey, Eligible)>>,
+    last: RefCell<Option<(EligibleKey, Eligible)>>,
 }
 
 type EligibleKey = (Period, Population, Selection);
@@ -64,9 +66,11 @@ impl Memo {
 
     fn eligible(&self, extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Result<Eligible> {
         let key = (plan.period, plan.population, plan.selection.clone());
-        if let Some((_, found)) = self.eligible.borrow().iter().find(|(k, _)| *k == key) {
+        if let Some((_, found)) = self.last.borrow().as_ref().filter(|(k, _)| *k == key) {
             return Ok(found.clone());
         }
+        // The previous population goes before this one is built.
+        self.last.borrow_mut().take();
         let query = Query::new(extract, reference, plan)?;
         let mut persons = query.eligible;
         let mut incomplete_followup = 0;
@@ -91,7 +95,7 @@ impl Memo {
             persons: persons.collect()?.lazy(),
             incomplete_followup,
         };
-        self.eligible.borrow_mut().push((key, found.clone()));
+        *self.last.borrow_mut() = Some((key, found.clone()));
         Ok(found)
     }
 }

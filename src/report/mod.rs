@@ -132,11 +132,6 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
         margins: false,
         ..with(vec![])
     })?;
-    let gap_group_measures = gap(&RatesPlan {
-        margins: false,
-        selection: measures.clone(),
-        ..with(vec![])
-    })?;
     let by_province = rates(&with(vec![Dimension::Provincia, Dimension::GruppoCittadinanza]))?;
     let gap_province = gap(&RatesPlan {
         margins: false,
@@ -149,15 +144,21 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
     })?;
     let by_sex = rates(&with(vec![Dimension::Sesso, Dimension::GruppoCittadinanza]))?;
     let by_age = rates(&with(vec![Dimension::ClasseEta, Dimension::GruppoCittadinanza]))?;
+    let by_programme = rates(&with(vec![Dimension::GruppoCittadinanza, Dimension::Programma]))?;
+    // Population by population: the memo keeps one at a time.
     let services_group = rates(&RatesPlan {
         selection: services,
         ..with(vec![Dimension::GruppoCittadinanza])
     })?;
     let measures_group = rates(&RatesPlan {
-        selection: measures,
+        selection: measures.clone(),
         ..with(vec![Dimension::GruppoCittadinanza])
     })?;
-    let by_programme = rates(&with(vec![Dimension::GruppoCittadinanza, Dimension::Programma]))?;
+    let gap_group_measures = gap(&RatesPlan {
+        margins: false,
+        selection: measures,
+        ..with(vec![])
+    })?;
     let mut trend = Vec::new();
     for y in &plan.years {
         let p = RatesPlan {
