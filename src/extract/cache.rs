@@ -19,8 +19,10 @@ use crate::reference::Reference;
 /// The cache folder inside the extract folder, unless `--cache` says otherwise.
 pub const DEFAULT_DIR: &str = ".silp-cache";
 const MANIFEST: &str = "manifest.json";
+/// The column of person keys (see `person_keys`).
+const PERSON_KEY: &str = "__person";
 /// Bumped whenever what the cache holds changes meaning.
-const LAYOUT: u32 = 2;
+const LAYOUT: u32 = 3;
 
 pub fn dir_for(extract: &Path, cache: Option<&Path>) -> PathBuf {
     cache.map_or_else(|| extract.join(DEFAULT_DIR), Path::to_path_buf)
@@ -33,6 +35,9 @@ pub struct Manifest {
     encoding: String,
     code_lists: String,
     files: Vec<CachedFile>,
+    /// Whether the frames hold `__person`, the 64-bit key analyses join on
+    /// (written when the persons' keys are all distinct).
+    person_keys: bool,
     /// Rows rejected by the row rules.
     rejects: Vec<Reject>,
     /// The as-of date the later rules (dates, birth years, duplicates,
@@ -227,18 +232,28 @@ impl Manifest {
         let judged = options.as_of.or(latest) == Some(self.as_of.0);
         let mut checked = Checked::default();
         for (kind, file) in &cached {
-            let columns = (judged && options.analysed_only).then(|| {
-                std::iter::once(super::LINE)
-                    .chain(kind.spec().analysed.iter().copied())
-                    .map(String::from)
-                    .collect()
-            });
+            // An analysis whose rows need no more checks reads the person
+            // keys instead of the identifiers: no text to decode or hash.
+            let keyed = judged && options.analysed_only && self.person_keys;
+            let wanted: Vec<&str> = if judged && options.analysed_only {
+                kind.spec().analysed.to_vec()
+            } else {
+                kind.spec().columns.iter().map(|c| c.name).collect()
+            };
+            let columns = std::iter::once(super::LINE)
+                .chain(wanted)
+                .map(|name| if keyed && name == "id_lav" { PERSON_KEY } else { name })
+                .map(String::from)
+                .collect();
             let path = cache_dir.join(&file.parquet);
             let reader = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-            let frame = ParquetReader::new(reader)
-                .with_columns(columns)
+            let mut frame = ParquetReader::new(reader)
+                .with_columns(Some(columns))
                 .finish()
                 .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
+            if keyed && frame.column(PERSON_KEY).is_ok() {
+                frame.rename(PERSON_KEY, "id_lav".into())?;
+            }
             checked.frames.insert(*kind, frame);
             checked.reports.insert(*kind, file.report.clone());
             checked.latest.insert(*kind, file.latest.map(|d| d.0));
@@ -273,11 +288,21 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
         .map(|kind| import.extract_dir.join(kind.spec().name))
         .collect();
     let hashes = hash_files(&paths)?;
+    let person_keys = match import.checked.frames.get(&FileKind::Persons) {
+        Some(persons) => !super::may_repeat(persons, "id_lav")?,
+        None => false,
+    };
     let mut files = Vec::new();
     for ((kind, path), xxh3_128) in kinds.iter().zip(&paths).zip(hashes) {
         let name = kind.spec().name;
         let parquet = name.replace(".csv", ".parquet");
         let mut frame = import.checked.frames[kind].clone();
+        if person_keys && frame.column("id_lav").is_ok() {
+            frame = frame
+                .lazy()
+                .with_column(super::hashes("id_lav").alias(PERSON_KEY))
+                .collect()?;
+        }
         let target = staging.join(&parquet);
         let file = File::create(&target).with_context(|| format!("cannot write {}", target.display()))?;
         ParquetWriter::new(file)
@@ -299,6 +324,7 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
         encoding: encoding_name(import.encoding),
         code_lists: code_lists_fingerprint(import.reference),
         files,
+        person_keys,
         rejects: import.checked.rejects.clone(),
         as_of: NaiveDateText(import.as_of),
         as_of_rejects: import.as_of_rejects.to_vec(),

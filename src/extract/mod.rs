@@ -955,6 +955,13 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
 /// persons' hashes are all distinct, equal hashes mean the same person.
 /// Should two persons ever share a hash, the ids stay as they are.
 fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
+    let persons = frames
+        .get(&FileKind::Persons)
+        .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?;
+    if persons.column("id_lav")?.dtype() == &DataType::UInt64 {
+        // Read keyed from the Parquet cache.
+        return Ok(());
+    }
     let hashed =
         |frame: &DataFrame| -> Result<DataFrame> { Ok(frame.clone().lazy().with_column(hashes("id_lav")).collect()?) };
     let persons = hashed(
@@ -1002,7 +1009,12 @@ fn id_hash(id: &str) -> u64 {
 /// Analyses run on pseudonymised extracts only: a person identifier shaped
 /// like a codice fiscale stops the run (naming the line, never the value).
 fn refuse_codici_fiscali(persons: &DataFrame) -> Result<()> {
-    let ids = persons.column("id_lav")?.str()?;
+    let ids = persons.column("id_lav")?;
+    if ids.dtype() != &DataType::String {
+        // Keys from the Parquet cache: import checked the identifiers.
+        return Ok(());
+    }
+    let ids = ids.str()?;
     let lines = persons.column(LINE)?.idx()?;
     let found = ids
         .iter()
