@@ -260,8 +260,9 @@ pub struct StatsArgs {
     pub threshold: u64,
 }
 
+/// What a command that prints one table needs (`rates`, `gap`).
 #[derive(Debug, Args)]
-pub struct RatesArgs {
+pub struct TableArgs {
     #[command(flatten)]
     pub extract: ExtractArgs,
     #[command(flatten)]
@@ -270,6 +271,12 @@ pub struct RatesArgs {
     pub stats: StatsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RatesArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -293,16 +300,10 @@ impl From<StandardName> for crate::indicators::Standard {
 #[derive(Debug, Args)]
 pub struct GapArgs {
     #[command(flatten)]
-    pub extract: ExtractArgs,
-    #[command(flatten)]
-    pub query: QueryArgs,
+    pub table: TableArgs,
     /// Standard population of the age-sex standardised rates.
     #[arg(long, value_enum, default_value_t = StandardName::Totale)]
     pub standard: StandardName,
-    #[command(flatten)]
-    pub stats: StatsArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -9,16 +9,16 @@ use anyhow::Result;
 use anyhow::bail;
 use chrono::{Datelike, NaiveDate};
 
-use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, SourceArgs, StatsArgs};
+use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, SourceArgs, StatsArgs, TableArgs};
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
-use crate::extract::{CacheUse, Extract, LoadOptions, Location, Reject};
+use crate::extract::{cache_dir_for, CacheUse, Extract, LoadOptions, Location, Reject};
 use crate::indicators::{Period, Population, RatesPlan, Selection};
 use crate::output;
 use crate::progress::Progress;
 use crate::reference::Reference;
-use crate::table::{Dimension, Grid, PROGRAMMES};
+use crate::table::{Codebook, Dimension, Grid, PROGRAMMES};
 
 /// How many rejected rows are listed on stderr when no `--rejects` file is asked for.
 const REJECTS_SHOWN: usize = 10;
@@ -79,14 +79,21 @@ pub fn describe_cache(extract: &Extract) -> Option<String> {
     match &extract.cache {
         CacheUse::None => None,
         CacheUse::Fresh(dir) => Some(format!(
-            "  read from the Parquet cache {} (the CSV files are unchanged since the import)",
+            "read from the Parquet cache {} (the CSV files are unchanged since the import)",
             dir.display()
         )),
-        CacheUse::Stale { dir, reason } => Some(format!(
-            "  the Parquet cache {} is out of date ({reason}), so the CSV files were read; rerun `silp-access import --extract {}` to refresh it",
-            dir.display(),
-            extract.location.describe()
-        )),
+        CacheUse::Stale { dir, reason } => {
+            let mut import = format!("silp-access import --extract {}", extract.location.describe());
+            if let Location::Dir(extract_dir) = &extract.location {
+                if cache_dir_for(extract_dir, None) != *dir {
+                    import.push_str(&format!(" --cache {}", dir.display()));
+                }
+            }
+            Some(format!(
+                "the Parquet cache {} is out of date ({reason}), so the CSV files were read; rerun `{import}` to refresh it",
+                dir.display()
+            ))
+        }
     }
 }
 
@@ -103,7 +110,7 @@ pub fn report_rows(extract: &Extract, args: &ExtractArgs, stderr: &mut dyn Write
         extract.as_of.format("%d/%m/%Y")
     )?;
     if let Some(line) = describe_cache(extract) {
-        writeln!(stderr, "{line}")?;
+        writeln!(stderr, "  {line}")?;
     }
     for file in &extract.files {
         writeln!(
@@ -255,8 +262,26 @@ fn period(args: &PeriodArgs, as_of: NaiveDate) -> Result<Period> {
     }
 }
 
+/// What `rates` and `gap` share: check the options before reading any data,
+/// load, plan, build the table with `table` (which also says how many cohort
+/// members lack a full follow-up), report that, and publish.
+pub fn answer(
+    args: &TableArgs,
+    stderr: &mut dyn Write,
+    progress: Progress,
+    table: impl FnOnce(&Session, &RatesPlan, &Codebook) -> Result<(Grid, u64)>,
+) -> Result<()> {
+    let options = QueryOptions::parse(&args.query, &args.stats)?;
+    let session = Session::open(&args.extract, stderr, progress)?;
+    let plan = options.plan(&args.query, session.extract.as_of)?;
+    let codebook = Codebook::new(&session.reference, args.output.lang);
+    let (grid, incomplete_followup) = table(&session, &plan, &codebook)?;
+    report_followup(&plan, incomplete_followup, stderr)?;
+    publish(&grid, &args.output)
+}
+
 /// Tells the analyst how many cohort members lack a full follow-up.
-pub fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write) -> Result<()> {
+fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write) -> Result<()> {
     if let Population::Cohort {
         window,
         complete_followup,
@@ -276,7 +301,7 @@ pub fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write
 }
 
 /// Renders a result grid as asked and writes it to stdout or `--output`.
-pub fn publish(grid: &Grid, args: &OutputArgs) -> Result<()> {
+fn publish(grid: &Grid, args: &OutputArgs) -> Result<()> {
     if args.format.is_binary() && args.output.is_none() {
         bail!(
             "--format {}: a binary format needs --output FILE",

@@ -169,6 +169,18 @@ fn a_cache_elsewhere_is_found_only_with_cache() {
     assert!(rates(&dir, &rejects, &["--cache", cache.to_str().unwrap()])
         .2
         .contains(FROM_CACHE));
+    // The advice to refresh it names the same cache folder.
+    let path = dir.join("did.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("D99;P1-0;01/01/2024;;TO01;001\n");
+    std::fs::write(&path, text).unwrap();
+    let said = rates(&dir, &rejects, &["--cache", cache.to_str().unwrap()]).2;
+    let advice = format!(
+        "rerun `silp-access import --extract {} --cache {}`",
+        dir.display(),
+        cache.display()
+    );
+    assert!(said.contains(&advice), "{said}");
 }
 
 #[test]

@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use crate::progress::Progress;
 use anyhow::Result;
 
 use crate::cli::GenerateArgs;
+use crate::progress::Progress;
 use crate::synth::{self, GenerateOptions};
 
 pub fn run(args: &GenerateArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {

@@ -5,12 +5,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::PseudonymiseArgs;
 use crate::extract::schema::ALL_FILES;
 use crate::extract::{prepare_path, EncodingChoice};
+use crate::progress::Progress;
 use crate::pseudonym::Pseudonymiser;
 
 /// The column that holds the person's identifier (a codice fiscale in raw exports).

@@ -3,27 +3,17 @@
 
 use std::io::Write;
 
-use crate::progress::Progress;
 use anyhow::Result;
 
 use crate::cli::RatesArgs;
 use crate::indicators;
-use crate::session::{publish, report_followup, QueryOptions, Session};
-use crate::table::Codebook;
+use crate::progress::Progress;
+use crate::session::answer;
 
 pub fn run(args: &RatesArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let session = Session::open(&args.extract, stderr, progress)?;
-    let plan = options.plan(&args.query, session.extract.as_of)?;
-    let result = indicators::compute(
-        &session.extract,
-        &session.reference,
-        &plan,
-        &indicators::Memo::default(),
-    )?;
-    report_followup(&plan, result.incomplete_followup, stderr)?;
-    let grid = result
-        .table
-        .grid(&Codebook::new(&session.reference, args.output.lang))?;
-    publish(&grid, &args.output)
+    answer(&args.table, stderr, progress, |session, plan, codebook| {
+        let memo = indicators::Memo::default();
+        let result = indicators::compute(&session.extract, &session.reference, plan, &memo)?;
+        Ok((result.table.grid(codebook)?, result.incomplete_followup))
+    })
 }

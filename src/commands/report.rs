@@ -3,13 +3,13 @@
 
 use std::io::Write;
 
-use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use chrono::Datelike;
 
 use crate::cli::ReportArgs;
 use crate::disclosure::Threshold;
 use crate::output::{replace_dir, staging_dir};
+use crate::progress::Progress;
 use crate::report::{self, ReportPlan};
 use crate::session::Session;
 

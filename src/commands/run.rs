@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{LogFormat, RunArgs, SourceArgs};
@@ -14,6 +13,7 @@ use crate::error::DataRejected;
 use crate::indicators;
 use crate::job::{parse_format, Job, TableCommand};
 use crate::output::{self, file_name, replace_dir};
+use crate::progress::Progress;
 use crate::report::{self, ReportPlan};
 use crate::session::{write_rejects, QueryOptions, Session};
 use crate::table::Codebook;

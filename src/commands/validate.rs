@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use crate::progress::Progress;
 use anyhow::Result;
 
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::error::DataRejected;
 use crate::output;
+use crate::progress::Progress;
 use crate::quality;
 use crate::session::{describe_cache, write_rejects, Session};
 
@@ -15,7 +15,7 @@ pub fn run(args: &ValidateArgs, stderr: &mut dyn Write, progress: Progress) -> R
     let session = Session::load_all(&args.extract, progress)?;
     let extract = &session.extract;
     if let Some(line) = describe_cache(extract) {
-        writeln!(stderr, "{}", line.trim_start())?;
+        writeln!(stderr, "{line}")?;
     }
     let report = quality::assess(extract, args.extract.as_of.is_some())?;
     let bytes = match args.format {

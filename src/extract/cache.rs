@@ -17,7 +17,7 @@ use super::{Checked, EncodingChoice, FileReport, Judged, LoadOptions, Reject};
 use crate::reference::Reference;
 
 /// The cache folder inside the extract folder, unless `--cache` says otherwise.
-pub const DEFAULT_DIR: &str = ".silp-cache";
+const DEFAULT_DIR: &str = ".silp-cache";
 const MANIFEST: &str = "manifest.json";
 /// The column of person keys (see `person_keys`).
 const PERSON_KEY: &str = "__person";
@@ -129,7 +129,11 @@ fn hash_files(paths: &[PathBuf]) -> Result<Vec<String>> {
 
 fn hash_file(path: &Path) -> Result<String> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    if file.metadata()?.len() == 0 {
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if len == 0 {
         return Ok(content_hash(b""));
     }
     // SAFETY: read-only input, as in the CSV reader.
@@ -195,7 +199,10 @@ pub fn check(
             (true, None) => return Ok(Freshness::Stale(format!("{name} was added since the import"))),
             (false, Some(_)) => return Ok(Freshness::Stale(format!("{name} was removed since the import"))),
             (true, Some(cached)) => {
-                if std::fs::metadata(&path)?.len() != cached.bytes {
+                let bytes = std::fs::metadata(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?
+                    .len();
+                if bytes != cached.bytes {
                     return Ok(Freshness::Stale(format!("{name} changed since the import")));
                 }
                 to_hash.push(path);
@@ -230,11 +237,14 @@ impl Manifest {
             .collect();
         let latest = cached.iter().filter_map(|(_, f)| f.latest.map(|d| d.0)).max();
         let judged = options.as_of.or(latest) == Some(self.as_of.0);
-        let mut checked = Checked::default();
+        // An analysis whose rows need no more checks reads the person keys
+        // instead of the identifiers: no text to decode or hash.
+        let keyed = judged && options.analysed_only && self.person_keys;
+        let mut checked = Checked {
+            keyed,
+            ..Checked::default()
+        };
         for (kind, file) in &cached {
-            // An analysis whose rows need no more checks reads the person
-            // keys instead of the identifiers: no text to decode or hash.
-            let keyed = judged && options.analysed_only && self.person_keys;
             let wanted: Vec<&str> = if judged && options.analysed_only {
                 kind.spec().analysed.to_vec()
             } else {
@@ -311,7 +321,9 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
             .map_err(|e| anyhow!("cannot write {}: {e}", target.display()))?;
         files.push(CachedFile {
             name: name.to_string(),
-            bytes: std::fs::metadata(path)?.len(),
+            bytes: std::fs::metadata(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .len(),
             xxh3_128,
             parquet,
             report: import.checked.reports[kind].clone(),
@@ -329,8 +341,9 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
         as_of: NaiveDateText(import.as_of),
         as_of_rejects: import.as_of_rejects.to_vec(),
     };
-    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| anyhow!("cannot write the manifest: {e}"))?;
-    std::fs::write(staging.join(MANIFEST), bytes).context("cannot write the cache manifest")?;
+    let bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
+    let path = staging.join(MANIFEST);
+    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

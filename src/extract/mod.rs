@@ -21,7 +21,7 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use polars_buffer::Buffer;
 
-pub use cache::{dir_for as cache_dir_for, DEFAULT_DIR as DEFAULT_CACHE_DIR};
+pub use cache::dir_for as cache_dir_for;
 pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, Utf8Bytes};
 use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
@@ -107,7 +107,7 @@ pub struct Extract {
 }
 
 /// The rows that passed the row rules (stage 1), before the as-of date is known.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Checked {
     frames: BTreeMap<FileKind, DataFrame>,
     reports: BTreeMap<FileKind, FileReport>,
@@ -115,6 +115,9 @@ struct Checked {
     /// The latest date in each file's date columns (the default as-of date
     /// is the latest of them).
     latest: BTreeMap<FileKind, Option<NaiveDate>>,
+    /// `id_lav` holds the 64-bit person keys read from the Parquet cache
+    /// (whose import checked the identifiers), not the identifiers.
+    keyed: bool,
 }
 
 /// An extract validated from its CSV files, ready to be cached.
@@ -200,12 +203,7 @@ impl Extract {
         let location = Location::Dir(dir.to_path_buf());
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
         let checked = read_files(&location, &kinds, options, reference)?;
-        let stage1 = Checked {
-            frames: checked.frames.clone(),
-            reports: checked.reports.clone(),
-            rejects: checked.rejects.clone(),
-            latest: checked.latest.clone(),
-        };
+        let stage1 = checked.clone();
         let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
         Ok(Imported {
             extract,
@@ -294,8 +292,9 @@ fn finish(
         reports,
         mut rejects,
         latest,
+        keyed,
     } = checked;
-    if let Some(persons) = frames.get(&FileKind::Persons) {
+    if let (Some(persons), false) = (frames.get(&FileKind::Persons), keyed) {
         refuse_codici_fiscali(persons)?;
     }
     let as_of = match options.as_of {
@@ -344,7 +343,9 @@ fn finish(
         for (kind, frame) in frames.iter_mut() {
             *frame = frame.select(kind.spec().analysed.iter().copied())?;
         }
-        key_persons_by_hash(&mut frames)?;
+        if !keyed {
+            key_persons_by_hash(&mut frames)?;
+        }
     }
 
     let mut files = Vec::new();
@@ -955,13 +956,6 @@ fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
 /// persons' hashes are all distinct, equal hashes mean the same person.
 /// Should two persons ever share a hash, the ids stay as they are.
 fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
-    let persons = frames
-        .get(&FileKind::Persons)
-        .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?;
-    if persons.column("id_lav")?.dtype() == &DataType::UInt64 {
-        // Read keyed from the Parquet cache.
-        return Ok(());
-    }
     let hashed =
         |frame: &DataFrame| -> Result<DataFrame> { Ok(frame.clone().lazy().with_column(hashes("id_lav")).collect()?) };
     let persons = hashed(
@@ -1009,12 +1003,7 @@ fn id_hash(id: &str) -> u64 {
 /// Analyses run on pseudonymised extracts only: a person identifier shaped
 /// like a codice fiscale stops the run (naming the line, never the value).
 fn refuse_codici_fiscali(persons: &DataFrame) -> Result<()> {
-    let ids = persons.column("id_lav")?;
-    if ids.dtype() != &DataType::String {
-        // Keys from the Parquet cache: import checked the identifiers.
-        return Ok(());
-    }
-    let ids = ids.str()?;
+    let ids = persons.column("id_lav")?.str()?;
     let lines = persons.column(LINE)?.idx()?;
     let found = ids
         .iter()

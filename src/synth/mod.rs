@@ -14,9 +14,9 @@ use anyhow::{bail, Context, Result};
 use chrono::{Datelike, NaiveDate};
 
 use params::{Group, Profile};
+use rng::{splitmix64, Rng};
 
 use crate::progress::Progress;
-use rng::{splitmix64, Rng};
 
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
