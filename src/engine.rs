@@ -14,6 +14,13 @@ pub fn is_in_series(expr: Expr, series: Series) -> Expr {
     expr.is_in(lit(series).implode(false), false)
 }
 
+/// A `Date` literal. `lit(NaiveDate)` is a datetime, which makes polars
+/// cast the whole date column to datetimes before comparing.
+pub fn date_lit(date: chrono::NaiveDate) -> Expr {
+    let days = date.signed_duration_since(chrono::NaiveDate::default()).num_days();
+    lit(days as i32).cast(DataType::Date)
+}
+
 /// A typed null literal.
 pub fn null_of(dtype: DataType) -> Expr {
     lit(LiteralValue::untyped_null()).cast(dtype)

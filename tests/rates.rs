@@ -7,6 +7,8 @@ mod common;
 
 use common::{counts, fixture_files, owned, run, run_ok, Workdir};
 
+/// The answer from the CSV files, checked to be the same from the Parquet
+/// cache (which stores the spells in their own order).
 fn rates(extra: &[&str]) -> String {
     let work = Workdir::new();
     let dir = work.extract("fixture", &fixture_files());
@@ -15,7 +17,10 @@ fn rates(extra: &[&str]) -> String {
     if !extra.contains(&"--format") {
         args.extend(["--format", "csv"]);
     }
-    run_ok(&args)
+    let from_csv = run_ok(&args);
+    run_ok(&["import", "--extract", dir.to_str().unwrap()]);
+    assert_eq!(run_ok(&args), from_csv, "from the cache: {extra:?}");
+    from_csv
 }
 
 #[test]

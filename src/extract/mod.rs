@@ -26,7 +26,7 @@ pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, Utf8Bytes};
 use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
 
-use crate::engine::{is_in_series, is_one_of, null_of};
+use crate::engine::{date_lit, is_in_series, is_one_of, null_of};
 use crate::progress::Progress;
 use crate::reference::Reference;
 
@@ -97,12 +97,19 @@ pub enum CacheUse {
 }
 
 /// A validated extract: typed frames of the rows that passed every rule.
+/// Loaded for an analysis (`analysed_only`), the frames hold the analysed
+/// columns only, `id_lav` as a 64-bit key when the persons' keys are
+/// distinct, and code and enumeration columns as `UInt32` positions in
+/// [`Kind::values`].
 pub struct Extract {
     pub location: Location,
     pub as_of: NaiveDate,
     pub files: Vec<FileReport>,
     pub rejects: Vec<Reject>,
     pub cache: CacheUse,
+    /// did.csv's rows are ordered by `data_did`, then `id_did` (as the
+    /// cache stores them), so a person's first and last spell need no sort.
+    pub spells_in_order: bool,
     frames: BTreeMap<FileKind, DataFrame>,
 }
 
@@ -118,6 +125,10 @@ struct Checked {
     /// `id_lav` holds the 64-bit person keys read from the Parquet cache
     /// (whose import checked the identifiers), not the identifiers.
     keyed: bool,
+    /// See [`Extract::spells_in_order`].
+    spells_in_order: bool,
+    /// Code and enumeration columns hold the positions of [`coded`].
+    coded: bool,
 }
 
 /// An extract validated from its CSV files, ready to be cached.
@@ -192,7 +203,7 @@ impl Extract {
             ),
             _ => (read_files(location, kinds, options, reference)?, None, CacheUse::None),
         };
-        let (mut extract, _) = finish(location, checked, options, judged)?;
+        let (mut extract, _) = finish(location, checked, options, reference, judged)?;
         extract.cache = cache;
         Ok(extract)
     }
@@ -204,7 +215,7 @@ impl Extract {
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
         let checked = read_files(&location, &kinds, options, reference)?;
         let stage1 = checked.clone();
-        let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
+        let (extract, as_of_rejects) = finish(&location, checked, options, reference, None)?;
         Ok(Imported {
             extract,
             dir: dir.to_path_buf(),
@@ -238,19 +249,27 @@ fn read_files(
     reference: &Reference,
 ) -> Result<Checked> {
     let codes = CodeSeries::new(reference);
-    let mut checked = Checked::default();
+    let keep = if options.analysed_only {
+        Keep::ForAnalysis(reference)
+    } else {
+        Keep::All
+    };
+    let mut checked = Checked {
+        coded: options.analysed_only,
+        ..Checked::default()
+    };
     for kind in kinds {
         let spec = kind.spec();
         let Some(prepared) = open(location, spec, options.encoding)? else {
             continue;
         };
         let _step = options.progress.step(format!("reading and checking {}", spec.name));
-        let (frame, report, mut rejects) = read_file(spec, prepared, &codes)
+        let (frame, report, mut rejects) = read_file(spec, prepared, &codes, keep)
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
         let frame = if options.analysed_only {
-            drop_unread_columns(spec, frame)?
+            drop_distinct_identifiers(spec, frame)?
         } else {
             frame
         };
@@ -260,19 +279,41 @@ fn read_files(
     Ok(checked)
 }
 
-/// For an analysis, drops right after stage 1 the columns no indicator
-/// reads and no later rule needs: text and codes, and identifiers whose
-/// values are all distinct (the duplicate rule could not reject any row).
-/// On tens of millions of rows that is hundreds of megabytes.
-fn drop_unread_columns(spec: &FileSpec, frame: DataFrame) -> Result<DataFrame> {
+/// What stage 1 keeps of a file's rows.
+#[derive(Clone, Copy)]
+enum Keep<'a> {
+    /// Every column, typed (validate, import).
+    All,
+    /// The columns an analysis reads and those the later rules need (dates,
+    /// birth years, identifiers and references), code and enumeration
+    /// columns numbered by [`coded`]: on tens of millions of rows the rest
+    /// is gigabytes of text that would only be dropped.
+    ForAnalysis(&'a Reference),
+}
+
+impl Keep<'_> {
+    fn column(self, spec: &FileSpec, column: &ColumnSpec) -> Option<Expr> {
+        match self {
+            Keep::All => Some(col(column.name)),
+            Keep::ForAnalysis(reference) => {
+                let needed_later = matches!(column.kind, Kind::Date | Kind::Year | Kind::Id | Kind::PersonRef);
+                (needed_later || spec.analysed.contains(&column.name)).then(|| coded(column, reference))
+            }
+        }
+    }
+}
+
+/// For an analysis, drops right after stage 1 the identifiers no indicator
+/// reads whose values are all distinct (the duplicate rule could not
+/// reject any row). On tens of millions of rows that is hundreds of megabytes.
+fn drop_distinct_identifiers(spec: &FileSpec, frame: DataFrame) -> Result<DataFrame> {
     let mut unread = Vec::new();
-    for column in spec.columns.iter().filter(|c| !spec.analysed.contains(&c.name)) {
-        let needed_later = match column.kind {
-            Kind::Date | Kind::Year | Kind::PersonRef => true,
-            Kind::Id => may_repeat(&frame, column.name)?,
-            Kind::Text | Kind::Code(_) | Kind::Enum(_) => false,
-        };
-        if !needed_later {
+    for column in spec
+        .columns
+        .iter()
+        .filter(|c| c.kind == Kind::Id && !spec.analysed.contains(&c.name))
+    {
+        if !may_repeat(&frame, column.name)? {
             unread.push(column.name);
         }
     }
@@ -285,6 +326,7 @@ fn finish(
     location: &Location,
     checked: Checked,
     options: &LoadOptions,
+    reference: &Reference,
     judged: Option<Judged>,
 ) -> Result<(Extract, Vec<Reject>)> {
     let Checked {
@@ -293,6 +335,8 @@ fn finish(
         mut rejects,
         latest,
         keyed,
+        spells_in_order,
+        coded: numbered,
     } = checked;
     if let (Some(persons), false) = (frames.get(&FileKind::Persons), keyed) {
         refuse_codici_fiscali(persons)?;
@@ -331,9 +375,24 @@ fn finish(
                 .column("id_lav")?
                 .as_materialized_series()
                 .clone();
-            for (kind, frame) in frames.iter_mut() {
-                let rules = reference_rules(kind.spec(), &persons);
-                later.extend(apply_rules(frame, &rules, kind.spec().name)?);
+            // One thread per file: polars looks values up in a set on one
+            // core, and on tens of millions of references this is the
+            // longest of the later rules.
+            let checks: Vec<Result<Vec<Reject>>> = std::thread::scope(|scope| {
+                let threads: Vec<_> = frames
+                    .iter_mut()
+                    .map(|(kind, frame)| {
+                        let rules = reference_rules(kind.spec(), &persons);
+                        scope.spawn(move || apply_rules(frame, &rules, kind.spec().name))
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|thread| thread.join().expect("a reference check does not panic"))
+                    .collect()
+            });
+            for rejects in checks {
+                later.extend(rejects?);
             }
             later
         }
@@ -341,7 +400,18 @@ fn finish(
     rejects.extend(later.iter().cloned());
     if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
-            *frame = frame.select(kind.spec().analysed.iter().copied())?;
+            let spec = kind.spec();
+            let analysed = spec.analysed_columns(spells_in_order).into_iter().map(|name| {
+                if numbered {
+                    col(name)
+                } else {
+                    coded(spec.column(name).expect("analysed columns are in the spec"), reference)
+                }
+            });
+            *frame = std::mem::take(frame)
+                .lazy()
+                .select(analysed.collect::<Vec<_>>())
+                .collect()?;
         }
         if !keyed {
             key_persons_by_hash(&mut frames)?;
@@ -361,6 +431,7 @@ fn finish(
         files,
         rejects,
         cache: CacheUse::None,
+        spells_in_order,
         frames,
     };
     Ok((extract, later))
@@ -423,11 +494,14 @@ struct CodeSeries {
 
 impl CodeSeries {
     fn new(reference: &Reference) -> Self {
-        let series = |codes: Vec<&str>| Series::new(PlSmallStr::EMPTY, codes);
+        let series = |list: CodeList| {
+            let values = Kind::Code(list).values(reference).expect("a code list has values");
+            Series::new(PlSmallStr::EMPTY, values)
+        };
         CodeSeries {
-            citizenships: series(reference.citizenships.iter().map(|c| c.codice.as_str()).collect()),
-            provinces: series(reference.provinces.iter().map(|p| p.codice.as_str()).collect()),
-            activities: series(reference.activities.iter().map(|a| a.codice.as_str()).collect()),
+            citizenships: series(CodeList::Citizenship),
+            provinces: series(CodeList::Province),
+            activities: series(CodeList::Activity),
         }
     }
 
@@ -438,6 +512,34 @@ impl CodeSeries {
             CodeList::Activity => (&self.activities, "attivita.csv"),
         }
     }
+}
+
+/// A code or enumeration column as the position of its value in
+/// [`Kind::values`]: 4 bytes a row where the text takes 16 or more, and
+/// cheaper to gather in every join. Other columns stay as they are. A
+/// value out of the list (a row the rules reject) has no position.
+fn coded(column: &ColumnSpec, reference: &Reference) -> Expr {
+    let Some(values) = column.kind.values(reference) else {
+        return col(column.name);
+    };
+    // A lookup per value inside the streamed stage 1; polars' replace_strict
+    // there kept whole columns in memory (+0.9 GB at 10 million persons).
+    let positions: std::collections::HashMap<String, u32> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.to_string(), i as u32))
+        .collect();
+    col(column.name).map(
+        move |text| {
+            let numbered: UInt32Chunked = text
+                .str()?
+                .iter()
+                .map(|value| value.and_then(|v| positions.get(v).copied()))
+                .collect();
+            Ok(numbered.with_name(text.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::UInt32)),
+    )
 }
 
 /// What kind of rule a row broke, for summaries that group rejects.
@@ -513,6 +615,7 @@ fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
     codes: &CodeSeries,
+    keep: Keep,
 ) -> Result<(DataFrame, FileReport, Vec<Reject>)> {
     let header = &prepared.header;
     let mut seen = BTreeMap::new();
@@ -625,13 +728,18 @@ fn read_file(
                 .alias(raw)
         })
         .collect();
+    let mut selection = vec![col(LINE)];
     let mut kept = vec![col(LINE)];
-    kept.extend(spec.columns.iter().map(|c| col(c.name)));
+    for column in spec.columns {
+        if let Some(expr) = keep.column(spec, column) {
+            selection.push(expr);
+            kept.push(col(column.name));
+        }
+    }
     // Typed columns are materialised before the rules, which read them by name.
     let typed = scan.with_columns(trimmed).with_columns(typed);
     // Streamed, and without the raw text: the whole file's raw and typed
     // columns never sit in memory together.
-    let mut selection = kept.clone();
     selection.push(any_broken(&rules));
     let checked = typed
         .clone()
@@ -902,7 +1010,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<V
                 problem: Problem::AfterAsOf,
                 column: column.name.to_string(),
                 reason: format!("after the as-of date {}", as_of.format("%d/%m/%Y")),
-                invalid: col(column.name).gt(lit(as_of)),
+                invalid: col(column.name).gt(date_lit(as_of)),
                 value: format_date(column.name),
             }),
             Kind::Year => {

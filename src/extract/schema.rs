@@ -20,6 +20,27 @@ pub enum Kind {
     Enum(&'static [&'static str]),
 }
 
+impl Kind {
+    /// Analyses number the values of these columns (see [`Kind::values`]).
+    pub fn is_coded(self) -> bool {
+        matches!(self, Kind::Enum(_) | Kind::Code(_))
+    }
+
+    /// The values a code or enumeration column may hold, in the order that
+    /// analyses number them (see `extract::Extract`); none for other kinds.
+    pub fn values(self, reference: &crate::reference::Reference) -> Option<Vec<&str>> {
+        match self {
+            Kind::Enum(values) => Some(values.to_vec()),
+            Kind::Code(CodeList::Citizenship) => {
+                Some(reference.citizenships.iter().map(|c| c.codice.as_str()).collect())
+            }
+            Kind::Code(CodeList::Province) => Some(reference.provinces.iter().map(|p| p.codice.as_str()).collect()),
+            Kind::Code(CodeList::Activity) => Some(reference.activities.iter().map(|a| a.codice.as_str()).collect()),
+            Kind::Id | Kind::PersonRef | Kind::Text | Kind::Date | Kind::Year => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeList {
     Citizenship,
@@ -172,6 +193,20 @@ pub const HIRINGS: FileSpec = FileSpec {
 };
 
 pub const ALL_FILES: [&FileSpec; 4] = [&PERSONS, &SPELLS, &ACTIVITIES, &HIRINGS];
+
+impl FileSpec {
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The columns an analysis reads. `id_did` only breaks ties between a
+    /// person's spells of the same date, so spells already in that order
+    /// (see `Extract::spells_in_order`) need it no more.
+    pub fn analysed_columns(&self, spells_in_order: bool) -> Vec<&'static str> {
+        let order_only = |name: &str| spells_in_order && self.kind == FileKind::Spells && name == "id_did";
+        self.analysed.iter().copied().filter(|name| !order_only(name)).collect()
+    }
+}
 
 impl FileKind {
     pub fn spec(self) -> &'static FileSpec {

@@ -9,10 +9,10 @@ use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
 use crate::disclosure;
-use crate::engine::is_one_of;
+use crate::engine::{date_lit, is_in_series, is_one_of};
 use crate::extract::schema::{FileKind, REFUSED};
 use crate::extract::{Extract, EPOCH_DAYS_FROM_CE};
-use crate::reference::{Reference, ITALY};
+use crate::reference::{Activity, Reference, ITALY};
 use crate::table::{
     CellStatus, Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS, PROGRAMMES,
     TOTAL,
@@ -118,11 +118,11 @@ impl Query {
             Population::Stock => {
                 let overlapping = spells.filter(
                     col("data_did")
-                        .lt_eq(lit(to))
-                        .and(col("data_fine").is_null().or(col("data_fine").gt_eq(lit(from)))),
+                        .lt_eq(date_lit(to))
+                        .and(col("data_fine").is_null().or(col("data_fine").gt_eq(date_lit(from)))),
                 );
                 // The latest spell gives province and job centre; ties go to the greatest id_did.
-                let latest = one_spell_per_person(overlapping.clone(), true).select([
+                let latest = one_spell_per_person(overlapping.clone(), true, extract.spells_in_order).select([
                     col("id_lav"),
                     col("cpi"),
                     col("prov_cpi"),
@@ -130,8 +130,8 @@ impl Query {
                 let inside_a_spell = activities
                     .filter(
                         col("data_inizio")
-                            .gt_eq(lit(from))
-                            .and(col("data_inizio").lt_eq(lit(to))),
+                            .gt_eq(date_lit(from))
+                            .and(col("data_inizio").lt_eq(date_lit(to))),
                     )
                     .join(
                         overlapping.select([col("id_lav"), col("data_did"), col("data_fine").alias("fine_did")]),
@@ -149,8 +149,13 @@ impl Query {
             Population::Cohort { window, .. } => {
                 // The earliest spell starting in the period; ties go to the smallest id_did.
                 let earliest = one_spell_per_person(
-                    spells.filter(col("data_did").gt_eq(lit(from)).and(col("data_did").lt_eq(lit(to)))),
+                    spells.filter(
+                        col("data_did")
+                            .gt_eq(date_lit(from))
+                            .and(col("data_did").lt_eq(date_lit(to))),
+                    ),
                     false,
+                    extract.spells_in_order,
                 )
                 .select([
                     col("id_lav"),
@@ -299,51 +304,97 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
 }
 
 /// Activities that count as access under the plan's selection: never refused ones.
+/// Rows are kept by activity code (those of the selected categories) and
+/// only the kept ones get their category.
 fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &RatesPlan) -> LazyFrame {
-    let codes: Vec<&str> = reference.activities.iter().map(|a| a.codice.as_str()).collect();
+    let outcomes = coded_values(FileKind::Activities, "esito", reference);
+    let refused = positions(&outcomes, &[REFUSED]);
+    let selected = |a: &Activity| {
+        plan.selection.categories.contains(&a.categoria_lmp)
+            && plan
+                .selection
+                .activities
+                .as_ref()
+                .is_none_or(|codes| codes.contains(&a.codice))
+    };
+    let selected: Vec<&str> = reference
+        .activities
+        .iter()
+        .filter(|a| selected(a))
+        .map(|a| a.codice.as_str())
+        .collect();
+    let codes = coded_values(FileKind::Activities, "cod_attivita", reference);
+    let mut counted = activities
+        .filter(is_in_series(col("esito"), refused).not())
+        .filter(is_in_series(col("cod_attivita"), positions(&codes, &selected)));
+    if let Some(programmes) = &plan.selection.programmes {
+        let values = coded_values(FileKind::Activities, "programma", reference);
+        counted = counted.filter(is_in_series(col("programma"), positions(&values, programmes)));
+    }
     let categories: Vec<String> = reference
         .activities
         .iter()
         .map(|a| a.categoria_lmp.to_string())
         .collect();
-    let selected: Vec<String> = plan.selection.categories.iter().map(|c| c.to_string()).collect();
-    let mut counted = activities
-        .with_column(
-            col("cod_attivita")
-                .replace_strict(
-                    lit(Series::new(PlSmallStr::EMPTY, codes)),
-                    lit(Series::new(PlSmallStr::EMPTY, categories)),
-                    None::<Expr>,
-                    Some(DataType::String),
-                )
-                .alias("categoria_lmp"),
-        )
-        .filter(col("esito").neq(lit(REFUSED)))
-        .filter(is_one_of(col("categoria_lmp"), &selected));
-    if let Some(codes) = &plan.selection.activities {
-        counted = counted.filter(is_one_of(col("cod_attivita"), codes));
-    }
-    if let Some(programmes) = &plan.selection.programmes {
-        counted = counted.filter(is_one_of(col("programma"), programmes));
-    }
     counted.select([
         col("id_lav"),
         col("data_inizio"),
         col("programma"),
-        col("categoria_lmp"),
+        relabel("cod_attivita", categories.iter().map(String::as_str)).alias("categoria_lmp"),
     ])
 }
 
-/// Each person's reference spell: the latest (or earliest) by date, ties
-/// going to the greatest (or smallest) id_did in byte order. One sort and a
-/// first-per-person pass: sorting inside every person's group costs more.
-fn one_spell_per_person(spells: LazyFrame, latest: bool) -> LazyFrame {
-    spells
-        .sort(
-            ["data_did", "id_did"],
-            SortMultipleOptions::default().with_order_descending(latest),
+/// The values of a code or enumeration column, in the order the extract
+/// numbers them (analyses hold such columns as positions in this list).
+fn coded_values<'a>(file: FileKind, column: &str, reference: &'a Reference) -> Vec<&'a str> {
+    file.spec()
+        .column(column)
+        .and_then(|c| c.kind.values(reference))
+        .unwrap_or_else(|| panic!("{column} is a coded column of {}", file.spec().name))
+}
+
+/// A coded column as text: position `i` becomes `labels[i]`, a missing value
+/// `ND`. A reference table's columns (`sigla`, `gruppo`) line up with its
+/// codes, which `Kind::values` lists in the table's order.
+fn relabel<'a>(column: &str, labels: impl Iterator<Item = &'a str>) -> Expr {
+    let labels: Vec<&str> = labels.collect();
+    let positions: Vec<u32> = (0..labels.len() as u32).collect();
+    col(column)
+        .replace_strict(
+            lit(Series::new(PlSmallStr::EMPTY, positions)),
+            lit(Series::new(PlSmallStr::EMPTY, labels)),
+            Some(lit(NOT_AVAILABLE)),
+            Some(DataType::String),
         )
-        .unique(Some(cols(["id_lav"])), UniqueKeepStrategy::First)
+        .fill_null(lit(NOT_AVAILABLE))
+}
+
+/// The positions of `wanted` among `values` (a value not there matches nothing).
+fn positions<S: AsRef<str>>(values: &[&str], wanted: &[S]) -> Series {
+    let found: Vec<u32> = wanted
+        .iter()
+        .filter_map(|w| values.iter().position(|v| *v == w.as_ref()))
+        .map(|p| p as u32)
+        .collect();
+    Series::new(PlSmallStr::EMPTY, found)
+}
+
+/// Each person's reference spell: the latest (or earliest) by date, ties
+/// going to the greatest (or smallest) id_did in byte order. Spells in that
+/// order (sorted here unless they come so) give it as the last (or first)
+/// row of each person: sorting inside every person's group costs more.
+fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
+    let spells = if in_order {
+        spells
+    } else {
+        spells.sort(["data_did", "id_did"], SortMultipleOptions::default())
+    };
+    let keep = if latest {
+        UniqueKeepStrategy::Last
+    } else {
+        UniqueKeepStrategy::First
+    };
+    spells.unique(Some(cols(["id_lav"])), keep)
 }
 
 fn days(date: Expr) -> Expr {
@@ -361,27 +412,10 @@ fn count(frame: LazyFrame) -> Result<u64> {
 
 /// How a breakdown's code is derived from the person, spell or activity.
 fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Expr {
-    let recode = |column: &str, from: Vec<&str>, to: Vec<&str>| {
-        col(column).replace_strict(
-            lit(Series::new(PlSmallStr::EMPTY, from)),
-            lit(Series::new(PlSmallStr::EMPTY, to)),
-            Some(lit(NOT_AVAILABLE)),
-            Some(DataType::String),
-        )
-    };
-    let group = || {
-        recode(
-            "cittadinanza",
-            reference.citizenships.iter().map(|c| c.codice.as_str()).collect(),
-            reference.citizenships.iter().map(|c| c.gruppo.as_str()).collect(),
-        )
-    };
+    let group = || relabel("cittadinanza", reference.citizenships.iter().map(|c| c.gruppo.as_str()));
+    let as_text = |file: FileKind, column: &str| relabel(column, coded_values(file, column, reference).into_iter());
     match dim {
-        Dimension::Provincia => recode(
-            "prov_cpi",
-            reference.provinces.iter().map(|p| p.codice.as_str()).collect(),
-            reference.provinces.iter().map(|p| p.sigla.as_str()).collect(),
-        ),
+        Dimension::Provincia => relabel("prov_cpi", reference.provinces.iter().map(|p| p.sigla.as_str())),
         Dimension::Cpi => col("cpi"),
         Dimension::GruppoCittadinanza => group(),
         Dimension::Straniero => when(group().eq(lit("ITA")))
@@ -389,8 +423,8 @@ fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Ex
             .when(is_one_of(group(), &["UE", "EXTRA_UE"]))
             .then(lit("STRANIERI"))
             .otherwise(lit(NOT_AVAILABLE)),
-        Dimension::Cittadinanza => col("cittadinanza"),
-        Dimension::Sesso => col("sesso"),
+        Dimension::Cittadinanza => as_text(FileKind::Persons, "cittadinanza"),
+        Dimension::Sesso => as_text(FileKind::Persons, "sesso"),
         Dimension::ClasseEta => {
             let age = lit(plan.period.age_year()) - col("anno_nascita");
             when(age.clone().lt(lit(25)))
@@ -401,10 +435,10 @@ fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Ex
                 .then(lit(AGE_CLASSES[2]))
                 .otherwise(lit(AGE_CLASSES[3]))
         }
-        Dimension::TitoloStudio => col("titolo_studio").fill_null(lit(NOT_AVAILABLE)),
-        Dimension::MotivoPermesso => col("motivo_permesso").fill_null(lit(NOT_AVAILABLE)),
-        Dimension::ExMsna => col("ex_msna").fill_null(lit(NOT_AVAILABLE)),
-        Dimension::Programma => col("programma"),
+        Dimension::TitoloStudio => as_text(FileKind::Persons, "titolo_studio"),
+        Dimension::MotivoPermesso => as_text(FileKind::Persons, "motivo_permesso"),
+        Dimension::ExMsna => as_text(FileKind::Persons, "ex_msna"),
+        Dimension::Programma => as_text(FileKind::Activities, "programma"),
         Dimension::CategoriaLmp => col("categoria_lmp"),
     }
 }
