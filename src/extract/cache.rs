@@ -382,10 +382,18 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
 
 /// Rows whose line is listed, dropped from a checked frame.
 pub(super) fn drop_lines(frame: DataFrame, lines: Vec<IdxSize>, line_column: &str) -> Result<DataFrame> {
+    drop_lines_in(
+        frame,
+        IdxCa::from_vec(PlSmallStr::EMPTY, lines).into_series(),
+        line_column,
+    )
+}
+
+/// Rows whose line is in `lines`, dropped from a checked frame.
+pub(super) fn drop_lines_in(frame: DataFrame, lines: Series, line_column: &str) -> Result<DataFrame> {
     if lines.is_empty() {
         return Ok(frame);
     }
-    let lines = IdxCa::from_vec(PlSmallStr::EMPTY, lines).into_series();
     Ok(frame
         .lazy()
         .filter(crate::engine::is_in_series(col(line_column), lines).not())

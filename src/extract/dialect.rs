@@ -37,6 +37,32 @@ impl AsRef<[u8]> for Utf8Bytes {
     }
 }
 
+impl Utf8Bytes {
+    /// Lets the kernel drop the pages of `range` of a mapped file (read
+    /// already) from memory; read again, they come back from the file.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let Utf8Bytes::Mapped(map) = self else { return };
+        const PAGE: usize = 4096;
+        let start = range.start.div_ceil(PAGE) * PAGE;
+        let end = range.end / PAGE * PAGE;
+        if start < end {
+            // SAFETY: the mapping is read-only and backed by the file, so a
+            // dropped page holds the same bytes when read again. The advice
+            // only saves memory: failing to give it changes nothing.
+            let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+        }
+    }
+}
+
+/// Bytes shared between the CSV reader and whoever releases their pages.
+pub struct SharedBytes(pub std::sync::Arc<Utf8Bytes>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_ref().as_ref()
+    }
+}
+
 /// A file ready for the CSV reader: UTF-8 bytes, the offset of its first data
 /// line and its header.
 pub struct PreparedFile {
@@ -62,7 +88,11 @@ pub fn prepare_path(path: &Path, choice: EncodingChoice) -> Result<PreparedFile>
         let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
         Utf8Bytes::Mapped(map)
     };
-    prepare(raw, &path.display().to_string(), choice)
+    let prepared = prepare(raw, &path.display().to_string(), choice)?;
+    // Recognising the encoding read every byte; the CSV reader reads them
+    // again piece by piece, and meanwhile they need not all stay in memory.
+    prepared.bytes.release(0..prepared.bytes.as_ref().len());
+    Ok(prepared)
 }
 
 pub fn prepare(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<PreparedFile> {

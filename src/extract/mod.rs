@@ -23,7 +23,7 @@ use polars_buffer::Buffer;
 
 pub use cache::dir_for as cache_dir_for;
 pub use dialect::{prepare_path, EncodingChoice};
-use dialect::{PreparedFile, Utf8Bytes};
+use dialect::{PreparedFile, SharedBytes, Utf8Bytes};
 use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
 
 use crate::engine::{date_lit, is_in_series, is_one_of, null_of};
@@ -264,7 +264,7 @@ fn read_files(
             continue;
         };
         let _step = options.progress.step(format!("reading and checking {}", spec.name));
-        let (frame, report, mut rejects) = read_file(spec, prepared, &codes, keep)
+        let (frame, report, mut rejects) = read_file(spec, prepared, &codes, keep, PIECE_BYTES)
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
@@ -372,27 +372,9 @@ fn finish(
             let persons = frames
                 .get(&FileKind::Persons)
                 .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?
-                .column("id_lav")?
-                .as_materialized_series()
-                .clone();
-            // One thread per file: polars looks values up in a set on one
-            // core, and on tens of millions of references this is the
-            // longest of the later rules.
-            let checks: Vec<Result<Vec<Reject>>> = std::thread::scope(|scope| {
-                let threads: Vec<_> = frames
-                    .iter_mut()
-                    .map(|(kind, frame)| {
-                        let rules = reference_rules(kind.spec(), &persons);
-                        scope.spawn(move || apply_rules(frame, &rules, kind.spec().name))
-                    })
-                    .collect();
-                threads
-                    .into_iter()
-                    .map(|thread| thread.join().expect("a reference check does not panic"))
-                    .collect()
-            });
-            for rejects in checks {
-                later.extend(rejects?);
+                .select(["id_lav"])?;
+            for (kind, frame) in frames.iter_mut() {
+                later.extend(check_references(frame, kind.spec(), &persons)?);
             }
             later
         }
@@ -616,6 +598,7 @@ fn read_file(
     prepared: PreparedFile,
     codes: &CodeSeries,
     keep: Keep,
+    piece_bytes: usize,
 ) -> Result<(DataFrame, FileReport, Vec<Reject>)> {
     let header = &prepared.header;
     let mut seen = BTreeMap::new();
@@ -677,20 +660,23 @@ fn read_file(
     };
     let separator = prepared.separator;
     let body_start = prepared.body_start;
-    let buffer = Buffer::from_owner(prepared.bytes).sliced(body_start..);
-    let body = buffer.clone();
-    let scan = LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![buffer])))
-        .with_has_header(false)
-        .with_schema(Some(Arc::new(Schema::from_iter(fields))))
-        .with_separator(separator)
-        .with_quote_char(Some(b'"'))
-        .with_truncate_ragged_lines(true)
-        .with_raise_if_empty(false)
-        .with_row_index(Some(polars::io::RowIndex {
-            name: LINE.into(),
-            offset: 2,
-        }))
-        .finish()?;
+    let bytes = Arc::new(prepared.bytes);
+    let body = Buffer::from_owner(SharedBytes(Arc::clone(&bytes))).sliced(body_start..);
+    let schema = Arc::new(Schema::from_iter(fields));
+    let scan = |piece: Buffer<u8>, first_line: IdxSize| {
+        LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![piece])))
+            .with_has_header(false)
+            .with_schema(Some(Arc::clone(&schema)))
+            .with_separator(separator)
+            .with_quote_char(Some(b'"'))
+            .with_truncate_ragged_lines(true)
+            .with_raise_if_empty(false)
+            .with_row_index(Some(polars::io::RowIndex {
+                name: LINE.into(),
+                offset: first_line,
+            }))
+            .finish()
+    };
 
     let mut rules = vec![Rule {
         problem: Problem::FieldCount,
@@ -736,24 +722,78 @@ fn read_file(
             kept.push(col(column.name));
         }
     }
-    // Typed columns are materialised before the rules, which read them by name.
-    let typed = scan.with_columns(trimmed).with_columns(typed);
     // Streamed, and without the raw text: the whole file's raw and typed
     // columns never sit in memory together.
     selection.push(any_broken(&rules));
-    let checked = typed
-        .clone()
-        .select(selection)
-        .collect_with_engine(Engine::Streaming)
-        .map_err(|error| malformed(spec.name, &body, error))?
-        .unwrap_single();
     let mut report = report;
-    report.rows_read = checked.height() as u64;
-    // Rejected rows are read again, with their raw text, to say what broke.
-    let (frame, rejects) = split(checked, &rules, &kept, spec.name, |lines| {
-        typed.filter(is_in_series(col(LINE), lines))
-    })?;
+    let mut frame = DataFrame::empty();
+    let mut rejects = Vec::new();
+    // Piece by piece, each let go once read: a mapped file's pages would
+    // otherwise all stay in memory until its last row (1.3 GB for
+    // politiche.csv at 10 million persons).
+    for piece in record_pieces(body.as_slice(), piece_bytes) {
+        let first_line = 2 + report.rows_read as IdxSize;
+        // Typed columns are materialised before the rules, which read them by name.
+        let typed = scan(body.clone().sliced(piece.clone()), first_line)?
+            .with_columns(trimmed.clone())
+            .with_columns(typed.clone());
+        let checked = typed
+            .clone()
+            .select(selection.clone())
+            .collect_with_engine(Engine::Streaming)
+            .map_err(|error| malformed(spec.name, body.as_slice(), error))?
+            .unwrap_single();
+        report.rows_read += checked.height() as u64;
+        // Rejected rows are read again, with their raw text, to say what broke.
+        let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, |lines| {
+            typed.filter(is_in_series(col(LINE), lines))
+        })?;
+        rejects.append(&mut piece_rejects);
+        if frame.width() == 0 {
+            frame = kept_rows;
+        } else {
+            frame.vstack_mut_owned(kept_rows)?;
+        }
+        bytes.release(body_start + piece.start..body_start + piece.end);
+    }
     Ok((frame, report, rejects))
+}
+
+/// Bytes of CSV read at a time (see [`record_pieces`]).
+const PIECE_BYTES: usize = 64 << 20;
+
+/// Splits a file's body into pieces of about `target` bytes, each ending
+/// where a record ends: at a line break outside quotes (an even number of
+/// quotes before it, as `""` escapes a quote inside a quoted field). Each
+/// piece is found when asked for, so the bytes beyond it are not touched.
+fn record_pieces(body: &[u8], target: usize) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut start = 0;
+    let mut scanned = 0;
+    let mut quotes_before = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut end = start + target;
+        while end < body.len() {
+            let Some(newline) = body[end..].iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let after = end + newline + 1;
+            quotes_before += body[scanned..after].iter().filter(|&&b| b == b'"').count();
+            scanned = after;
+            if quotes_before % 2 == 0 && after < body.len() {
+                let piece = start..after;
+                start = after;
+                return Some(piece);
+            }
+            end = after;
+        }
+        // The rest, or the whole body (an empty one is read like an empty file).
+        done = true;
+        Some(start..body.len())
+    })
 }
 
 /// The typed expression of a column (from its trimmed raw text) and its row rules.
@@ -1042,19 +1082,42 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<V
     Ok(rules)
 }
 
-/// Stage 3: references to persons that are not among the kept rows of lavoratori.csv.
-fn reference_rules(spec: &FileSpec, persons: &Series) -> Vec<Rule> {
-    spec.columns
-        .iter()
-        .filter(|c| c.kind == Kind::PersonRef)
-        .map(|c| Rule {
-            problem: Problem::UnknownPerson,
-            column: c.name.to_string(),
+/// Stage 3: rejects the references to persons that are not among the kept
+/// rows of lavoratori.csv (`persons`, their `id_lav`). An anti join finds
+/// them: polars spreads it over the cores, where a lookup in a set of
+/// tens of millions of identifiers ran on one and copied them first.
+fn check_references(frame: &mut DataFrame, spec: &FileSpec, persons: &DataFrame) -> Result<Vec<Reject>> {
+    let mut rejects = Vec::new();
+    for reference in spec.columns.iter().filter(|c| c.kind == Kind::PersonRef) {
+        let unknown = frame
+            .clone()
+            .lazy()
+            .select([col(LINE), col(reference.name)])
+            .join(
+                persons.clone().lazy().select([col("id_lav").alias(reference.name)]),
+                [col(reference.name)],
+                [col(reference.name)],
+                JoinArgs::new(JoinType::Anti),
+            )
+            .sort([LINE], SortMultipleOptions::default())
+            .collect()?;
+        if unknown.height() == 0 {
+            continue;
+        }
+        let lines = unknown.column(LINE)?.idx()?;
+        let ids = unknown.column(reference.name)?.str()?;
+        rejects.extend(lines.iter().zip(ids.iter()).map(|(line, id)| Reject {
+            file: spec.name.to_string(),
+            line: line.map_or(0, u64::from),
+            column: reference.name.to_string(),
+            value: shorten(id.unwrap_or("")),
             reason: "unknown person: not among the valid rows of lavoratori.csv".to_string(),
-            invalid: is_in_series(col(c.name), persons.clone()).not(),
-            value: col(c.name),
-        })
-        .collect()
+            problem: Problem::UnknownPerson,
+        }));
+        let lines = unknown.column(LINE)?.as_materialized_series().clone();
+        *frame = cache::drop_lines_in(std::mem::take(frame), lines, LINE)?;
+    }
+    Ok(rejects)
 }
 
 /// Replaces `id_lav` in every frame by a 64-bit hash of it. The queries
@@ -1163,7 +1226,49 @@ pub(crate) const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 #[cfg(test)]
 mod tests {
-    use super::date_days;
+    use super::{date_days, dialect, read_file, record_pieces, CodeSeries, Keep};
+    use crate::extract::schema::SPELLS;
+    use crate::reference::Reference;
+
+    #[test]
+    fn pieces_end_at_line_breaks_outside_quotes_and_cover_the_body() {
+        let body = b"a;1\nb;\"x\ny\"\nc;3\nd;4\n";
+        let pieces: Vec<_> = record_pieces(body, 2).collect();
+        assert_eq!(pieces, vec![0..4, 4..12, 12..16, 16..20]);
+        assert_eq!(record_pieces(body, 100).collect::<Vec<_>>(), vec![0..20]);
+        assert_eq!(record_pieces(b"", 4).collect::<Vec<_>>(), vec![0..0]);
+        // A quote never closed: no break after it is a record's end.
+        assert_eq!(record_pieces(b"a\n\"b\nc\nd", 1).collect::<Vec<_>>(), vec![0..2, 2..8]);
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_gives_the_rows_and_rejects_of_one_read() {
+        let mut text = String::from("id_did;id_lav;data_did;data_fine;cpi;prov_cpi\n");
+        for i in 0..300 {
+            let row = match i % 50 {
+                7 => format!("D{i};P{i};31/02/2024;;TO01;001\n"),
+                19 => format!("D{i};P{i};01/01/2024;;TO01;0X9\n"),
+                33 => format!("D{i};P{i};01/01/2024;;\"TO\n01\";001\n"),
+                _ => format!("D{i};P{i};01/01/2024;;TO01;001\n"),
+            };
+            text.push_str(&row);
+        }
+        let reference = Reference::load(None).unwrap();
+        let codes = CodeSeries::new(&reference);
+        let read = |piece_bytes| {
+            let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
+            let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
+            read_file(&SPELLS, prepared, &codes, Keep::All, piece_bytes).unwrap()
+        };
+        let (whole, whole_report, whole_rejects) = read(usize::MAX / 2);
+        let (pieces, pieces_report, pieces_rejects) = read(100);
+        assert_eq!(whole_report.rows_read, 300);
+        assert_eq!(pieces_report.rows_read, 300);
+        assert_eq!(whole_rejects.len(), 12, "{whole_rejects:?}");
+        assert_eq!(pieces_rejects, whole_rejects);
+        assert!(pieces.equals_missing(&whole));
+        assert_eq!(whole.height(), 288);
+    }
 
     #[test]
     fn dates_in_both_layouts_and_nothing_else() {
