@@ -22,13 +22,8 @@ const MANIFEST: &str = "manifest.json";
 /// The column of person keys (see `person_keys`).
 const PERSON_KEY: &str = "__person";
 
-/// Where a code or enumeration column's positions (see `extract::coded`)
-/// are stored next to its text: analyses read them, validation the text.
-fn code_column(name: &str) -> String {
-    format!("__code_{name}")
-}
 /// Bumped whenever what the cache holds changes meaning.
-const LAYOUT: u32 = 4;
+const LAYOUT: u32 = 5;
 
 pub fn dir_for(extract: &Path, cache: Option<&Path>) -> PathBuf {
     cache.map_or_else(|| extract.join(DEFAULT_DIR), Path::to_path_buf)
@@ -246,11 +241,8 @@ impl Manifest {
         // An analysis whose rows need no more checks reads the person keys
         // instead of the identifiers: no text to decode or hash.
         let keyed = judged && options.analysed_only && self.person_keys;
-        // It also reads code and enumeration columns as the positions import stored.
-        let coded = judged && options.analysed_only;
         let mut checked = Checked {
             keyed,
-            coded,
             spells_in_order: true,
             ..Checked::default()
         };
@@ -260,17 +252,11 @@ impl Manifest {
             } else {
                 kind.spec().columns.iter().map(|c| c.name).collect()
             };
-            let stored_as = |name: &str| {
-                let numbered = kind.spec().column(name).is_some_and(|c| c.kind.is_coded());
-                if keyed && name == "id_lav" {
-                    PERSON_KEY.to_string()
-                } else if coded && numbered {
-                    code_column(name)
-                } else {
-                    name.to_string()
-                }
-            };
-            let columns = std::iter::once(super::LINE).chain(wanted).map(stored_as).collect();
+            let columns = std::iter::once(super::LINE)
+                .chain(wanted)
+                .map(|name| if keyed && name == "id_lav" { PERSON_KEY } else { name })
+                .map(String::from)
+                .collect();
             let path = cache_dir.join(&file.parquet);
             let reader = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
             let mut frame = ParquetReader::new(reader)
@@ -279,13 +265,6 @@ impl Manifest {
                 .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
             if keyed && frame.column(PERSON_KEY).is_ok() {
                 frame.rename(PERSON_KEY, "id_lav".into())?;
-            }
-            if coded {
-                for column in kind.spec().columns.iter().filter(|c| c.kind.is_coded()) {
-                    if frame.column(&code_column(column.name)).is_ok() {
-                        frame.rename(&code_column(column.name), column.name.into())?;
-                    }
-                }
             }
             checked.frames.insert(*kind, frame);
             checked.reports.insert(*kind, file.report.clone());
@@ -341,9 +320,6 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
         let mut stored = Vec::new();
         if person_keys && frame.column("id_lav").is_ok() {
             stored.push(super::hashes("id_lav").alias(PERSON_KEY));
-        }
-        for column in kind.spec().columns.iter().filter(|c| c.kind.is_coded()) {
-            stored.push(super::coded(column, import.reference).alias(code_column(column.name)));
         }
         frame = frame.lazy().with_columns(stored).collect()?;
         let target = staging.join(&parquet);

@@ -96,11 +96,11 @@ pub enum CacheUse {
     },
 }
 
-/// A validated extract: typed frames of the rows that passed every rule.
-/// Loaded for an analysis (`analysed_only`), the frames hold the analysed
-/// columns only, `id_lav` as a 64-bit key when the persons' keys are
-/// distinct, and code and enumeration columns as `UInt32` positions in
-/// [`Kind::values`].
+/// A validated extract: typed frames of the rows that passed every rule,
+/// code and enumeration columns as `UInt32` positions in [`Kind::values`]
+/// (no command needs their text once the rules have checked it). Loaded
+/// for an analysis (`analysed_only`), the frames hold the analysed columns
+/// only, and `id_lav` as a 64-bit key when the persons' keys are distinct.
 pub struct Extract {
     pub location: Location,
     pub as_of: NaiveDate,
@@ -127,8 +127,6 @@ struct Checked {
     keyed: bool,
     /// See [`Extract::spells_in_order`].
     spells_in_order: bool,
-    /// Code and enumeration columns hold the positions of [`coded`].
-    coded: bool,
 }
 
 /// An extract validated from its CSV files, ready to be cached.
@@ -203,7 +201,7 @@ impl Extract {
             ),
             _ => (read_files(location, kinds, options, reference)?, None, CacheUse::None),
         };
-        let (mut extract, _) = finish(location, checked, options, reference, judged)?;
+        let (mut extract, _) = finish(location, checked, options, judged)?;
         extract.cache = cache;
         Ok(extract)
     }
@@ -215,7 +213,7 @@ impl Extract {
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
         let checked = read_files(&location, &kinds, options, reference)?;
         let stage1 = checked.clone();
-        let (extract, as_of_rejects) = finish(&location, checked, options, reference, None)?;
+        let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
         Ok(Imported {
             extract,
             dir: dir.to_path_buf(),
@@ -252,12 +250,9 @@ fn read_files(
     let keep = if options.analysed_only {
         Keep::ForAnalysis(reference)
     } else {
-        Keep::All
+        Keep::All(reference)
     };
-    let mut checked = Checked {
-        coded: options.analysed_only,
-        ..Checked::default()
-    };
+    let mut checked = Checked::default();
     for kind in kinds {
         let spec = kind.spec();
         let Some(prepared) = open(location, spec, options.encoding)? else {
@@ -279,22 +274,22 @@ fn read_files(
     Ok(checked)
 }
 
-/// What stage 1 keeps of a file's rows.
+/// What stage 1 keeps of a file's rows; code and enumeration columns are
+/// numbered by [`coded`] either way.
 #[derive(Clone, Copy)]
 enum Keep<'a> {
-    /// Every column, typed (validate, import).
-    All,
+    /// Every column (validate, import).
+    All(&'a Reference),
     /// The columns an analysis reads and those the later rules need (dates,
-    /// birth years, identifiers and references), code and enumeration
-    /// columns numbered by [`coded`]: on tens of millions of rows the rest
-    /// is gigabytes of text that would only be dropped.
+    /// birth years, identifiers and references): on tens of millions of
+    /// rows the rest is gigabytes of text that would only be dropped.
     ForAnalysis(&'a Reference),
 }
 
 impl Keep<'_> {
     fn column(self, spec: &FileSpec, column: &ColumnSpec) -> Option<Expr> {
         match self {
-            Keep::All => Some(col(column.name)),
+            Keep::All(reference) => Some(coded(column, reference)),
             Keep::ForAnalysis(reference) => {
                 let needed_later = matches!(column.kind, Kind::Date | Kind::Year | Kind::Id | Kind::PersonRef);
                 (needed_later || spec.analysed.contains(&column.name)).then(|| coded(column, reference))
@@ -326,7 +321,6 @@ fn finish(
     location: &Location,
     checked: Checked,
     options: &LoadOptions,
-    reference: &Reference,
     judged: Option<Judged>,
 ) -> Result<(Extract, Vec<Reject>)> {
     let Checked {
@@ -336,7 +330,6 @@ fn finish(
         latest,
         keyed,
         spells_in_order,
-        coded: numbered,
     } = checked;
     if let (Some(persons), false) = (frames.get(&FileKind::Persons), keyed) {
         refuse_codici_fiscali(persons)?;
@@ -383,17 +376,8 @@ fn finish(
     if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
             let spec = kind.spec();
-            let analysed = spec.analysed_columns(spells_in_order).into_iter().map(|name| {
-                if numbered {
-                    col(name)
-                } else {
-                    coded(spec.column(name).expect("analysed columns are in the spec"), reference)
-                }
-            });
-            *frame = std::mem::take(frame)
-                .lazy()
-                .select(analysed.collect::<Vec<_>>())
-                .collect()?;
+            let analysed: Vec<Expr> = spec.analysed_columns(spells_in_order).into_iter().map(col).collect();
+            *frame = std::mem::take(frame).lazy().select(analysed).collect()?;
         }
         if !keyed {
             key_persons_by_hash(&mut frames)?;
@@ -1258,7 +1242,7 @@ mod tests {
         let read = |piece_bytes| {
             let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
             let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
-            read_file(&SPELLS, prepared, &codes, Keep::All, piece_bytes).unwrap()
+            read_file(&SPELLS, prepared, &codes, Keep::All(&reference), piece_bytes).unwrap()
         };
         let (whole, whole_report, whole_rejects) = read(usize::MAX / 2);
         let (pieces, pieces_report, pieces_rejects) = read(100);

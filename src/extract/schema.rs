@@ -21,13 +21,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Analyses number the values of these columns (see [`Kind::values`]).
-    pub fn is_coded(self) -> bool {
-        matches!(self, Kind::Enum(_) | Kind::Code(_))
-    }
-
     /// The values a code or enumeration column may hold, in the order that
-    /// analyses number them (see `extract::Extract`); none for other kinds.
+    /// the extract numbers them once read (see `extract::Extract`); none for
+    /// other kinds.
     pub fn values(self, reference: &crate::reference::Reference) -> Option<Vec<&str>> {
         match self {
             Kind::Enum(values) => Some(values.to_vec()),
