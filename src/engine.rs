@@ -14,11 +14,18 @@ pub fn is_in_series(expr: Expr, series: Series) -> Expr {
     expr.is_in(lit(series).implode(false), false)
 }
 
+/// Days from 0001-01-01 to 1970-01-01, polars' date epoch.
+pub const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// A date as polars stores it: days since 1970-01-01.
+pub fn epoch_days(date: chrono::NaiveDate) -> i32 {
+    chrono::Datelike::num_days_from_ce(&date) - EPOCH_DAYS_FROM_CE
+}
+
 /// A `Date` literal. `lit(NaiveDate)` is a datetime, which makes polars
 /// cast the whole date column to datetimes before comparing.
 pub fn date_lit(date: chrono::NaiveDate) -> Expr {
-    let days = date.signed_duration_since(chrono::NaiveDate::default()).num_days();
-    lit(days as i32).cast(DataType::Date)
+    lit(epoch_days(date)).cast(DataType::Date)
 }
 
 /// A typed null literal.

@@ -228,3 +228,21 @@ fn a_cache_from_another_version_is_passed_over() {
         "{said}"
     );
 }
+
+#[test]
+fn a_cache_of_another_layout_from_this_version_is_passed_over() {
+    let work = Workdir::new();
+    let dir = work.extract("clean", &fixture_files());
+    let rejects = work.path().join("scarti.csv");
+    import(&dir, &[]);
+    let manifest = dir.join(".silp-cache/manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let layout = text.lines().find(|l| l.contains("\"layout\":")).unwrap().to_string();
+    std::fs::write(&manifest, text.replace(&layout, "  \"layout\": 1,")).unwrap();
+    let said = rates(&dir, &rejects, &[]).2;
+    assert!(
+        said.contains("is out of date (it was written by an earlier build of this version"),
+        "{said}"
+    );
+    assert!(!said.contains(FROM_CACHE), "{said}");
+}

@@ -166,11 +166,16 @@ pub fn check(
     }
     match serde_json::from_slice::<Written>(&bytes) {
         Ok(written) if written.layout == LAYOUT && written.program == program_version() => {}
-        Ok(written) => {
+        Ok(written) if written.program != program_version() => {
             return Ok(Freshness::Stale(format!(
                 "it was written by silp-access {}",
                 written.program
             )))
+        }
+        Ok(_) => {
+            return Ok(Freshness::Stale(
+                "it was written by an earlier build of this version, which laid the cache out differently".to_string(),
+            ))
         }
         Err(error) => return Ok(Freshness::Stale(format!("its manifest cannot be read ({error})"))),
     }
@@ -308,20 +313,17 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
     for ((kind, path), xxh3_128) in kinds.iter().zip(&paths).zip(hashes) {
         let name = kind.spec().name;
         let parquet = name.replace(".csv", ".parquet");
-        let mut frame = import.checked.frames[kind].clone();
+        let checked_rows = &import.checked.frames[kind];
+        let mut rows = checked_rows.clone().lazy();
+        if person_keys && checked_rows.column("id_lav").is_ok() {
+            rows = rows.with_column(super::hashes("id_lav").alias(PERSON_KEY));
+        }
         if *kind == FileKind::Spells {
             // Every analysis looks for a person's latest or earliest spell,
             // ties going by id_did: stored in that order, they need no sort.
-            frame = frame
-                .lazy()
-                .sort(["data_did", "id_did"], SortMultipleOptions::default())
-                .collect()?;
+            rows = rows.sort(["data_did", "id_did"], SortMultipleOptions::default());
         }
-        let mut stored = Vec::new();
-        if person_keys && frame.column("id_lav").is_ok() {
-            stored.push(super::hashes("id_lav").alias(PERSON_KEY));
-        }
-        frame = frame.lazy().with_columns(stored).collect()?;
+        let mut frame = rows.collect()?;
         let target = staging.join(&parquet);
         let file = File::create(&target).with_context(|| format!("cannot write {}", target.display()))?;
         ParquetWriter::new(file)
@@ -354,24 +356,4 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
     let path = staging.join(MANIFEST);
     std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
-}
-
-/// Rows whose line is listed, dropped from a checked frame.
-pub(super) fn drop_lines(frame: DataFrame, lines: Vec<IdxSize>, line_column: &str) -> Result<DataFrame> {
-    drop_lines_in(
-        frame,
-        IdxCa::from_vec(PlSmallStr::EMPTY, lines).into_series(),
-        line_column,
-    )
-}
-
-/// Rows whose line is in `lines`, dropped from a checked frame.
-pub(super) fn drop_lines_in(frame: DataFrame, lines: Series, line_column: &str) -> Result<DataFrame> {
-    if lines.is_empty() {
-        return Ok(frame);
-    }
-    Ok(frame
-        .lazy()
-        .filter(crate::engine::is_in_series(col(line_column), lines).not())
-        .collect()?)
 }

@@ -26,7 +26,7 @@ pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, SharedBytes, Utf8Bytes};
 use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
 
-use crate::engine::{date_lit, is_in_series, is_one_of, null_of};
+use crate::engine::{date_lit, epoch_days, is_in_series, is_one_of, null_of, EPOCH_DAYS_FROM_CE};
 use crate::progress::Progress;
 use crate::reference::Reference;
 
@@ -346,12 +346,12 @@ fn finish(
     let later = match judged {
         Some((judged_as_of, later)) if judged_as_of == as_of => {
             for (kind, frame) in frames.iter_mut() {
-                let lines = later
+                let lines: Vec<IdxSize> = later
                     .iter()
                     .filter(|r| r.file == kind.spec().name)
                     .map(|r| r.line as IdxSize)
                     .collect();
-                *frame = cache::drop_lines(std::mem::take(frame), lines, LINE)?;
+                drop_lines(frame, IdxCa::from_vec(PlSmallStr::EMPTY, lines).into_series())?;
             }
             later
         }
@@ -908,8 +908,7 @@ pub(crate) fn date_days(text: &str) -> Option<i32> {
         (_, _, b'-', b'-') => (number(0..4)?, number(5..7)?, number(8..10)?),
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
-    Some(date.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+    NaiveDate::from_ymd_opt(year as i32, month, day).map(epoch_days)
 }
 
 /// `__broken`: whether the row breaks any rule. A null check (a comparison
@@ -1098,10 +1097,20 @@ fn check_references(frame: &mut DataFrame, spec: &FileSpec, persons: &DataFrame)
             reason: "unknown person: not among the valid rows of lavoratori.csv".to_string(),
             problem: Problem::UnknownPerson,
         }));
-        let lines = unknown.column(LINE)?.as_materialized_series().clone();
-        *frame = cache::drop_lines_in(std::mem::take(frame), lines, LINE)?;
+        drop_lines(frame, unknown.column(LINE)?.as_materialized_series().clone())?;
     }
     Ok(rejects)
+}
+
+/// Drops from a checked frame the rows whose line is in `lines`.
+fn drop_lines(frame: &mut DataFrame, lines: Series) -> Result<()> {
+    if !lines.is_empty() {
+        *frame = std::mem::take(frame)
+            .lazy()
+            .filter(is_in_series(col(LINE), lines).not())
+            .collect()?;
+    }
+    Ok(())
 }
 
 /// Replaces `id_lav` in every frame by a 64-bit hash of it. The queries
@@ -1204,9 +1213,6 @@ fn latest_date(kind: FileKind, frame: &DataFrame) -> Result<Option<NaiveDate>> {
     let frames = BTreeMap::from([(kind, frame.clone())]);
     Ok(date_ranges(&frames)?.into_iter().filter_map(|r| r.last).max())
 }
-
-/// Days from 0001-01-01 to 1970-01-01, polars' date epoch.
-pub(crate) const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 #[cfg(test)]
 mod tests {

@@ -4,14 +4,13 @@
 use std::cell::RefCell;
 
 use anyhow::Result;
-use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
 use crate::disclosure;
-use crate::engine::{date_lit, is_in_series, is_one_of};
+use crate::engine::{date_lit, epoch_days, is_in_series, is_one_of};
 use crate::extract::schema::{FileKind, REFUSED};
-use crate::extract::{Extract, EPOCH_DAYS_FROM_CE};
+use crate::extract::Extract;
 use crate::reference::{Activity, Reference, ITALY};
 use crate::table::{
     CellStatus, Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS, PROGRAMMES,
@@ -79,7 +78,7 @@ impl Memo {
             complete_followup,
         } = plan.population
         {
-            let incomplete = days(col(REF_DID)).gt(lit(date_days(extract.as_of) - window as i32));
+            let incomplete = days(col(REF_DID)).gt(lit(epoch_days(extract.as_of) - window as i32));
             incomplete_followup = count(persons.clone().filter(incomplete.clone()))?;
             if complete_followup {
                 persons = persons.filter(incomplete.not());
@@ -399,10 +398,6 @@ fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> Lazy
 
 fn days(date: Expr) -> Expr {
     date.cast(DataType::Int32)
-}
-
-fn date_days(date: NaiveDate) -> i32 {
-    date.num_days_from_ce() - EPOCH_DAYS_FROM_CE
 }
 
 fn count(frame: LazyFrame) -> Result<u64> {
