@@ -207,22 +207,28 @@ fn import_needs_an_extract_folder() {
     assert!(listed.contains("--cache"));
 }
 
-#[test]
-fn a_cache_from_another_version_is_passed_over() {
+/// What `rates` says on stderr once the imported manifest of the fixture
+/// has been rewritten by `edit`.
+fn said_after_editing_the_manifest(edit: impl Fn(&str) -> String) -> String {
     let work = Workdir::new();
     let dir = work.extract("clean", &fixture_files());
     let rejects = work.path().join("scarti.csv");
     import(&dir, &[]);
     let manifest = dir.join(".silp-cache/manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let ours = format!("\"program\": \"{}\"", env!("CARGO_PKG_VERSION"));
-    assert!(text.contains(&ours), "{text}");
-    // An older layout would not even parse as this version's manifest.
-    let older = text
-        .replace(&ours, "\"program\": \"0.0.9\"")
-        .replace("xxh3_128", "sha256");
-    std::fs::write(&manifest, older).unwrap();
-    let said = rates(&dir, &rejects, &[]).2;
+    std::fs::write(&manifest, edit(&text)).unwrap();
+    rates(&dir, &rejects, &[]).2
+}
+
+#[test]
+fn a_cache_from_another_version_is_passed_over() {
+    let said = said_after_editing_the_manifest(|text| {
+        let ours = format!("\"program\": \"{}\"", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&ours), "{text}");
+        // An older layout would not even parse as this version's manifest.
+        text.replace(&ours, "\"program\": \"0.0.9\"")
+            .replace("xxh3_128", "sha256")
+    });
     assert!(
         said.contains("is out of date (it was written by silp-access 0.0.9)"),
         "{said}"
@@ -231,15 +237,10 @@ fn a_cache_from_another_version_is_passed_over() {
 
 #[test]
 fn a_cache_of_another_layout_from_this_version_is_passed_over() {
-    let work = Workdir::new();
-    let dir = work.extract("clean", &fixture_files());
-    let rejects = work.path().join("scarti.csv");
-    import(&dir, &[]);
-    let manifest = dir.join(".silp-cache/manifest.json");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    let layout = text.lines().find(|l| l.contains("\"layout\":")).unwrap().to_string();
-    std::fs::write(&manifest, text.replace(&layout, "  \"layout\": 1,")).unwrap();
-    let said = rates(&dir, &rejects, &[]).2;
+    let said = said_after_editing_the_manifest(|text| {
+        let layout = text.lines().find(|l| l.contains("\"layout\":")).unwrap();
+        text.replace(layout, "  \"layout\": 1,")
+    });
     assert!(
         said.contains("is out of date (it was written by an earlier build of this version"),
         "{said}"
