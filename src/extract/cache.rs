@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::dialect::Utf8Bytes;
 use super::schema::FileKind;
 use super::{Checked, EncodingChoice, FileReport, Judged, LoadOptions, Reject};
 use crate::reference::Reference;
@@ -121,14 +122,17 @@ fn content_hash(bytes: &[u8]) -> String {
 /// The content hash of each file, computed in parallel (one thread per file).
 fn hash_files(paths: &[PathBuf]) -> Result<Vec<String>> {
     std::thread::scope(|scope| {
-        let jobs: Vec<_> = paths.iter().map(|path| scope.spawn(move || hash_file(path))).collect();
+        let jobs: Vec<_> = paths
+            .iter()
+            .map(|path| scope.spawn(move || hash_file(path, HASHED_PIECE_BYTES)))
+            .collect();
         jobs.into_iter()
             .map(|job| job.join().expect("hashing does not panic"))
             .collect()
     })
 }
 
-fn hash_file(path: &Path) -> Result<String> {
+fn hash_file(path: &Path, piece_bytes: usize) -> Result<String> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let len = file
         .metadata()
@@ -139,8 +143,21 @@ fn hash_file(path: &Path) -> Result<String> {
     }
     // SAFETY: read-only input, as in the CSV reader.
     let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(content_hash(&map[..]))
+    let bytes = Utf8Bytes::Mapped(map);
+    // Piece by piece, each page let go once hashed: otherwise every mapped
+    // page of the extract stays resident (2 GB at 10 million persons, more
+    // than the analysis itself from the cache).
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let whole = bytes.as_ref();
+    for start in (0..whole.len()).step_by(piece_bytes) {
+        let piece = start..(start + piece_bytes).min(whole.len());
+        hasher.update(&whole[piece.clone()]);
+        bytes.release(piece);
+    }
+    Ok(format!("{:032x}", hasher.digest128()))
 }
+
+const HASHED_PIECE_BYTES: usize = 16 << 20;
 
 /// Whether the cache in `cache_dir` matches the files of `kinds` in `extract_dir`.
 pub fn check(
@@ -292,13 +309,16 @@ pub struct Import<'a> {
     pub extract_dir: &'a Path,
     pub encoding: EncodingChoice,
     pub reference: &'a Reference,
-    pub checked: &'a Checked,
+    pub checked: Checked,
     pub as_of: NaiveDate,
-    pub as_of_rejects: &'a [Reject],
+    pub as_of_rejects: Vec<Reject>,
 }
 
-/// Writes the cache into `staging` (an empty folder the caller moves into place).
-pub fn write(staging: &Path, import: &Import) -> Result<()> {
+/// Writes the cache into `staging` (an empty folder the caller moves into
+/// place). Each file's rows are let go once written, the longest file
+/// first, so the later files (the spells' sort above all) work beside
+/// fewer rows.
+pub fn write(staging: &Path, mut import: Import) -> Result<()> {
     let kinds: Vec<FileKind> = import.checked.frames.keys().copied().collect();
     let paths: Vec<PathBuf> = kinds
         .iter()
@@ -309,13 +329,15 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
         Some(persons) => !super::may_repeat(persons, "id_lav")?,
         None => false,
     };
-    let mut files = Vec::new();
-    for ((kind, path), xxh3_128) in kinds.iter().zip(&paths).zip(hashes) {
+    let mut by_length: Vec<_> = kinds.iter().zip(&paths).zip(hashes).collect();
+    by_length.sort_by_key(|((kind, _), _)| std::cmp::Reverse(import.checked.frames[kind].height()));
+    let mut files = std::collections::BTreeMap::new();
+    for ((kind, path), xxh3_128) in by_length {
         let name = kind.spec().name;
         let parquet = name.replace(".csv", ".parquet");
-        let checked_rows = &import.checked.frames[kind];
-        let mut rows = checked_rows.clone().lazy();
-        if person_keys && checked_rows.column("id_lav").is_ok() {
+        let checked_rows = import.checked.frames.remove(kind).expect("a kind of the frames");
+        let mut rows = checked_rows.lazy();
+        if person_keys && kind.spec().column("id_lav").is_some() {
             rows = rows.with_column(super::hashes("id_lav").alias(PERSON_KEY));
         }
         if *kind == FileKind::Spells {
@@ -323,24 +345,25 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
             // ties going by id_did: stored in that order, they need no sort.
             rows = rows.sort(["data_did", "id_did"], SortMultipleOptions::default());
         }
-        let mut frame = rows.collect()?;
         let target = staging.join(&parquet);
-        let file = File::create(&target).with_context(|| format!("cannot write {}", target.display()))?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Lz4Raw)
-            .finish(&mut frame)
+        write_parquet(&rows.collect()?, &target, ROW_GROUP_ROWS)
             .map_err(|e| anyhow!("cannot write {}: {e}", target.display()))?;
-        files.push(CachedFile {
-            name: name.to_string(),
-            bytes: std::fs::metadata(path)
-                .with_context(|| format!("cannot read {}", path.display()))?
-                .len(),
-            xxh3_128,
-            parquet,
-            report: import.checked.reports[kind].clone(),
-            latest: import.checked.latest[kind].map(NaiveDateText),
-        });
+        crate::memory::release_freed();
+        files.insert(
+            *kind,
+            CachedFile {
+                name: name.to_string(),
+                bytes: std::fs::metadata(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?
+                    .len(),
+                xxh3_128,
+                parquet,
+                report: import.checked.reports[kind].clone(),
+                latest: import.checked.latest[kind].map(NaiveDateText),
+            },
+        );
     }
+    let files = files.into_values().collect();
     let manifest = Manifest {
         layout: LAYOUT,
         program: program_version(),
@@ -348,12 +371,88 @@ pub fn write(staging: &Path, import: &Import) -> Result<()> {
         code_lists: code_lists_fingerprint(import.reference),
         files,
         person_keys,
-        rejects: import.checked.rejects.clone(),
+        rejects: import.checked.rejects,
         as_of: NaiveDateText(import.as_of),
-        as_of_rejects: import.as_of_rejects.to_vec(),
+        as_of_rejects: import.as_of_rejects,
     };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     let path = staging.join(MANIFEST);
     std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Rows in a Parquet row group (polars' default).
+const ROW_GROUP_ROWS: usize = 512 * 512;
+
+/// Writes `frame` one row group at a time: polars' `ParquetWriter::finish`
+/// first copies a frame read in pieces into row groups all at once (+1.2 GB
+/// for politiche.csv at 10 million persons).
+fn write_parquet(frame: &DataFrame, target: &Path, rows_per_group: usize) -> PolarsResult<()> {
+    let file = File::create(target)?;
+    let mut writer = ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .batched(frame.schema())?;
+    for offset in (0..frame.height()).step_by(rows_per_group) {
+        let mut group = frame.slice(offset as i64, rows_per_group);
+        group.rechunk_mut_par();
+        writer.write_batch(&group)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::{content_hash, hash_file, write_parquet};
+
+    #[test]
+    fn a_frame_written_row_group_by_row_group_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("did.parquet");
+        let piece = |from: u32| {
+            df!(
+                "id_did" => (from..from + 5).map(|i| format!("D{i}")).collect::<Vec<_>>(),
+                "prov_cpi" => (from..from + 5).map(|i| (i % 3 == 0).then_some(i)).collect::<Vec<_>>(),
+            )
+            .unwrap()
+        };
+        // Read in pieces, as stage 1 does: chunks that are not row groups.
+        let mut frame = piece(0);
+        frame.vstack_mut_owned(piece(5)).unwrap();
+        frame.vstack_mut_owned(piece(10)).unwrap();
+        for rows_per_group in [1, 4, 15, 100] {
+            write_parquet(&frame, &target, rows_per_group).unwrap();
+            let read = ParquetReader::new(std::fs::File::open(&target).unwrap())
+                .finish()
+                .unwrap();
+            assert!(read.equals_missing(&frame), "{rows_per_group} rows a group: {read}");
+        }
+        write_parquet(&frame.head(Some(0)), &target, 4).unwrap();
+        let read = ParquetReader::new(std::fs::File::open(&target).unwrap())
+            .finish()
+            .unwrap();
+        assert_eq!((read.height(), read.width()), (0, 2));
+    }
+
+    #[test]
+    fn a_file_hashed_in_pieces_has_the_hash_of_its_whole_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("did.csv");
+        let content: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| format!("D{i};P{};01/01/2024\n", i % 97).into_bytes())
+            .collect();
+        std::fs::write(&path, &content).unwrap();
+        let whole = content_hash(&content);
+        for piece_bytes in [1, 4096, 5000, content.len(), content.len() * 2] {
+            assert_eq!(
+                hash_file(&path, piece_bytes).unwrap(),
+                whole,
+                "pieces of {piece_bytes} bytes"
+            );
+        }
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(hash_file(&path, 4096).unwrap(), content_hash(b""));
+    }
 }

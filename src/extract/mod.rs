@@ -141,17 +141,21 @@ pub struct Imported {
 impl Imported {
     /// Writes the Parquet cache into `cache_dir`, replacing an older one
     /// atomically; later loads use it while the CSV files do not change.
-    pub fn write_cache(&self, cache_dir: &Path, reference: &Reference) -> Result<()> {
+    pub fn write_cache(self, cache_dir: &Path, reference: &Reference) -> Result<()> {
         let staging = crate::output::staging_dir(cache_dir)?;
+        let as_of = self.extract.as_of;
+        // The extract's frames share their columns with the checked rows:
+        // dropped first, each file's columns are let go once it is written.
+        drop(self.extract);
         cache::write(
             staging.path(),
-            &cache::Import {
+            cache::Import {
                 extract_dir: &self.dir,
                 encoding: self.encoding,
                 reference,
-                checked: &self.stage1,
-                as_of: self.extract.as_of,
-                as_of_rejects: &self.as_of_rejects,
+                checked: self.stage1,
+                as_of,
+                as_of_rejects: self.as_of_rejects,
             },
         )?;
         crate::output::replace_dir(staging.keep(), cache_dir)
@@ -270,6 +274,7 @@ fn read_files(
         };
         checked.frames.insert(*kind, frame);
         checked.reports.insert(*kind, report);
+        crate::memory::release_freed();
     }
     Ok(checked)
 }
@@ -383,6 +388,7 @@ fn finish(
             key_persons_by_hash(&mut frames)?;
         }
     }
+    crate::memory::release_freed();
 
     let mut files = Vec::new();
     for (kind, mut report) in reports {
@@ -1068,7 +1074,9 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<V
 /// Stage 3: rejects the references to persons that are not among the kept
 /// rows of lavoratori.csv (`persons`, their `id_lav`). An anti join finds
 /// them: polars spreads it over the cores, where a lookup in a set of
-/// tens of millions of identifiers ran on one and copied them first.
+/// tens of millions of identifiers ran on one and copied them first. It
+/// runs streamed: in memory it hashed every reference at once (+1.2 GB for
+/// politiche.csv at 10 million persons, against +0.75 GB streamed).
 fn check_references(frame: &mut DataFrame, spec: &FileSpec, persons: &DataFrame) -> Result<Vec<Reject>> {
     let mut rejects = Vec::new();
     for reference in spec.columns.iter().filter(|c| c.kind == Kind::PersonRef) {
@@ -1083,7 +1091,8 @@ fn check_references(frame: &mut DataFrame, spec: &FileSpec, persons: &DataFrame)
                 JoinArgs::new(JoinType::Anti),
             )
             .sort([LINE], SortMultipleOptions::default())
-            .collect()?;
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single();
         if unknown.height() == 0 {
             continue;
         }
