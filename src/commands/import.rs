@@ -22,14 +22,12 @@ pub fn run(args: &ImportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
     }
     let started = Instant::now();
     let reference = Reference::load(source.ref_dir.as_deref())?;
-    let imported = Extract::import(dir, &load_options(source, progress), &reference)?;
-    // Under --strict a rejected row stops here, before anything is written.
-    report_rows(&imported.extract, &args.extract, stderr)?;
     let cache_dir = cache_dir_for(dir, source.cache.as_deref());
-    {
-        let _step = progress.step(format!("writing the Parquet cache in {}", cache_dir.display()));
-        imported.write_cache(&cache_dir, &reference)?;
-    }
+    let imported = Extract::import(dir, &cache_dir, &load_options(source, progress), &reference)?;
+    // Under --strict a rejected row stops here: the staged cache is removed
+    // and an older one stays as it was.
+    report_rows(&imported.extract, &args.extract, stderr)?;
+    imported.write_cache(&reference)?;
     writeln!(
         stderr,
         "Parquet cache written to {} in {:.1} s; commands on {} now read it while the CSV files stay unchanged",

@@ -304,76 +304,104 @@ impl Manifest {
     }
 }
 
-/// What `import` writes.
-pub struct Import<'a> {
-    pub extract_dir: &'a Path,
-    pub encoding: EncodingChoice,
-    pub reference: &'a Reference,
-    pub checked: Checked,
-    pub as_of: NaiveDate,
-    pub as_of_rejects: Vec<Reject>,
+/// The Parquet files of a cache being written, waiting for its manifest.
+pub struct Staged {
+    encoding: EncodingChoice,
+    files: Vec<CachedFile>,
+    person_keys: bool,
+    /// The row rules' rejects (stage 1).
+    rejects: Vec<Reject>,
 }
 
-/// Writes the cache into `staging` (an empty folder the caller moves into
-/// place). Each file's rows are let go once written, the longest file
-/// first, so the later files (the spells' sort above all) work beside
-/// fewer rows.
-pub fn write(staging: &Path, mut import: Import) -> Result<()> {
-    let kinds: Vec<FileKind> = import.checked.frames.keys().copied().collect();
-    let paths: Vec<PathBuf> = kinds
-        .iter()
-        .map(|kind| import.extract_dir.join(kind.spec().name))
-        .collect();
+/// Writes the checked rows (stage 1) of every file into `staging` and keeps
+/// in `checked` only the columns the later rules read: each file's other
+/// columns are let go once written, so the later rules work beside fewer
+/// rows. The longest files go first and the spells last, whose ordering
+/// needs the most memory beside them.
+pub fn write_rows(
+    staging: &Path,
+    extract_dir: &Path,
+    encoding: EncodingChoice,
+    checked: &mut Checked,
+) -> Result<Staged> {
+    let kinds: Vec<FileKind> = checked.frames.keys().copied().collect();
+    let paths: Vec<PathBuf> = kinds.iter().map(|kind| extract_dir.join(kind.spec().name)).collect();
     let hashes = hash_files(&paths)?;
-    let person_keys = match import.checked.frames.get(&FileKind::Persons) {
+    let person_keys = match checked.frames.get(&FileKind::Persons) {
         Some(persons) => !super::may_repeat(persons, "id_lav")?,
         None => false,
     };
     let mut by_length: Vec<_> = kinds.iter().zip(&paths).zip(hashes).collect();
-    by_length.sort_by_key(|((kind, _), _)| std::cmp::Reverse(import.checked.frames[kind].height()));
+    by_length.sort_by_key(|((kind, _), _)| {
+        (
+            **kind == FileKind::Spells,
+            std::cmp::Reverse(checked.frames[kind].height()),
+        )
+    });
     let mut files = std::collections::BTreeMap::new();
     for ((kind, path), xxh3_128) in by_length {
-        let name = kind.spec().name;
-        let parquet = name.replace(".csv", ".parquet");
-        let checked_rows = import.checked.frames.remove(kind).expect("a kind of the frames");
-        let mut rows = checked_rows.lazy();
-        if person_keys && kind.spec().column("id_lav").is_some() {
+        let spec = kind.spec();
+        let parquet = spec.name.replace(".csv", ".parquet");
+        let frame = checked.frames.get_mut(kind).expect("a kind of the frames");
+        let mut rows = frame.clone().lazy();
+        if person_keys && spec.column("id_lav").is_some() {
             rows = rows.with_column(super::hashes("id_lav").alias(PERSON_KEY));
         }
-        if *kind == FileKind::Spells {
-            // Every analysis looks for a person's latest or earliest spell,
-            // ties going by id_did: stored in that order, they need no sort.
-            rows = rows.sort(["data_did", "id_did"], SortMultipleOptions::default());
-        }
+        // Every analysis looks for a person's latest or earliest spell, ties
+        // going by id_did: stored in that order, they need no sort.
+        let order = match kind {
+            FileKind::Spells => Some(order_by(frame, &["data_did", "id_did"])?),
+            _ => None,
+        };
         let target = staging.join(&parquet);
-        write_parquet(&rows.collect()?, &target, ROW_GROUP_ROWS)
+        write_parquet(&rows.collect()?, order.as_ref(), &target, ROW_GROUP_ROWS)
             .map_err(|e| anyhow!("cannot write {}: {e}", target.display()))?;
+        let later: Vec<&str> = std::iter::once(super::LINE)
+            .chain(spec.columns.iter().filter(|c| c.read_by_later_rules()).map(|c| c.name))
+            .collect();
+        *frame = frame.select(later)?;
         crate::memory::release_freed();
         files.insert(
             *kind,
             CachedFile {
-                name: name.to_string(),
+                name: spec.name.to_string(),
                 bytes: std::fs::metadata(path)
                     .with_context(|| format!("cannot read {}", path.display()))?
                     .len(),
                 xxh3_128,
                 parquet,
-                report: import.checked.reports[kind].clone(),
-                latest: import.checked.latest[kind].map(NaiveDateText),
+                report: checked.reports[kind].clone(),
+                latest: checked.latest[kind].map(NaiveDateText),
             },
         );
     }
-    let files = files.into_values().collect();
+    Ok(Staged {
+        encoding,
+        files: files.into_values().collect(),
+        person_keys,
+        rejects: checked.rejects.clone(),
+    })
+}
+
+/// Completes a staged cache with its manifest: the as-of date the later
+/// rules were judged against and their rejects.
+pub fn write_manifest(
+    staging: &Path,
+    staged: Staged,
+    reference: &Reference,
+    as_of: NaiveDate,
+    as_of_rejects: Vec<Reject>,
+) -> Result<()> {
     let manifest = Manifest {
         layout: LAYOUT,
         program: program_version(),
-        encoding: encoding_name(import.encoding),
-        code_lists: code_lists_fingerprint(import.reference),
-        files,
-        person_keys,
-        rejects: import.checked.rejects,
-        as_of: NaiveDateText(import.as_of),
-        as_of_rejects: import.as_of_rejects,
+        encoding: encoding_name(staged.encoding),
+        code_lists: code_lists_fingerprint(reference),
+        files: staged.files,
+        person_keys: staged.person_keys,
+        rejects: staged.rejects,
+        as_of: NaiveDateText(as_of),
+        as_of_rejects,
     };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     let path = staging.join(MANIFEST);
@@ -384,16 +412,37 @@ pub fn write(staging: &Path, mut import: Import) -> Result<()> {
 /// Rows in a Parquet row group (polars' default).
 const ROW_GROUP_ROWS: usize = 512 * 512;
 
-/// Writes `frame` one row group at a time: polars' `ParquetWriter::finish`
-/// first copies a frame read in pieces into row groups all at once (+1.2 GB
-/// for politiche.csv at 10 million persons).
-fn write_parquet(frame: &DataFrame, target: &Path, rows_per_group: usize) -> PolarsResult<()> {
+/// The positions of the rows of `frame` in the order of `columns` (ties
+/// kept in the order read). Sorting the whole frame instead copied all its
+/// columns at once, +1.65 GB for the spells at 10 million persons.
+fn order_by(frame: &DataFrame, columns: &[&str]) -> PolarsResult<IdxCa> {
+    let ordered = frame
+        .select(columns.iter().copied())?
+        .lazy()
+        .with_row_index("__row", None)
+        .sort(
+            columns.to_vec(),
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .select([col("__row")])
+        .collect()?;
+    Ok(ordered.column("__row")?.idx()?.clone())
+}
+
+/// Writes `frame` (its rows at the positions in `order`, if given) one row
+/// group at a time: polars' `ParquetWriter::finish` first copies a frame
+/// read in pieces into row groups all at once (+1.2 GB for politiche.csv at
+/// 10 million persons).
+fn write_parquet(frame: &DataFrame, order: Option<&IdxCa>, target: &Path, rows_per_group: usize) -> PolarsResult<()> {
     let file = File::create(target)?;
     let mut writer = ParquetWriter::new(file)
         .with_compression(ParquetCompression::Lz4Raw)
         .batched(frame.schema())?;
     for offset in (0..frame.height()).step_by(rows_per_group) {
-        let mut group = frame.slice(offset as i64, rows_per_group);
+        let mut group = match order {
+            Some(order) => frame.take(&order.slice(offset as i64, rows_per_group))?,
+            None => frame.slice(offset as i64, rows_per_group),
+        };
         group.rechunk_mut_par();
         writer.write_batch(&group)?;
     }
@@ -405,7 +454,7 @@ fn write_parquet(frame: &DataFrame, target: &Path, rows_per_group: usize) -> Pol
 mod tests {
     use polars::prelude::*;
 
-    use super::{content_hash, hash_file, write_parquet};
+    use super::{content_hash, hash_file, order_by, write_parquet};
 
     #[test]
     fn a_frame_written_row_group_by_row_group_reads_back_whole() {
@@ -422,18 +471,40 @@ mod tests {
         let mut frame = piece(0);
         frame.vstack_mut_owned(piece(5)).unwrap();
         frame.vstack_mut_owned(piece(10)).unwrap();
-        for rows_per_group in [1, 4, 15, 100] {
-            write_parquet(&frame, &target, rows_per_group).unwrap();
-            let read = ParquetReader::new(std::fs::File::open(&target).unwrap())
+        let read_back = || {
+            ParquetReader::new(std::fs::File::open(&target).unwrap())
                 .finish()
-                .unwrap();
+                .unwrap()
+        };
+        let reversed = IdxCa::from_vec("order".into(), (0..15).rev().collect());
+        for rows_per_group in [1, 4, 15, 100] {
+            write_parquet(&frame, None, &target, rows_per_group).unwrap();
+            let read = read_back();
             assert!(read.equals_missing(&frame), "{rows_per_group} rows a group: {read}");
+            write_parquet(&frame, Some(&reversed), &target, rows_per_group).unwrap();
+            let read = read_back();
+            assert!(
+                read.equals_missing(&frame.reverse()),
+                "reversed, {rows_per_group} rows a group: {read}"
+            );
         }
-        write_parquet(&frame.head(Some(0)), &target, 4).unwrap();
+        write_parquet(&frame.head(Some(0)), None, &target, 4).unwrap();
         let read = ParquetReader::new(std::fs::File::open(&target).unwrap())
             .finish()
             .unwrap();
         assert_eq!((read.height(), read.width()), (0, 2));
+    }
+
+    #[test]
+    fn rows_are_ordered_by_the_columns_given_ties_as_read() {
+        let spells = df!(
+            "data_did" => [3, 1, 3, 1, 2],
+            "id_did" => ["b", "z", "a", "z", "c"],
+            "cpi" => ["x0", "x1", "x2", "x3", "x4"],
+        )
+        .unwrap();
+        let order = order_by(&spells, &["data_did", "id_did"]).unwrap();
+        assert_eq!(order.into_no_null_iter().collect::<Vec<_>>(), [1, 3, 4, 2, 0]);
     }
 
     #[test]

@@ -129,37 +129,30 @@ struct Checked {
     spells_in_order: bool,
 }
 
-/// An extract validated from its CSV files, ready to be cached.
+/// An extract validated from its CSV files, its rows written into a staged
+/// Parquet cache that [`Imported::write_cache`] completes.
 pub struct Imported {
     pub extract: Extract,
-    dir: PathBuf,
-    encoding: EncodingChoice,
-    stage1: Checked,
+    cache_dir: PathBuf,
+    staging: tempfile::TempDir,
+    staged: cache::Staged,
     as_of_rejects: Vec<Reject>,
 }
 
 impl Imported {
-    /// Writes the Parquet cache into `cache_dir`, replacing an older one
-    /// atomically; later loads use it while the CSV files do not change.
-    pub fn write_cache(self, cache_dir: &Path, reference: &Reference) -> Result<()> {
-        let staging = crate::output::staging_dir(cache_dir)?;
-        let as_of = self.extract.as_of;
-        // The extract's frames share their columns with the checked rows:
-        // dropped first, each file's columns are let go once it is written.
-        drop(self.extract);
-        cache::write(
-            staging.path(),
-            cache::Import {
-                extract_dir: &self.dir,
-                encoding: self.encoding,
-                reference,
-                checked: self.stage1,
-                as_of,
-                as_of_rejects: self.as_of_rejects,
-            },
+    /// Completes the cache with its manifest and puts it in place of an
+    /// older one atomically; later loads use it while the CSV files do not
+    /// change.
+    pub fn write_cache(self, reference: &Reference) -> Result<()> {
+        cache::write_manifest(
+            self.staging.path(),
+            self.staged,
+            reference,
+            self.extract.as_of,
+            self.as_of_rejects,
         )?;
-        crate::output::replace_dir(staging.keep(), cache_dir)
-            .with_context(|| format!("writing the Parquet cache into {}", cache_dir.display()))
+        crate::output::replace_dir(self.staging.keep(), &self.cache_dir)
+            .with_context(|| format!("writing the Parquet cache into {}", self.cache_dir.display()))
     }
 }
 
@@ -210,19 +203,28 @@ impl Extract {
         Ok(extract)
     }
 
-    /// Validates every file of the extract in `dir` from its CSV files, for
-    /// [`Imported::write_cache`].
-    pub fn import(dir: &Path, options: &LoadOptions, reference: &Reference) -> Result<Imported> {
+    /// Validates every file of the extract in `dir` from its CSV files and
+    /// stages their checked rows as the Parquet cache for `cache_dir` (see
+    /// [`Imported::write_cache`]). The rows are written as soon as the row
+    /// rules have run (the cache holds them, and the later rules' rejects),
+    /// so that only the columns the later rules read stay in memory for them.
+    pub fn import(dir: &Path, cache_dir: &Path, options: &LoadOptions, reference: &Reference) -> Result<Imported> {
         let location = Location::Dir(dir.to_path_buf());
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
-        let checked = read_files(&location, &kinds, options, reference)?;
-        let stage1 = checked.clone();
+        let mut checked = read_files(&location, &kinds, options, reference)?;
+        let staging = crate::output::staging_dir(cache_dir)?;
+        let staged = {
+            let _step = options
+                .progress
+                .step(format!("writing the Parquet cache in {}", cache_dir.display()));
+            cache::write_rows(staging.path(), dir, options.encoding, &mut checked)?
+        };
         let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
         Ok(Imported {
             extract,
-            dir: dir.to_path_buf(),
-            encoding: options.encoding,
-            stage1,
+            cache_dir: cache_dir.to_path_buf(),
+            staging,
+            staged,
             as_of_rejects,
         })
     }
@@ -296,8 +298,7 @@ impl Keep<'_> {
         match self {
             Keep::All(reference) => Some(coded(column, reference)),
             Keep::ForAnalysis(reference) => {
-                let needed_later = matches!(column.kind, Kind::Date | Kind::Year | Kind::Id | Kind::PersonRef);
-                (needed_later || spec.analysed.contains(&column.name)).then(|| coded(column, reference))
+                (column.read_by_later_rules() || spec.analysed.contains(&column.name)).then(|| coded(column, reference))
             }
         }
     }

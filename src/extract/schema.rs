@@ -190,6 +190,15 @@ pub const HIRINGS: FileSpec = FileSpec {
 
 pub const ALL_FILES: [&FileSpec; 4] = [&PERSONS, &SPELLS, &ACTIVITIES, &HIRINGS];
 
+impl ColumnSpec {
+    /// Whether the rules after stage 1 read the column: dates and birth
+    /// years against the as-of date, identifiers for duplicates, person
+    /// references against lavoratori.csv.
+    pub fn read_by_later_rules(&self) -> bool {
+        matches!(self.kind, Kind::Date | Kind::Year | Kind::Id | Kind::PersonRef)
+    }
+}
+
 impl FileSpec {
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
         self.columns.iter().find(|c| c.name == name)
