@@ -489,9 +489,7 @@ mod tests {
             );
         }
         write_parquet(&frame.head(Some(0)), None, &target, 4).unwrap();
-        let read = ParquetReader::new(std::fs::File::open(&target).unwrap())
-            .finish()
-            .unwrap();
+        let read = read_back();
         assert_eq!((read.height(), read.width()), (0, 2));
     }
 

@@ -254,9 +254,9 @@ fn read_files(
 ) -> Result<Checked> {
     let codes = CodeSeries::new(reference);
     let keep = if options.analysed_only {
-        Keep::ForAnalysis(reference)
+        Keep::ForAnalysis
     } else {
-        Keep::All(reference)
+        Keep::All
     };
     let mut checked = Checked::default();
     for kind in kinds {
@@ -265,7 +265,7 @@ fn read_files(
             continue;
         };
         let _step = options.progress.step(format!("reading and checking {}", spec.name));
-        let (frame, report, mut rejects) = read_file(spec, prepared, &codes, keep, PIECE_BYTES)
+        let (frame, report, mut rejects) = read_file(spec, prepared, reference, &codes, keep, PIECE_BYTES)
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
@@ -284,22 +284,20 @@ fn read_files(
 /// What stage 1 keeps of a file's rows; code and enumeration columns are
 /// numbered by [`coded`] either way.
 #[derive(Clone, Copy)]
-enum Keep<'a> {
+enum Keep {
     /// Every column (validate, import).
-    All(&'a Reference),
+    All,
     /// The columns an analysis reads and those the later rules need (dates,
     /// birth years, identifiers and references): on tens of millions of
     /// rows the rest is gigabytes of text that would only be dropped.
-    ForAnalysis(&'a Reference),
+    ForAnalysis,
 }
 
-impl Keep<'_> {
-    fn column(self, spec: &FileSpec, column: &ColumnSpec) -> Option<Expr> {
+impl Keep {
+    fn keeps(self, spec: &FileSpec, column: &ColumnSpec) -> bool {
         match self {
-            Keep::All(reference) => Some(coded(column, reference)),
-            Keep::ForAnalysis(reference) => {
-                (column.read_by_later_rules() || spec.analysed.contains(&column.name)).then(|| coded(column, reference))
-            }
+            Keep::All => true,
+            Keep::ForAnalysis => column.read_by_later_rules() || spec.analysed.contains(&column.name),
         }
     }
 }
@@ -587,6 +585,7 @@ fn raw_name(column: &str) -> String {
 fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
+    reference: &Reference,
     codes: &CodeSeries,
     keep: Keep,
     piece_bytes: usize,
@@ -708,8 +707,8 @@ fn read_file(
     let mut selection = vec![col(LINE)];
     let mut kept = vec![col(LINE)];
     for column in spec.columns {
-        if let Some(expr) = keep.column(spec, column) {
-            selection.push(expr);
+        if keep.keeps(spec, column) {
+            selection.push(coded(column, reference));
             kept.push(col(column.name));
         }
     }
@@ -1258,7 +1257,7 @@ mod tests {
         let read = |piece_bytes| {
             let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
             let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
-            read_file(&SPELLS, prepared, &codes, Keep::All(&reference), piece_bytes).unwrap()
+            read_file(&SPELLS, prepared, &reference, &codes, Keep::All, piece_bytes).unwrap()
         };
         let (whole, whole_report, whole_rejects) = read(usize::MAX / 2);
         let (pieces, pieces_report, pieces_rejects) = read(100);
