@@ -24,9 +24,9 @@ use polars_buffer::Buffer;
 pub use cache::dir_for as cache_dir_for;
 pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, SharedBytes, Utf8Bytes};
-use schema::{CodeList, ColumnSpec, FileKind, FileSpec, Kind};
+use schema::{ColumnSpec, FileKind, FileSpec, Kind};
 
-use crate::engine::{date_lit, epoch_days, is_in_series, is_one_of, null_of, EPOCH_DAYS_FROM_CE};
+use crate::engine::{date_lit, epoch_days, is_in_series, null_of, EPOCH_DAYS_FROM_CE};
 use crate::progress::Progress;
 use crate::reference::Reference;
 
@@ -252,7 +252,6 @@ fn read_files(
     options: &LoadOptions,
     reference: &Reference,
 ) -> Result<Checked> {
-    let codes = CodeSeries::new(reference);
     let keep = if options.analysed_only {
         Keep::ForAnalysis
     } else {
@@ -265,7 +264,7 @@ fn read_files(
             continue;
         };
         let _step = options.progress.step(format!("reading and checking {}", spec.name));
-        let (frame, report, mut rejects) = read_file(spec, prepared, reference, &codes, keep, PIECE_BYTES)
+        let (frame, report, mut rejects) = read_file(spec, prepared, reference, keep, PIECE_BYTES)
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
@@ -456,63 +455,6 @@ fn list_csv_files(dir: &Path) -> String {
     }
 }
 
-/// The reference code lists as series for `is_in`.
-struct CodeSeries {
-    citizenships: Series,
-    provinces: Series,
-    activities: Series,
-}
-
-impl CodeSeries {
-    fn new(reference: &Reference) -> Self {
-        let series = |list: CodeList| {
-            let values = Kind::Code(list).values(reference).expect("a code list has values");
-            Series::new(PlSmallStr::EMPTY, values)
-        };
-        CodeSeries {
-            citizenships: series(CodeList::Citizenship),
-            provinces: series(CodeList::Province),
-            activities: series(CodeList::Activity),
-        }
-    }
-
-    fn get(&self, list: CodeList) -> (&Series, &'static str) {
-        match list {
-            CodeList::Citizenship => (&self.citizenships, "cittadinanze.csv"),
-            CodeList::Province => (&self.provinces, "province.csv"),
-            CodeList::Activity => (&self.activities, "attivita.csv"),
-        }
-    }
-}
-
-/// A code or enumeration column as the position of its value in
-/// [`Kind::values`]: 4 bytes a row where the text takes 16 or more, and
-/// cheaper to gather in every join. Other columns stay as they are. A
-/// value out of the list (a row the rules reject) has no position.
-fn coded(column: &ColumnSpec, reference: &Reference) -> Expr {
-    let Some(values) = column.kind.values(reference) else {
-        return col(column.name);
-    };
-    // A lookup per value inside the streamed stage 1; polars' replace_strict
-    // there kept whole columns in memory (+0.9 GB at 10 million persons).
-    let positions: std::collections::HashMap<String, u32> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.to_string(), i as u32))
-        .collect();
-    col(column.name).map(
-        move |text| {
-            let numbered: UInt32Chunked = text
-                .str()?
-                .iter()
-                .map(|value| value.and_then(|v| positions.get(v).copied()))
-                .collect();
-            Ok(numbered.with_name(text.name().clone()).into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::UInt32)),
-    )
-}
-
 /// What kind of rule a row broke, for summaries that group rejects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -586,7 +528,6 @@ fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
     reference: &Reference,
-    codes: &CodeSeries,
     keep: Keep,
     piece_bytes: usize,
 ) -> Result<(DataFrame, FileReport, Vec<Reject>)> {
@@ -689,31 +630,16 @@ fn read_file(
     });
     let mut typed = Vec::new();
     for column in spec.columns {
-        let (expr, mut column_rules) = type_column(column, codes);
+        let (expr, mut column_rules) = type_column(column, reference);
         typed.push(expr.alias(column.name));
         rules.append(&mut column_rules);
     }
-    let trimmed: Vec<Expr> = spec
-        .columns
-        .iter()
-        .map(|c| {
-            let raw = raw_name(c.name);
-            col(raw.as_str())
-                .str()
-                .strip_chars(lit(LiteralValue::untyped_null()))
-                .alias(raw)
-        })
+    let kept: Vec<Expr> = std::iter::once(col(LINE))
+        .chain(spec.columns.iter().filter(|c| keep.keeps(spec, c)).map(|c| col(c.name)))
         .collect();
-    let mut selection = vec![col(LINE)];
-    let mut kept = vec![col(LINE)];
-    for column in spec.columns {
-        if keep.keeps(spec, column) {
-            selection.push(coded(column, reference));
-            kept.push(col(column.name));
-        }
-    }
     // Streamed, and without the raw text: the whole file's raw and typed
     // columns never sit in memory together.
+    let mut selection = kept.clone();
     selection.push(any_broken(&rules));
     let mut report = report;
     let mut frame = DataFrame::empty();
@@ -724,9 +650,7 @@ fn read_file(
     for piece in record_pieces(body.as_slice(), piece_bytes) {
         let first_line = 2 + report.rows_read as IdxSize;
         // Typed columns are materialised before the rules, which read them by name.
-        let typed = scan(body.clone().sliced(piece.clone()), first_line)?
-            .with_columns(trimmed.clone())
-            .with_columns(typed.clone());
+        let typed = scan(body.clone().sliced(piece.clone()), first_line)?.with_columns(typed.clone());
         let checked = typed
             .clone()
             .select(selection.clone())
@@ -786,20 +710,19 @@ fn record_pieces(body: &[u8], target: usize) -> impl Iterator<Item = std::ops::R
     })
 }
 
-/// The typed expression of a column (from its trimmed raw text) and its row rules.
-fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
+/// The typed expression of a column (from its raw text) and its row rules.
+/// One pass over each value trims it, tells a missing value from a present
+/// one and types it; a present value that does not read marks the row with
+/// an out-of-range value the rules look for (no kept row ever holds one).
+/// Trimming, the null spellings, parsing and the code lookups as separate
+/// polars expressions each built a column of their own: half the time of
+/// stage 1. Code and enumeration values become their position in
+/// [`Kind::values`] (4 bytes a row where the text takes 16 or more, and
+/// cheaper to gather in every join); dates are read by [`date_days`], one
+/// pass for both layouts where polars' `to_date` needs one per format.
+fn type_column(column: &ColumnSpec, reference: &Reference) -> (Expr, Vec<Rule>) {
     let raw = col(raw_name(column.name).as_str());
-    let text = if column.optional {
-        when(is_one_of(raw.clone(), &["", "NULL", "null", "-"]))
-            .then(null_of(DataType::String))
-            .otherwise(raw.clone())
-    } else {
-        raw.clone()
-    };
-    let mut present = raw.clone().is_not_null().and(raw.clone().neq(lit("")));
-    if column.optional {
-        present = present.and(is_one_of(raw.clone(), &["NULL", "null", "-"]).not());
-    }
+    let optional = column.optional;
     // Rules run after the typed columns exist: they read them by name.
     let typed_column = col(column.name);
     let mut rules = Vec::new();
@@ -808,9 +731,9 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
         column: column.name.to_string(),
         reason,
         invalid,
-        value: raw.clone(),
+        value: raw.clone().str().strip_chars(lit(LiteralValue::untyped_null())),
     };
-    if !column.optional {
+    if !optional {
         let what = match column.kind {
             Kind::Id | Kind::PersonRef => "identifier",
             _ => "value",
@@ -821,7 +744,7 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
                 "empty {what}: {} is required (or the row has fewer fields than the header)",
                 column.name
             ),
-            present.clone().not(),
+            typed_column.clone().is_null(),
         ));
     }
     let typed = match column.kind {
@@ -831,70 +754,124 @@ fn type_column(column: &ColumnSpec, codes: &CodeSeries) -> (Expr, Vec<Rule>) {
                 format!("longer than {MAX_TEXT_BYTES} bytes"),
                 typed_column.clone().str().len_bytes().gt(lit(MAX_TEXT_BYTES as u32)),
             ));
-            text
+            typed_text(raw, optional)
         }
-        Kind::Enum(values) => {
-            rules.push(rule(
-                Problem::NotAllowed,
-                format!("not one of {}", values.join(", ")),
-                present.clone().and(is_one_of(typed_column.clone(), values).not()),
-            ));
-            text
-        }
-        Kind::Code(list) => {
-            let (series, file) = codes.get(list);
-            rules.push(rule(
-                Problem::UnknownCode,
-                format!("code not in the reference table {file}"),
-                present
-                    .clone()
-                    .and(is_in_series(typed_column.clone(), series.clone()).not()),
-            ));
-            text
+        Kind::Enum(_) | Kind::Code(_) => {
+            let (problem, reason) = match column.kind {
+                Kind::Code(list) => (
+                    Problem::UnknownCode,
+                    format!("code not in the reference table {}", list.file()),
+                ),
+                Kind::Enum(values) => (Problem::NotAllowed, format!("not one of {}", values.join(", "))),
+                _ => unreachable!("matched above"),
+            };
+            rules.push(rule(problem, reason, typed_column.clone().eq(lit(NOT_IN_LIST))));
+            let positions: PlHashMap<String, u32> = column
+                .kind
+                .values(reference)
+                .expect("a code or enumeration column has values")
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (v.to_string(), i as u32))
+                .collect();
+            typed_values::<UInt32Type>(raw, optional, DataType::UInt32, NOT_IN_LIST, move |v| {
+                positions.get(v).copied()
+            })
         }
         Kind::Year => {
             rules.push(rule(
                 Problem::BadYear,
                 "not a whole year (e.g. 1985)".to_string(),
-                present.clone().and(typed_column.clone().is_null()),
+                typed_column.clone().eq(lit(UNREADABLE)),
             ));
             rules.push(rule(
                 Problem::BadYear,
                 "birth year before 1900".to_string(),
                 typed_column.clone().lt(lit(1900)),
             ));
-            text.cast(DataType::Int32)
+            typed_values::<Int32Type>(raw, optional, DataType::Int32, UNREADABLE, |v| {
+                // polars reads the same spellings (sign, leading zeros).
+                v.parse::<i32>().ok().map(|year| year.max(UNREADABLE + 1))
+            })
         }
         Kind::Date => {
             rules.push(rule(
                 Problem::BadDate,
                 "not a valid date (dd/mm/yyyy or yyyy-mm-dd)".to_string(),
-                present.clone().and(typed_column.clone().is_null()),
+                typed_column.clone().cast(DataType::Int32).eq(lit(UNREADABLE)),
             ));
             if let Some(start) = column.not_before {
+                // An unreadable start reads as the earliest day: no order to break.
                 rules.push(rule(
                     Problem::DateOrder,
                     format!("before {start} of the same row"),
                     typed_column.clone().lt(col(start)),
                 ));
             }
-            parse_date(text)
+            typed_values::<Int32Type>(raw, optional, DataType::Date, UNREADABLE, date_days)
         }
     };
     (typed, rules)
 }
 
-/// `dd/mm/yyyy` or `yyyy-mm-dd` to a date; anything else (including a date
-/// that does not exist, like 31/02/2024) is null. One pass over the bytes:
-/// polars' `to_date` would need a pass per format, and its fallback parser
-/// for the second format costs more than the CSV reading itself.
-fn parse_date(text: Expr) -> Expr {
-    text.map(
-        |column| {
-            let days: Int32Chunked = column.str()?.iter().map(|value| value.and_then(date_days)).collect();
-            Ok(days.with_name(column.name().clone()).into_date().into_column())
+/// A present code or enumeration value that is not in its list.
+const NOT_IN_LIST: u32 = u32::MAX;
+/// A present year or date that does not read as one.
+const UNREADABLE: i32 = i32::MIN;
+
+/// Spellings of a missing value in an optional column, besides the empty field.
+const NULL_SPELLINGS: [&str; 3] = ["NULL", "null", "-"];
+
+/// The trimmed value, or none when the field holds no value.
+fn present(raw: Option<&str>, optional: bool) -> Option<&str> {
+    let text = raw?.trim();
+    let missing = text.is_empty() || (optional && NULL_SPELLINGS.contains(&text));
+    (!missing).then_some(text)
+}
+
+/// A text column trimmed, missing values as nulls. A column with nothing to
+/// trim or blank out, the usual case, is passed on without a copy.
+fn typed_text(raw: Expr, optional: bool) -> Expr {
+    raw.map(
+        move |column| {
+            let text = column.str()?;
+            if text
+                .iter()
+                .all(|value| value.is_none_or(|v| present(Some(v), optional) == Some(v)))
+            {
+                return Ok(column);
+            }
+            let cleaned: StringChunked = text.iter().map(|value| present(value, optional)).collect();
+            Ok(cleaned.with_name(column.name().clone()).into_column())
         },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::Date)),
+        |_, field| Ok(field.clone()),
+    )
+}
+
+/// A column typed value by value by `read`; `unreadable` stands for a
+/// present value it cannot read.
+fn typed_values<T>(
+    raw: Expr,
+    optional: bool,
+    dtype: DataType,
+    unreadable: T::Native,
+    read: impl Fn(&str) -> Option<T::Native> + Send + Sync + 'static,
+) -> Expr
+where
+    T: PolarsNumericType,
+    ChunkedArray<T>: FromIterator<Option<T::Native>>,
+{
+    let output = dtype.clone();
+    raw.map(
+        move |column| {
+            let values: ChunkedArray<T> = column
+                .str()?
+                .iter()
+                .map(|value| present(value, optional).map(|v| read(v).unwrap_or(unreadable)))
+                .collect();
+            values.with_name(column.name().clone()).into_column().cast(&dtype)
+        },
+        move |_, field| Ok(Field::new(field.name().clone(), output.clone())),
     )
 }
 
@@ -1225,8 +1202,8 @@ fn latest_date(kind: FileKind, frame: &DataFrame) -> Result<Option<NaiveDate>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{date_days, dialect, read_file, record_pieces, CodeSeries, Keep};
-    use crate::extract::schema::SPELLS;
+    use super::{date_days, dialect, read_file, record_pieces, Keep};
+    use crate::extract::schema::{PERSONS, SPELLS};
     use crate::reference::Reference;
 
     #[test]
@@ -1253,11 +1230,10 @@ mod tests {
             text.push_str(&row);
         }
         let reference = Reference::load(None).unwrap();
-        let codes = CodeSeries::new(&reference);
         let read = |piece_bytes| {
             let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
             let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
-            read_file(&SPELLS, prepared, &reference, &codes, Keep::All, piece_bytes).unwrap()
+            read_file(&SPELLS, prepared, &reference, Keep::All, piece_bytes).unwrap()
         };
         let (whole, whole_report, whole_rejects) = read(usize::MAX / 2);
         let (pieces, pieces_report, pieces_rejects) = read(100);
@@ -1267,6 +1243,57 @@ mod tests {
         assert_eq!(pieces_rejects, whole_rejects);
         assert!(pieces.equals_missing(&whole));
         assert_eq!(whole.height(), 288);
+    }
+
+    #[test]
+    fn values_are_trimmed_and_only_optional_columns_spell_missing() {
+        let text = "id_lav;sesso;anno_nascita;cittadinanza;prov_domicilio;titolo_studio;motivo_permesso;ex_msna
+ P1 ; F ;1980; 100 ;001; MEDIO ;NULL;-
+P2;NULL;1980;100;001;;;
+P3;M;   ;100;001;;;
+P4;M;+1985;100;001;;;
+P5;M;-2147483648;100;001;;;
+P6;M;1980;100;001;null;-;NULL
+P7;M;1980;100;001;medio;;
+P8;M;1980;100;001;;ASILO; S\t
+";
+        let reference = Reference::load(None).unwrap();
+        let bytes = dialect::Utf8Bytes::Decoded(text.as_bytes().to_vec());
+        let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
+        let (kept, report, rejects) = read_file(&PERSONS, prepared, &reference, Keep::All, 1 << 20).unwrap();
+        assert_eq!(report.rows_read, 8);
+        let said: Vec<(u64, &str, &str, &str)> = rejects
+            .iter()
+            .map(|r| (r.line, r.column.as_str(), r.value.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                (3, "sesso", "NULL", "not one of M, F"),
+                (
+                    4,
+                    "anno_nascita",
+                    "",
+                    "empty value: anno_nascita is required (or the row has fewer fields than the header)"
+                ),
+                (6, "anno_nascita", "-2147483648", "birth year before 1900"),
+                (8, "titolo_studio", "medio", "not one of BASSO, MEDIO, ALTO"),
+            ]
+        );
+        let column = |name: &str| kept.column(name).unwrap().as_materialized_series().clone();
+        let ids: Vec<Option<&str>> = kept.column("id_lav").unwrap().str().unwrap().iter().collect();
+        assert_eq!(ids, [Some("P1"), Some("P4"), Some("P6"), Some("P8")]);
+        // Codes and enumerations are numbered by their place in the list.
+        let sesso: Vec<Option<u32>> = column("sesso").u32().unwrap().iter().collect();
+        assert_eq!(sesso, [Some(1), Some(0), Some(0), Some(0)]);
+        let years: Vec<Option<i32>> = column("anno_nascita").i32().unwrap().iter().collect();
+        assert_eq!(years, [Some(1980), Some(1985), Some(1980), Some(1980)]);
+        let education: Vec<Option<u32>> = column("titolo_studio").u32().unwrap().iter().collect();
+        assert_eq!(education, [Some(1), None, None, None]);
+        let permit = column("motivo_permesso");
+        assert_eq!(permit.null_count(), 3);
+        let minor: Vec<Option<u32>> = column("ex_msna").u32().unwrap().iter().collect();
+        assert_eq!(minor, [None, None, None, Some(0)]);
     }
 
     #[test]

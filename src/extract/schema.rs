@@ -44,6 +44,17 @@ pub enum CodeList {
     Activity,
 }
 
+impl CodeList {
+    /// The reference table that lists the codes.
+    pub fn file(self) -> &'static str {
+        match self {
+            CodeList::Citizenship => "cittadinanze.csv",
+            CodeList::Province => "province.csv",
+            CodeList::Activity => "attivita.csv",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnSpec {
     pub name: &'static str,
