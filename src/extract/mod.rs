@@ -281,7 +281,7 @@ fn read_files(
 }
 
 /// What stage 1 keeps of a file's rows; code and enumeration columns are
-/// numbered by [`coded`] either way.
+/// numbered by [`type_column`] either way.
 #[derive(Clone, Copy)]
 enum Keep {
     /// Every column (validate, import).
