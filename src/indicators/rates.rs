@@ -383,17 +383,23 @@ fn positions<S: AsRef<str>>(values: &[&str], wanted: &[S]) -> Series {
 /// order (sorted here unless they come so) give it as the last (or first)
 /// row of each person: sorting inside every person's group costs more.
 fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
-    let spells = if in_order {
-        spells
-    } else {
-        spells.sort(["data_did", "id_did"], SortMultipleOptions::default())
-    };
-    let keep = if latest {
-        UniqueKeepStrategy::Last
-    } else {
-        UniqueKeepStrategy::First
-    };
-    spells.unique(Some(cols(["id_lav"])), keep)
+    if in_order {
+        let keep = if latest {
+            UniqueKeepStrategy::Last
+        } else {
+            UniqueKeepStrategy::First
+        };
+        return spells.unique(Some(cols(["id_lav"])), keep);
+    }
+    // Sorted by person first, a person's spells are adjacent and the first or
+    // last of each run is the one; ids are compared only between spells of
+    // one person on one day, where sorting by date first compares them
+    // between all the spells of a day.
+    let person = col("id_lav");
+    let neighbour = person.clone().shift(lit(if latest { -1 } else { 1 }));
+    spells
+        .sort(["id_lav", "data_did", "id_did"], SortMultipleOptions::default())
+        .filter(person.neq(neighbour).fill_null(lit(true)))
 }
 
 fn days(date: Expr) -> Expr {
