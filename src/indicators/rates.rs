@@ -379,9 +379,10 @@ fn positions<S: AsRef<str>>(values: &[&str], wanted: &[S]) -> Series {
 }
 
 /// Each person's reference spell: the latest (or earliest) by date, ties
-/// going to the greatest (or smallest) id_did in byte order. Spells in that
-/// order (sorted here unless they come so) give it as the last (or first)
-/// row of each person: sorting inside every person's group costs more.
+/// going to the greatest (or smallest) id_did in byte order. Spells that
+/// come in that order (the Parquet cache keeps them so) give it as the last
+/// (or first) row of each person; others are sorted here. Sorting inside
+/// every person's group costs more.
 fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
     if in_order {
         let keep = if latest {
