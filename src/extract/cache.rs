@@ -355,7 +355,12 @@ pub fn write_rows(
         };
         let target = staging.join(&parquet);
         write_parquet(&rows.collect()?, order.as_ref(), &target, ROW_GROUP_ROWS)
-            .map_err(|e| anyhow!("cannot write {}: {e}", target.display()))?;
+            .map_err(|e| {
+                anyhow!(
+                    "cannot write {}: {e}; check that its folder can be written and has room for about half the size of the CSV files, or give another folder with --cache DIR",
+                    target.display()
+                )
+            })?;
         let later: Vec<&str> = std::iter::once(super::LINE)
             .chain(spec.columns.iter().filter(|c| c.read_by_later_rules()).map(|c| c.name))
             .collect();

@@ -752,27 +752,21 @@ fn type_column(column: &ColumnSpec, reference: &Reference) -> (Expr, Vec<Rule>) 
             ));
             typed_text(raw, optional)
         }
-        Kind::Enum(_) | Kind::Code(_) => {
-            let (problem, reason) = match column.kind {
-                Kind::Code(list) => (
-                    Problem::UnknownCode,
-                    format!("code not in the reference table {}", list.file()),
-                ),
-                Kind::Enum(values) => (Problem::NotAllowed, format!("not one of {}", values.join(", "))),
-                _ => unreachable!("matched above"),
-            };
-            rules.push(rule(problem, reason, typed_column.clone().eq(lit(NOT_IN_LIST))));
-            let positions: PlHashMap<String, u32> = column
-                .kind
-                .values(reference)
-                .expect("a code or enumeration column has values")
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (v.to_string(), i as u32))
-                .collect();
-            typed_values::<UInt32Type>(raw, optional, DataType::UInt32, NOT_IN_LIST, move |v| {
-                positions.get(v).copied()
-            })
+        Kind::Enum(values) => {
+            rules.push(rule(
+                Problem::NotAllowed,
+                format!("not one of {}", values.join(", ")),
+                typed_column.clone().eq(lit(NOT_IN_LIST)),
+            ));
+            numbered(column, reference, raw)
+        }
+        Kind::Code(list) => {
+            rules.push(rule(
+                Problem::UnknownCode,
+                format!("code not in the reference table {}", list.file()),
+                typed_column.clone().eq(lit(NOT_IN_LIST)),
+            ));
+            numbered(column, reference, raw)
         }
         Kind::Year => {
             rules.push(rule(
@@ -824,6 +818,21 @@ fn present(raw: Option<&str>, optional: bool) -> Option<&str> {
     let text = raw?.trim();
     let missing = text.is_empty() || (optional && NULL_SPELLINGS.contains(&text));
     (!missing).then_some(text)
+}
+
+/// A code or enumeration column as the position of each value in its list.
+fn numbered(column: &ColumnSpec, reference: &Reference, raw: Expr) -> Expr {
+    let positions: PlHashMap<String, u32> = column
+        .kind
+        .values(reference)
+        .expect("a code or enumeration column has values")
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (v.to_string(), i as u32))
+        .collect();
+    typed_values::<UInt32Type>(raw, column.optional, DataType::UInt32, NOT_IN_LIST, move |v| {
+        positions.get(v).copied()
+    })
 }
 
 /// A text column trimmed, missing values as nulls. A column with nothing to
