@@ -107,8 +107,9 @@ pub struct Extract {
     pub files: Vec<FileReport>,
     pub rejects: Vec<Reject>,
     pub cache: CacheUse,
-    /// did.csv's rows are ordered by `data_did`, then `id_did` (as the
-    /// cache stores them), so a person's first and last spell need no sort.
+    /// did.csv's rows come person by person, each person's ordered by
+    /// `data_did`, then `id_did` (as the cache stores them), so a person's
+    /// first and last spell need no sort.
     pub spells_in_order: bool,
     frames: BTreeMap<FileKind, DataFrame>,
 }
