@@ -86,6 +86,33 @@ fn programme_breakdown_keeps_the_stratum_denominator() {
 }
 
 #[test]
+fn margins_of_two_activity_breakdowns_count_each_beneficiary_once() {
+    // P5 starts a service under GOL and one under ORD: one beneficiary of
+    // category 1 however many programmes, so the category margin is not the
+    // sum of the programmes' cells (GOL 2 + GG 1 + ORD 2).
+    let out = rates(&["--year", "2024", "--by", "programma,categoria_lmp", "--margins"]);
+    let cells = counts(&out, &["programma", "categoria_lmp"]);
+    assert_eq!(cells.len(), 6 * 8, "{out}");
+    assert!(cells.iter().all(|(_, n, _)| *n == 80), "{out}");
+    let started: Vec<_> = cells.into_iter().filter(|(_, _, x)| *x > 0).collect();
+    assert_eq!(
+        started,
+        owned(&[
+            ("GOL/1", 80, 20),
+            ("GOL/2", 80, 10),
+            ("GOL/TOTALE", 80, 30),
+            ("GG/1", 80, 10),
+            ("GG/TOTALE", 80, 10),
+            ("ORD/1", 80, 20),
+            ("ORD/TOTALE", 80, 20),
+            ("TOTALE/1", 80, 40),
+            ("TOTALE/2", 80, 10),
+            ("TOTALE/TOTALE", 80, 50),
+        ])
+    );
+}
+
+#[test]
 fn margins_cover_every_combination_of_two_breakdowns() {
     let out = rates(&["--year", "2024", "--by", "provincia,gruppo_cittadinanza", "--margins"]);
     assert_eq!(

@@ -211,26 +211,28 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     } = memo.eligible(extract, reference, plan)?;
 
     let person_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| !d.is_beneficiary_side()).collect();
-    let mut dim_columns = vec![col("id_lav"), col(BENEFICIARY)];
-    dim_columns.extend(
-        person_dims
-            .iter()
-            .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
-    );
-    let mut eligible = eligible.select(dim_columns);
-    if let (Some(top), true) = (plan.top, plan.dims.contains(&Dimension::Cittadinanza)) {
-        eligible = pool_citizenships(eligible, top)?;
+    // Persons are counted by the columns their breakdowns are read from and
+    // labelled once counted: labelling every person first built a text
+    // column per breakdown for millions of rows and grouped by text (at 10
+    // million persons, 0.4-0.7 s against 0.15-0.25 s for the codes). Each
+    // person falls in one group of codes, so the counts of the groups that
+    // share a label add up to the label's.
+    let mut sources: Vec<&str> = Vec::new();
+    for column in person_dims.iter().flat_map(|d| source_columns(*d)) {
+        if !sources.contains(column) {
+            sources.push(column);
+        }
     }
-
-    let grouping_sets = grouping_sets(&plan.dims, plan.margins);
-    // Several sets read the person-level frame: materialise it once.
-    if grouping_sets.len() > 1 {
-        eligible = eligible.collect()?.lazy();
-    }
+    let mut person_columns = vec![col("id_lav"), col(BENEFICIARY)];
+    person_columns.extend(source_keys(&sources));
+    let mut eligible = eligible.select(person_columns);
     let beneficiary_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| d.is_beneficiary_side()).collect();
     let activity_detail = if beneficiary_dims.is_empty() {
         None
     } else {
+        // The activity breakdowns count beneficiaries from the eligible
+        // persons once per set of them: materialise the persons once.
+        eligible = eligible.collect()?.lazy();
         let mut columns = vec![col("id_lav")];
         columns.extend(
             beneficiary_dims
@@ -246,10 +248,72 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
                 .lazy(),
         )
     };
+    let counts = [len().alias(N), col(BENEFICIARY).sum().alias(X)];
+    let by_codes = if sources.is_empty() {
+        eligible.clone().select(counts)
+    } else {
+        eligible.clone().group_by(source_keys(&sources)).agg(counts)
+    }
+    .collect()?
+    .lazy();
+    let mut labels: Vec<Expr> = Vec::with_capacity(person_dims.len());
+    for dim in &person_dims {
+        let mut label = dimension_expr(*dim, reference, plan);
+        if let (Dimension::Cittadinanza, Some(top)) = (dim, plan.top) {
+            label = pooled_citizenship(by_codes.clone(), label, top)?;
+        }
+        labels.push(label.alias(dim.name()));
+    }
+    let label = |codes: LazyFrame, counted: &[&str]| {
+        codes.select([labels.clone(), counted.iter().map(|c| col(*c)).collect()].concat())
+    };
+    let by_labels = label(by_codes, &[N, X]).collect()?.lazy();
+
+    let grouping_sets = grouping_sets(&plan.dims, plan.margins);
+    let activity_dims =
+        |kept: &[Dimension]| -> Vec<Dimension> { kept.iter().copied().filter(|d| d.is_beneficiary_side()).collect() };
+    // A person may start activities of several programmes or categories, so
+    // beneficiaries are counted afresh for each set of activity breakdowns
+    // a grouping set keeps, not summed over the breakdowns it drops.
+    let mut started: Vec<(Vec<Dimension>, LazyFrame)> = Vec::new();
+    for kept in &grouping_sets {
+        let dims = activity_dims(kept);
+        let Some(detail) = activity_detail.as_ref().filter(|_| !dims.is_empty()) else {
+            continue;
+        };
+        if started.iter().any(|(counted, _)| *counted == dims) {
+            continue;
+        }
+        let mut columns = vec![col("id_lav")];
+        columns.extend(dims.iter().map(|d| col(d.name())));
+        let mut keys = source_keys(&sources);
+        keys.extend(dims.iter().map(|d| col(d.name())));
+        let by_codes = detail
+            .clone()
+            .select(columns)
+            .unique(None, UniqueKeepStrategy::Any)
+            .join(
+                eligible.clone(),
+                [col("id_lav")],
+                [col("id_lav")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by(keys)
+            .agg([len().alias(X)]);
+        let mut counted: Vec<&str> = dims.iter().map(|d| d.name()).collect();
+        counted.push(X);
+        let by_labels = label(by_codes, &counted).collect()?.lazy();
+        started.push((dims, by_labels));
+    }
 
     let mut parts = Vec::new();
     for kept in &grouping_sets {
-        let part = cell_counts(&eligible, activity_detail.as_ref(), kept, plan)?;
+        let dims = activity_dims(kept);
+        let started = started
+            .iter()
+            .find(|(counted, _)| *counted == dims)
+            .map(|(_, frame)| frame);
+        let part = cell_counts(&by_labels, started, kept, plan)?;
         let mut columns: Vec<Expr> = plan
             .dims
             .iter()
@@ -407,6 +471,26 @@ fn count(frame: LazyFrame) -> Result<u64> {
     Ok(counted.columns()[0].u64()?.get(0).unwrap_or(0))
 }
 
+fn source_keys(sources: &[&str]) -> Vec<Expr> {
+    sources.iter().map(|c| col(*c)).collect()
+}
+
+/// The columns [`dimension_expr`] reads for a breakdown.
+fn source_columns(dim: Dimension) -> &'static [&'static str] {
+    match dim {
+        Dimension::Provincia => &["prov_cpi"],
+        Dimension::Cpi => &["cpi"],
+        Dimension::GruppoCittadinanza | Dimension::Straniero | Dimension::Cittadinanza => &["cittadinanza"],
+        Dimension::Sesso => &["sesso"],
+        Dimension::ClasseEta => &["anno_nascita"],
+        Dimension::TitoloStudio => &["titolo_studio"],
+        Dimension::MotivoPermesso => &["motivo_permesso"],
+        Dimension::ExMsna => &["ex_msna"],
+        Dimension::Programma => &["programma"],
+        Dimension::CategoriaLmp => &["categoria_lmp"],
+    }
+}
+
 /// How a breakdown's code is derived from the person, spell or activity.
 fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Expr {
     let group = || relabel("cittadinanza", reference.citizenships.iter().map(|c| c.gruppo.as_str()));
@@ -440,13 +524,15 @@ fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Ex
     }
 }
 
-/// Keeps Italy and the `top` foreign citizenships with most eligible persons
-/// (ties by code), pooling the others as `ALTRE`.
-fn pool_citizenships(eligible: LazyFrame, top: usize) -> Result<LazyFrame> {
-    let sizes = eligible
-        .clone()
+/// The citizenship label that keeps Italy and the `top` foreign
+/// citizenships with most eligible persons (ties by code), pooling the
+/// others as `ALTRE`. `by_codes` counts the eligible persons (`N`) by the
+/// columns `citizenship` reads.
+fn pooled_citizenship(by_codes: LazyFrame, citizenship: Expr, top: usize) -> Result<Expr> {
+    let sizes = by_codes
+        .select([citizenship.clone().alias("cittadinanza"), col(N)])
         .group_by([col("cittadinanza")])
-        .agg([len().cast(DataType::UInt64).alias(N)])
+        .agg([col(N).sum()])
         .filter(col("cittadinanza").neq(lit(ITALY)))
         .sort_by_exprs(
             [col(N), col("cittadinanza")],
@@ -462,12 +548,9 @@ fn pool_citizenships(eligible: LazyFrame, top: usize) -> Result<LazyFrame> {
         .map(String::from)
         .collect();
     kept.push(ITALY.to_string());
-    Ok(eligible.with_column(
-        when(is_one_of(col("cittadinanza"), &kept))
-            .then(col("cittadinanza"))
-            .otherwise(lit(OTHER_CITIZENSHIPS))
-            .alias("cittadinanza"),
-    ))
+    Ok(when(is_one_of(citizenship.clone(), &kept))
+        .then(citizenship)
+        .otherwise(lit(OTHER_CITIZENSHIPS)))
 }
 
 /// The sets of breakdowns to group by: all of them, and with margins every
@@ -489,10 +572,13 @@ fn grouping_sets(dims: &[Dimension], margins: bool) -> Vec<Vec<Dimension>> {
     sets
 }
 
-/// Eligible persons `N` and beneficiaries `X` per cell of one grouping set.
+/// Eligible persons `N` and beneficiaries `X` per cell of one grouping set,
+/// summed from the counts by the labels of every person breakdown
+/// (`by_labels`) and, when the set keeps activity breakdowns, from the
+/// beneficiaries counted by those and the person breakdowns (`started`).
 fn cell_counts(
-    eligible: &LazyFrame,
-    activity_detail: Option<&LazyFrame>,
+    by_labels: &LazyFrame,
+    started: Option<&LazyFrame>,
     kept: &[Dimension],
     plan: &RatesPlan,
 ) -> Result<LazyFrame> {
@@ -502,22 +588,20 @@ fn cell_counts(
         .map(|d| col(d.name()))
         .collect();
     let activity_dims: Vec<Dimension> = kept.iter().copied().filter(|d| d.is_beneficiary_side()).collect();
-    let population = |aggs: Vec<Expr>| {
-        if person_keys.is_empty() {
-            eligible.clone().select(aggs)
+    let summed = |frame: &LazyFrame, keys: Vec<Expr>, counted: &[&str]| {
+        let sums: Vec<Expr> = counted.iter().map(|c| col(*c).sum()).collect();
+        if keys.is_empty() {
+            frame.clone().select(sums)
         } else {
-            eligible.clone().group_by(person_keys.clone()).agg(aggs)
+            frame.clone().group_by(keys).agg(sums)
         }
     };
     if activity_dims.is_empty() {
-        return Ok(population(vec![len().alias(N), col(BENEFICIARY).sum().alias(X)]));
+        return Ok(summed(by_labels, person_keys, &[N, X]));
     }
     // Beneficiary-side cells: every code of the activity breakdowns for every
     // stratum, with the stratum's eligible population as denominator.
-    let detail = activity_detail
-        .expect("activity breakdowns come with activity detail")
-        .clone();
-    let mut grid = population(vec![len().alias(N)]);
+    let mut grid = summed(by_labels, person_keys, &[N]);
     for dim in &activity_dims {
         let codes: Vec<String> = match dim {
             Dimension::Programma => PROGRAMMES.iter().map(|p| p.to_string()).collect(),
@@ -525,24 +609,12 @@ fn cell_counts(
         };
         grid = grid.cross_join(df!(dim.name() => codes)?.lazy(), None);
     }
-    let mut person_columns = vec![col("id_lav")];
-    person_columns.extend(person_keys.iter().cloned());
     let all_keys: Vec<Expr> = kept.iter().map(|d| col(d.name())).collect();
-    let started = detail
-        .select(
-            std::iter::once(col("id_lav"))
-                .chain(activity_dims.iter().map(|d| col(d.name())))
-                .collect::<Vec<_>>(),
-        )
-        .unique(None, UniqueKeepStrategy::Any)
-        .join(
-            eligible.clone().select(person_columns),
-            [col("id_lav")],
-            [col("id_lav")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by(all_keys.clone())
-        .agg([len().alias(X)]);
+    let started = summed(
+        started.expect("a set with activity breakdowns comes with their beneficiaries"),
+        all_keys.clone(),
+        &[X],
+    );
     Ok(grid
         .join(started, all_keys.clone(), all_keys, JoinArgs::new(JoinType::Left))
         .with_column(col(X).fill_null(lit(0u32))))
