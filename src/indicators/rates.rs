@@ -108,12 +108,14 @@ struct Query {
 
 impl Query {
     /// The eligible persons with `BENEFICIARY`. The beneficiaries' ids are
-    /// gathered first and looked up in one hashed set: making them distinct
-    /// and joining them to the eligible persons held both sides at once
-    /// (200 MB more at the peak of a cached analysis of 10 million persons).
+    /// gathered first, made distinct and looked up in one hashed set:
+    /// joining them to the eligible persons held both sides at once (200 MB
+    /// more at the peak of a cached analysis of 10 million persons), and
+    /// looking up every activity's id built a set twice as large, slower to
+    /// probe (0.57 against 0.30 s, the distinct ids found in 0.03 s).
     fn flagged(self) -> Result<LazyFrame> {
         let beneficiaries = self.beneficiary_activities.select([col("id_lav")]).collect()?;
-        let ids = beneficiaries.column("id_lav")?.as_materialized_series().clone();
+        let ids = beneficiaries.column("id_lav")?.as_materialized_series().unique()?;
         Ok(self
             .eligible
             .with_column(is_in_series(col("id_lav"), ids).alias(BENEFICIARY)))
