@@ -228,7 +228,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     let mut person_columns = vec![col("id_lav"), col(BENEFICIARY)];
     person_columns.extend(source_keys(&sources));
     let mut eligible = eligible.select(person_columns);
-    let beneficiary_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| d.is_beneficiary_side()).collect();
+    let beneficiary_dims = activity_side(&plan.dims);
     let activity_detail = if beneficiary_dims.is_empty() {
         None
     } else {
@@ -266,51 +266,16 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         }
         labels.push(label.alias(dim.name()));
     }
-    let label = |codes: LazyFrame, counted: &[&str]| {
-        codes.select([labels.clone(), counted.iter().map(|c| col(*c)).collect()].concat())
-    };
-    let by_labels = label(by_codes, &[N, X]).collect()?.lazy();
-
+    let by_labels = labelled(by_codes, &labels, &[N, X]).collect()?.lazy();
     let grouping_sets = grouping_sets(&plan.dims, plan.margins);
-    let activity_dims =
-        |kept: &[Dimension]| -> Vec<Dimension> { kept.iter().copied().filter(|d| d.is_beneficiary_side()).collect() };
-    // A person may start activities of several programmes or categories, so
-    // beneficiaries are counted afresh for each set of activity breakdowns
-    // a grouping set keeps, not summed over the breakdowns it drops.
-    let mut started: Vec<(Vec<Dimension>, LazyFrame)> = Vec::new();
-    for kept in &grouping_sets {
-        let dims = activity_dims(kept);
-        let Some(detail) = activity_detail.as_ref().filter(|_| !dims.is_empty()) else {
-            continue;
-        };
-        if started.iter().any(|(counted, _)| *counted == dims) {
-            continue;
-        }
-        let mut columns = vec![col("id_lav")];
-        columns.extend(dims.iter().map(|d| col(d.name())));
-        let mut keys = source_keys(&sources);
-        keys.extend(dims.iter().map(|d| col(d.name())));
-        let by_codes = detail
-            .clone()
-            .select(columns)
-            .unique(None, UniqueKeepStrategy::Any)
-            .join(
-                eligible.clone(),
-                [col("id_lav")],
-                [col("id_lav")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .group_by(keys)
-            .agg([len().alias(X)]);
-        let mut counted: Vec<&str> = dims.iter().map(|d| d.name()).collect();
-        counted.push(X);
-        let by_labels = label(by_codes, &counted).collect()?.lazy();
-        started.push((dims, by_labels));
-    }
+    let started = match &activity_detail {
+        Some(detail) => started_by_activity_breakdowns(detail, &eligible, &sources, &labels, &grouping_sets)?,
+        None => Vec::new(),
+    };
 
     let mut parts = Vec::new();
     for kept in &grouping_sets {
-        let dims = activity_dims(kept);
+        let dims = activity_side(kept);
         let started = started
             .iter()
             .find(|(counted, _)| *counted == dims)
@@ -365,6 +330,60 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         table,
         incomplete_followup,
     })
+}
+
+/// The breakdowns read from the activities (a person may count in several
+/// of their cells).
+fn activity_side(dims: &[Dimension]) -> Vec<Dimension> {
+    dims.iter().copied().filter(|d| d.is_beneficiary_side()).collect()
+}
+
+/// Counts by codes given their labels: the label columns, then `counted`.
+fn labelled(by_codes: LazyFrame, labels: &[Expr], counted: &[&str]) -> LazyFrame {
+    let mut columns = labels.to_vec();
+    columns.extend(counted.iter().map(|c| col(*c)));
+    by_codes.select(columns)
+}
+
+/// The beneficiaries `X` by the labels of the person breakdowns and of each
+/// set of activity breakdowns that a grouping set keeps. A person may start
+/// activities of several programmes or categories, so they are counted
+/// afresh for each such set, not summed over the breakdowns a set drops.
+fn started_by_activity_breakdowns(
+    detail: &LazyFrame,
+    eligible: &LazyFrame,
+    sources: &[&str],
+    labels: &[Expr],
+    grouping_sets: &[Vec<Dimension>],
+) -> Result<Vec<(Vec<Dimension>, LazyFrame)>> {
+    let mut started: Vec<(Vec<Dimension>, LazyFrame)> = Vec::new();
+    for kept in grouping_sets {
+        let dims = activity_side(kept);
+        if dims.is_empty() || started.iter().any(|(counted, _)| *counted == dims) {
+            continue;
+        }
+        let mut columns = vec![col("id_lav")];
+        columns.extend(dims.iter().map(|d| col(d.name())));
+        let mut keys = source_keys(sources);
+        keys.extend(dims.iter().map(|d| col(d.name())));
+        let by_codes = detail
+            .clone()
+            .select(columns)
+            .unique(None, UniqueKeepStrategy::Any)
+            .join(
+                eligible.clone(),
+                [col("id_lav")],
+                [col("id_lav")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by(keys)
+            .agg([len().alias(X)]);
+        let mut counted: Vec<&str> = dims.iter().map(|d| d.name()).collect();
+        counted.push(X);
+        let by_labels = labelled(by_codes, labels, &counted).collect()?.lazy();
+        started.push((dims, by_labels));
+    }
+    Ok(started)
 }
 
 /// Activities that count as access under the plan's selection: never refused ones.
@@ -589,7 +608,7 @@ fn cell_counts(
         .filter(|d| !d.is_beneficiary_side())
         .map(|d| col(d.name()))
         .collect();
-    let activity_dims: Vec<Dimension> = kept.iter().copied().filter(|d| d.is_beneficiary_side()).collect();
+    let activity_dims = activity_side(kept);
     let summed = |frame: &LazyFrame, keys: Vec<Expr>, counted: &[&str]| {
         let sums: Vec<Expr> = counted.iter().map(|c| col(*c).sum()).collect();
         if keys.is_empty() {
