@@ -352,10 +352,13 @@ pub fn write_rows(
         // the last or first of each person's run, found without a sort or a
         // hash table. The order is found before the rows are gathered, so the
         // sort and the gathered rows are not held at once (one import of 10
-        // million persons each way: peak 3,590 against 3,756 MiB).
-        let person = if person_keys { PERSON_KEY } else { "id_lav" };
+        // million persons each way: peak 3,590 against 3,756 MiB), at the
+        // cost of hashing the spells' person ids twice.
         let order = match kind {
-            FileKind::Spells => Some(order_by(rows.clone(), &[person, "data_did", "id_did"])?),
+            FileKind::Spells => {
+                let person = if person_keys { PERSON_KEY } else { "id_lav" };
+                Some(order_by(rows.clone(), &[person, "data_did", "id_did"])?)
+            }
             _ => None,
         };
         let target = staging.join(&parquet);

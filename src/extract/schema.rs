@@ -48,9 +48,9 @@ impl CodeList {
     /// The reference table that lists the codes.
     pub fn file(self) -> &'static str {
         match self {
-            CodeList::Citizenship => "cittadinanze.csv",
-            CodeList::Province => "province.csv",
-            CodeList::Activity => "attivita.csv",
+            CodeList::Citizenship => crate::reference::CITIZENSHIPS_FILE,
+            CodeList::Province => crate::reference::PROVINCES_FILE,
+            CodeList::Activity => crate::reference::ACTIVITIES_FILE,
         }
     }
 }

@@ -14,6 +14,11 @@ const PROVINCES: &str = include_str!("../../reference/province.csv");
 const ACTIVITIES: &str = include_str!("../../reference/attivita.csv");
 const LMP_CATEGORIES: &str = include_str!("../../reference/categorie-lmp.csv");
 
+/// The names of the code lists' files, embedded or in `--ref-dir`.
+pub const CITIZENSHIPS_FILE: &str = "cittadinanze.csv";
+pub const PROVINCES_FILE: &str = "province.csv";
+pub const ACTIVITIES_FILE: &str = "attivita.csv";
+
 /// ISTAT code of Italian citizenship.
 pub const ITALY: &str = "100";
 
@@ -81,9 +86,9 @@ impl Reference {
                 bail!("--ref-dir {}: not a directory", dir.display());
             }
         }
-        let (cit, cit_src) = table("cittadinanze.csv", CITIZENSHIPS)?;
-        let (prov, prov_src) = table("province.csv", PROVINCES)?;
-        let (act, act_src) = table("attivita.csv", ACTIVITIES)?;
+        let (cit, cit_src) = table(CITIZENSHIPS_FILE, CITIZENSHIPS)?;
+        let (prov, prov_src) = table(PROVINCES_FILE, PROVINCES)?;
+        let (act, act_src) = table(ACTIVITIES_FILE, ACTIVITIES)?;
         let (lmp, lmp_src) = table("categorie-lmp.csv", LMP_CATEGORIES)?;
         let reference = Reference {
             citizenships: parse(&cit, &cit_src)?,
