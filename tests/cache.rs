@@ -103,6 +103,34 @@ fn the_cache_gives_the_same_numbers_and_rejects_as_the_csv_files() {
     assert_eq!(validate(&[]), validate(&["--no-cache"]));
 }
 
+/// The cache numbers the persons by their rows, and analyses find a spell's
+/// person at that number. A person the as-of rules reject (born too late),
+/// on the first row, moves every other person up one row once dropped: a
+/// spell still pointing at its person's old row would count as its
+/// neighbour (another sex, citizenship or province).
+#[test]
+fn the_cache_finds_each_persons_row_after_the_later_rules_drop_one_ahead_of_the_others() {
+    let work = Workdir::new();
+    let mut files = fixture_files();
+    for ((_, bytes), first_row) in files
+        .iter_mut()
+        .zip(["P0;F;2015;100;001;;;\n", "D0;P0;01/01/2024;;TO01;001\n"])
+    {
+        let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+        bytes.splice(header_end..header_end, first_row.bytes());
+    }
+    let dir = work.extract("first_person_too_young", &files);
+    let rejects = work.path().join("scarti.csv");
+    import(&dir, &[]);
+    let from_csv = rates(&dir, &rejects, &["--no-cache"]);
+    let from_cache = rates(&dir, &rejects, &[]);
+    assert!(from_cache.2.contains(FROM_CACHE), "{}", from_cache.2);
+    assert_eq!(from_cache.0, from_csv.0);
+    assert_eq!(from_cache.1, from_csv.1);
+    assert!(from_csv.1.contains("birth year after 2010"), "{}", from_csv.1);
+    assert!(from_csv.1.contains("unknown person"), "{}", from_csv.1);
+}
+
 #[test]
 fn a_changed_file_makes_the_commands_read_the_csv_files_again() {
     let work = Workdir::new();

@@ -24,7 +24,7 @@ const MANIFEST: &str = "manifest.json";
 const PERSON_KEY: &str = "__person";
 
 /// Bumped whenever what the cache holds changes meaning.
-const LAYOUT: u32 = 6;
+const LAYOUT: u32 = 7;
 
 pub fn dir_for(extract: &Path, cache: Option<&Path>) -> PathBuf {
     cache.map_or_else(|| extract.join(DEFAULT_DIR), Path::to_path_buf)
@@ -37,8 +37,9 @@ pub struct Manifest {
     encoding: String,
     code_lists: String,
     files: Vec<CachedFile>,
-    /// Whether the frames hold `__person`, the 64-bit key analyses join on
-    /// (written when the persons' keys are all distinct).
+    /// Whether the frames hold `__person`, each person's position among
+    /// lavoratori.parquet's rows (written when the persons' identifiers
+    /// have distinct 64-bit hashes, see `PersonNumbers`).
     person_keys: bool,
     /// Rows rejected by the row rules.
     rejects: Vec<Reject>,
@@ -260,8 +261,8 @@ impl Manifest {
             .collect();
         let latest = cached.iter().filter_map(|(_, f)| f.latest.map(|d| d.0)).max();
         let judged = options.as_of.or(latest) == Some(self.as_of.0);
-        // An analysis whose rows need no more checks reads the person keys
-        // instead of the identifiers: no text to decode or hash.
+        // An analysis whose rows need no more checks reads the persons'
+        // positions instead of the identifiers: no text to decode or hash.
         let keyed = judged && options.analysed_only && self.person_keys;
         let mut checked = Checked {
             keyed,
@@ -327,10 +328,11 @@ pub fn write_rows(
     let kinds: Vec<FileKind> = checked.frames.keys().copied().collect();
     let paths: Vec<PathBuf> = kinds.iter().map(|kind| extract_dir.join(kind.spec().name)).collect();
     let hashes = hash_files(&paths)?;
-    let person_keys = match checked.frames.get(&FileKind::Persons) {
-        Some(persons) => !super::may_repeat(persons, "id_lav")?,
-        None => false,
+    let person_numbers = match checked.frames.get(&FileKind::Persons) {
+        Some(persons) => super::PersonNumbers::new(persons)?,
+        None => None,
     };
+    let person_keys = person_numbers.is_some();
     let mut by_length: Vec<_> = kinds.iter().zip(&paths).zip(hashes).collect();
     by_length.sort_by_key(|((kind, _), _)| {
         (
@@ -344,16 +346,19 @@ pub fn write_rows(
         let parquet = spec.name.replace(".csv", ".parquet");
         let frame = checked.frames.get_mut(kind).expect("a kind of the frames");
         let mut rows = frame.clone().lazy();
-        if person_keys && spec.column("id_lav").is_some() {
-            rows = rows.with_column(super::hashes("id_lav").alias(PERSON_KEY));
+        if let (Some(numbers), Some(_)) = (&person_numbers, spec.column("id_lav")) {
+            let positions = match kind {
+                FileKind::Persons => super::person_positions(frame.height()).into_column(),
+                _ => numbers.of(frame)?,
+            };
+            rows = rows.with_column(lit(positions.take_materialized_series()).alias(PERSON_KEY));
         }
         // Every analysis looks for a person's latest or earliest spell, ties
         // going by id_did: stored person by person in that order, they are
         // the last or first of each person's run, found without a sort or a
         // hash table. The order is found before the rows are gathered, so the
         // sort and the gathered rows are not held at once (one import of 10
-        // million persons each way: peak 3,590 against 3,756 MiB), at the
-        // cost of hashing the spells' person ids twice.
+        // million persons each way: peak 3,590 against 3,756 MiB).
         let order = match kind {
             FileKind::Spells => {
                 let person = if person_keys { PERSON_KEY } else { "id_lav" };
