@@ -20,7 +20,7 @@ use crate::reference::Reference;
 /// The cache folder inside the extract folder, unless `--cache` says otherwise.
 const DEFAULT_DIR: &str = ".silp-cache";
 const MANIFEST: &str = "manifest.json";
-/// The column of person keys (see `person_keys`).
+/// The column of the persons' positions (see `persons_numbered`).
 const PERSON_KEY: &str = "__person";
 
 /// Bumped whenever what the cache holds changes meaning.
@@ -40,7 +40,7 @@ pub struct Manifest {
     /// Whether the frames hold `__person`, each person's position among
     /// lavoratori.parquet's rows (written when the persons' identifiers
     /// have distinct 64-bit hashes, see `PersonNumbers`).
-    person_keys: bool,
+    persons_numbered: bool,
     /// Rows rejected by the row rules.
     rejects: Vec<Reject>,
     /// The as-of date the later rules (dates, birth years, duplicates,
@@ -263,9 +263,9 @@ impl Manifest {
         let judged = options.as_of.or(latest) == Some(self.as_of.0);
         // An analysis whose rows need no more checks reads the persons'
         // positions instead of the identifiers: no text to decode or hash.
-        let keyed = judged && options.analysed_only && self.person_keys;
+        let persons_numbered = judged && options.analysed_only && self.persons_numbered;
         let mut checked = Checked {
-            keyed,
+            persons_numbered,
             spells_in_order: true,
             ..Checked::default()
         };
@@ -277,7 +277,13 @@ impl Manifest {
             };
             let columns = std::iter::once(super::LINE)
                 .chain(wanted)
-                .map(|name| if keyed && name == "id_lav" { PERSON_KEY } else { name })
+                .map(|name| {
+                    if persons_numbered && name == "id_lav" {
+                        PERSON_KEY
+                    } else {
+                        name
+                    }
+                })
                 .map(String::from)
                 .collect();
             let path = cache_dir.join(&file.parquet);
@@ -286,7 +292,7 @@ impl Manifest {
                 .with_columns(Some(columns))
                 .finish()
                 .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
-            if keyed && frame.column(PERSON_KEY).is_ok() {
+            if persons_numbered && frame.column(PERSON_KEY).is_ok() {
                 frame.rename(PERSON_KEY, "id_lav".into())?;
             }
             checked.frames.insert(*kind, frame);
@@ -309,7 +315,7 @@ impl Manifest {
 pub struct Staged {
     encoding: EncodingChoice,
     files: Vec<CachedFile>,
-    person_keys: bool,
+    persons_numbered: bool,
     /// The row rules' rejects (stage 1).
     rejects: Vec<Reject>,
 }
@@ -332,7 +338,7 @@ pub fn write_rows(
         Some(persons) => super::PersonNumbers::new(persons)?,
         None => None,
     };
-    let person_keys = person_numbers.is_some();
+    let persons_numbered = person_numbers.is_some();
     let mut by_length: Vec<_> = kinds.iter().zip(&paths).zip(hashes).collect();
     by_length.sort_by_key(|((kind, _), _)| {
         (
@@ -361,7 +367,7 @@ pub fn write_rows(
         // million persons each way: peak 3,590 against 3,756 MiB).
         let order = match kind {
             FileKind::Spells => {
-                let person = if person_keys { PERSON_KEY } else { "id_lav" };
+                let person = if persons_numbered { PERSON_KEY } else { "id_lav" };
                 Some(order_by(rows.clone(), &[person, "data_did", "id_did"])?)
             }
             _ => None,
@@ -396,7 +402,7 @@ pub fn write_rows(
     Ok(Staged {
         encoding,
         files: files.into_values().collect(),
-        person_keys,
+        persons_numbered,
         rejects: checked.rejects.clone(),
     })
 }
@@ -416,7 +422,7 @@ pub fn write_manifest(
         encoding: encoding_name(staged.encoding),
         code_lists: code_lists_fingerprint(reference),
         files: staged.files,
-        person_keys: staged.person_keys,
+        persons_numbered: staged.persons_numbered,
         rejects: staged.rejects,
         as_of: NaiveDateText(as_of),
         as_of_rejects,

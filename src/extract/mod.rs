@@ -130,7 +130,7 @@ struct Checked {
     /// `id_lav` holds the persons' positions among lavoratori.csv's checked
     /// rows, read from the Parquet cache (whose import checked the
     /// identifiers), not the identifiers.
-    keyed: bool,
+    persons_numbered: bool,
     /// See [`Extract::spells_in_order`].
     spells_in_order: bool,
 }
@@ -337,10 +337,10 @@ fn finish(
         reports,
         mut rejects,
         latest,
-        keyed,
+        persons_numbered,
         spells_in_order,
     } = checked;
-    if let (Some(persons), false) = (frames.get(&FileKind::Persons), keyed) {
+    if let (Some(persons), false) = (frames.get(&FileKind::Persons), persons_numbered) {
         refuse_codici_fiscali(persons)?;
     }
     let as_of = match options.as_of {
@@ -382,7 +382,7 @@ fn finish(
             let analysed: Vec<Expr> = spec.analysed_columns(spells_in_order).into_iter().map(col).collect();
             *frame = std::mem::take(frame).lazy().select(analysed).collect()?;
         }
-        if keyed {
+        if persons_numbered {
             renumber_persons(&mut frames)?;
         } else {
             key_persons_by_hash(&mut frames)?;
@@ -404,7 +404,7 @@ fn finish(
         rejects,
         cache: CacheUse::None,
         spells_in_order,
-        persons_numbered: keyed,
+        persons_numbered,
         frames,
     };
     Ok((extract, later))
@@ -1071,10 +1071,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<V
 fn check_references(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<Vec<Reject>> {
     const REFERENCE: &str = "__reference";
     const SOURCE: &str = "__source";
-    let persons = frames
-        .get(&FileKind::Persons)
-        .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?
-        .select(["id_lav"])?;
+    let persons = loaded_persons(frames)?.select(["id_lav"])?;
     let sources: Vec<(FileKind, &'static str)> = frames
         .keys()
         .flat_map(|kind| {
@@ -1153,21 +1150,14 @@ fn drop_lines(frame: &mut DataFrame, lines: Series) -> Result<()> {
 /// persons' hashes are all distinct, equal hashes mean the same person.
 /// Should two persons ever share a hash, the ids stay as they are.
 fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
-    let hashed =
-        |frame: &DataFrame| -> Result<DataFrame> { Ok(frame.clone().lazy().with_column(hashes("id_lav")).collect()?) };
-    let persons = hashed(
-        frames
-            .get(&FileKind::Persons)
-            .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?,
-    )?;
-    if persons.column("id_lav")?.n_unique()? != persons.height() {
+    let Some(persons_keys) = distinct_hashes(loaded_persons(frames)?, "id_lav")? else {
         return Ok(());
-    }
+    };
     for (kind, frame) in frames.iter_mut() {
         if *kind == FileKind::Persons {
-            *frame = persons.clone();
+            frame.with_column(persons_keys.clone())?;
         } else if frame.column("id_lav").is_ok() {
-            *frame = hashed(frame)?;
+            *frame = std::mem::take(frame).lazy().with_column(hashes("id_lav")).collect()?;
         }
     }
     Ok(())
@@ -1185,15 +1175,11 @@ const POSITION: &str = "__position";
 impl PersonNumbers {
     /// None when two persons share a hash, which would not tell them apart.
     fn new(persons: &DataFrame) -> Result<Option<PersonNumbers>> {
-        let mut by_hash = persons.clone().lazy().select([hashes("id_lav")]).collect()?;
-        if by_hash.column("id_lav")?.n_unique()? != persons.height() {
+        let Some(hashed) = distinct_hashes(persons, "id_lav")? else {
             return Ok(None);
-        }
-        by_hash.with_column(
-            person_positions(persons.height())
-                .with_name(POSITION.into())
-                .into_column(),
-        )?;
+        };
+        let positions = person_positions(persons.height()).with_name(POSITION.into());
+        let by_hash = DataFrame::new(persons.height(), vec![hashed, positions.into_column()])?;
         Ok(Some(PersonNumbers { by_hash }))
     }
 
@@ -1234,10 +1220,7 @@ fn person_positions(count: usize) -> Series {
 /// rise with their rows, so the remaining ones shift down to `0..height`.
 /// The references to dropped persons were dropped with them (stage 3).
 fn renumber_persons(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
-    let persons = frames
-        .get_mut(&FileKind::Persons)
-        .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))?;
-    let numbers = persons.column("id_lav")?.idx()?.clone();
+    let numbers = loaded_persons(frames)?.column("id_lav")?.idx()?.clone();
     let Some(last) = numbers.last() else {
         return Ok(());
     };
@@ -1249,12 +1232,18 @@ fn renumber_persons(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
         renumbered[number as usize] = Some(position as IdxSize);
     }
     let renumbered: IdxCa = renumbered.into_iter().collect();
-    persons.with_column(person_positions(persons.height()).into_column())?;
     for (kind, frame) in frames.iter_mut() {
-        if *kind != FileKind::Persons && frame.column("id_lav").is_ok() {
-            let positions = renumbered.take(frame.column("id_lav")?.idx()?)?;
-            frame.with_column(positions.with_name("id_lav".into()).into_column())?;
-        }
+        let positions = if *kind == FileKind::Persons {
+            person_positions(frame.height())
+        } else if frame.column("id_lav").is_ok() {
+            renumbered
+                .take(frame.column("id_lav")?.idx()?)?
+                .with_name("id_lav".into())
+                .into_series()
+        } else {
+            continue;
+        };
+        frame.with_column(positions.into_column())?;
     }
     Ok(())
 }
@@ -1274,8 +1263,22 @@ fn hashes(column: &str) -> Expr {
 /// its values are all distinct, which is much cheaper to check than the
 /// values themselves.
 fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
+    Ok(distinct_hashes(frame, column)?.is_none())
+}
+
+/// The 64-bit hashes of a text column's values, under its name, when they
+/// are all distinct.
+fn distinct_hashes(frame: &DataFrame, column: &str) -> Result<Option<Column>> {
     let hashed = frame.clone().lazy().select([hashes(column)]).collect()?;
-    Ok(hashed.column(column)?.n_unique()? != frame.height())
+    let hashed = hashed.column(column)?;
+    Ok((hashed.n_unique()? == frame.height()).then(|| hashed.clone()))
+}
+
+/// lavoratori.csv's checked rows, which every analysis loads.
+fn loaded_persons(frames: &BTreeMap<FileKind, DataFrame>) -> Result<&DataFrame> {
+    frames
+        .get(&FileKind::Persons)
+        .ok_or_else(|| anyhow!("lavoratori.csv was not loaded"))
 }
 
 fn id_hash(id: &str) -> u64 {

@@ -100,8 +100,7 @@ impl Memo {
 
 /// The lazy queries behind a table: each eligible person's reference spell
 /// (put beside its person's row and flagged as beneficiary by
-/// [`Query::flagged`]),
-/// and the activities that make them beneficiaries.
+/// [`Query::flagged`]), and the activities that make them beneficiaries.
 struct Query<'a> {
     reference_spells: LazyFrame,
     persons: &'a DataFrame,
@@ -266,13 +265,9 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         )
     };
     let counts = [len().alias(N), col(BENEFICIARY).sum().alias(X)];
-    let by_codes = if sources.is_empty() {
-        eligible.clone().select(counts)
-    } else {
-        eligible.clone().group_by(source_keys(&sources)).agg(counts)
-    }
-    .collect()?
-    .lazy();
+    let by_codes = grouped(eligible.clone(), source_keys(&sources), counts.to_vec())
+        .collect()?
+        .lazy();
     let mut labels: Vec<Expr> = Vec::with_capacity(person_dims.len());
     for dim in &person_dims {
         let mut label = dimension_expr(*dim, reference, plan);
@@ -514,6 +509,15 @@ fn count(frame: LazyFrame) -> Result<u64> {
     Ok(counted.columns()[0].u64()?.get(0).unwrap_or(0))
 }
 
+/// `aggregates` by `keys`, or over the whole frame when there are none.
+fn grouped(frame: LazyFrame, keys: Vec<Expr>, aggregates: Vec<Expr>) -> LazyFrame {
+    if keys.is_empty() {
+        frame.select(aggregates)
+    } else {
+        frame.group_by(keys).agg(aggregates)
+    }
+}
+
 fn source_keys(sources: &[&str]) -> Vec<Expr> {
     sources.iter().map(|c| col(*c)).collect()
 }
@@ -628,12 +632,7 @@ fn cell_counts(
     let person_keys: Vec<Expr> = person_side(kept).iter().map(|d| col(d.name())).collect();
     let activity_dims = activity_side(kept);
     let summed = |frame: &LazyFrame, keys: Vec<Expr>, counted: &[&str]| {
-        let sums: Vec<Expr> = counted.iter().map(|c| col(*c).sum()).collect();
-        if keys.is_empty() {
-            frame.clone().select(sums)
-        } else {
-            frame.clone().group_by(keys).agg(sums)
-        }
+        grouped(frame.clone(), keys, counted.iter().map(|c| col(*c).sum()).collect())
     };
     if activity_dims.is_empty() {
         return Ok(summed(by_labels, person_keys, &[N, X]));
