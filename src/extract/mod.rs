@@ -1432,6 +1432,56 @@ P8;M;1980;100;001;;ASILO; S\t
         assert_eq!(minor, [None, None, None, Some(0)]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// polars' CSV reader runs on this project's port of its 64-byte
+        /// scans (vendor/polars-io): quoted separators, quotes and line
+        /// breaks, in fields long enough to cross those blocks, must split
+        /// into the records and fields the `csv` crate finds, whatever the
+        /// pieces the file is read in.
+        #[test]
+        fn quoted_fields_split_as_the_csv_crate_splits_them(
+            ids in proptest::collection::vec(("[a;\"\n,Z0é]{1,150}", proptest::bool::ANY), 1..40),
+            piece_bytes in 1usize..400,
+        ) {
+            let mut text = String::from(
+                "id_lav;sesso;anno_nascita;cittadinanza;prov_domicilio;titolo_studio;motivo_permesso;ex_msna\n",
+            );
+            for (id, always_quoted) in &ids {
+                if *always_quoted || id.contains([';', '"', '\n']) {
+                    text.push_str(&format!("\"{}\"", id.replace('"', "\"\"")));
+                } else {
+                    text.push_str(id);
+                }
+                text.push_str(";F;1980;100;001;;;\n");
+            }
+            let mut fields = Vec::new();
+            let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
+            for record in reader.records() {
+                fields.push(record.unwrap()[0].trim().to_string());
+            }
+            proptest::prop_assert_eq!(fields.len(), ids.len());
+            // Values are trimmed; an identifier of line breaks alone is empty.
+            let (expected, empty): (Vec<String>, Vec<String>) =
+                fields.into_iter().partition(|id| !id.is_empty());
+            let reference = Reference::load(None).unwrap();
+            let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
+            let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
+            let (kept, report, rejects) =
+                read_file(&PERSONS, prepared, &reference, Keep::All, piece_bytes).unwrap();
+            proptest::prop_assert_eq!(report.rows_read, ids.len() as u64);
+            proptest::prop_assert_eq!(rejects.len(), empty.len(), "{:?}", rejects);
+            let ids_read = kept.column("id_lav").unwrap().str().unwrap();
+            let read: Vec<String> = ids_read.iter().map(|id| id.unwrap_or_default().to_string()).collect();
+            proptest::prop_assert_eq!(read, expected);
+        }
+    }
+
     #[test]
     fn dates_in_both_layouts_and_nothing_else() {
         assert_eq!(date_days("01/01/1970"), Some(0));
