@@ -320,39 +320,40 @@ pub struct Staged {
     rejects: Vec<Reject>,
 }
 
-/// Writes the checked rows (stage 1) of every file into `staging` and keeps
-/// in `checked` only the columns the later rules read: each file's other
-/// columns are let go once written, so the later rules work beside fewer
-/// rows. The longest files go first and the spells last, whose ordering
-/// needs the most memory beside them.
-pub fn write_rows(
-    staging: &Path,
-    extract_dir: &Path,
-    encoding: EncodingChoice,
-    checked: &mut Checked,
-) -> Result<Staged> {
-    let kinds: Vec<FileKind> = checked.frames.keys().copied().collect();
-    let paths: Vec<PathBuf> = kinds.iter().map(|kind| extract_dir.join(kind.spec().name)).collect();
-    let hashes = hash_files(&paths)?;
-    let person_numbers = match checked.frames.get(&FileKind::Persons) {
-        Some(persons) => super::PersonNumbers::new(persons)?,
-        None => None,
-    };
-    let persons_numbered = person_numbers.is_some();
-    let mut by_length: Vec<_> = kinds.iter().zip(&paths).zip(hashes).collect();
-    by_length.sort_by_key(|((kind, _), _)| {
-        (
-            **kind == FileKind::Spells,
-            std::cmp::Reverse(checked.frames[kind].height()),
-        )
-    });
-    let mut files = std::collections::BTreeMap::new();
-    for ((kind, path), xxh3_128) in by_length {
+/// Writes each file's checked rows (stage 1) into `staging` as soon as the
+/// file is read, and keeps in `checked` only the columns the later rules
+/// read: a file's other columns are let go before the next file is read, so
+/// no two files are ever held whole. lavoratori.csv comes first: its rows
+/// number the persons the other files refer to.
+pub struct Stager<'a> {
+    staging: &'a Path,
+    extract_dir: &'a Path,
+    person_numbers: Option<super::PersonNumbers>,
+    files: Vec<CachedFile>,
+}
+
+impl<'a> Stager<'a> {
+    pub fn new(staging: &'a Path, extract_dir: &'a Path) -> Stager<'a> {
+        Stager {
+            staging,
+            extract_dir,
+            person_numbers: None,
+            files: Vec::new(),
+        }
+    }
+
+    /// Writes the file of `kind`, just read into `checked`.
+    pub fn write(&mut self, kind: FileKind, checked: &mut Checked) -> Result<()> {
         let spec = kind.spec();
+        let frame = checked.frames.get_mut(&kind).expect("the file just read");
+        if kind == FileKind::Persons {
+            self.person_numbers = super::PersonNumbers::new(frame)?;
+        } else if self.files.is_empty() {
+            return Err(anyhow!("{} was staged before lavoratori.csv", spec.name));
+        }
         let parquet = spec.name.replace(".csv", ".parquet");
-        let frame = checked.frames.get_mut(kind).expect("a kind of the frames");
         let mut rows = frame.clone().lazy();
-        if let (Some(numbers), Some(_)) = (&person_numbers, spec.column("id_lav")) {
+        if let (Some(numbers), Some(_)) = (&self.person_numbers, spec.column("id_lav")) {
             let positions = match kind {
                 FileKind::Persons => super::person_positions(frame.height()).into_column(),
                 _ => numbers.of(frame)?,
@@ -367,12 +368,16 @@ pub fn write_rows(
         // million persons each way: peak 3,590 against 3,756 MiB).
         let order = match kind {
             FileKind::Spells => {
-                let person = if persons_numbered { PERSON_KEY } else { "id_lav" };
+                let person = if self.person_numbers.is_some() {
+                    PERSON_KEY
+                } else {
+                    "id_lav"
+                };
                 Some(order_by(rows.clone(), &[person, "data_did", "id_did"])?)
             }
             _ => None,
         };
-        let target = staging.join(&parquet);
+        let target = self.staging.join(&parquet);
         write_parquet(&rows.collect()?, order.as_ref(), &target, ROW_GROUP_ROWS)
             .map_err(|e| {
                 anyhow!(
@@ -384,27 +389,35 @@ pub fn write_rows(
             .chain(spec.columns.iter().filter(|c| c.read_by_later_rules()).map(|c| c.name))
             .collect();
         *frame = frame.select(later)?;
+        // lavoratori.csv's identifiers stay: the references are checked
+        // against them. The duplicate rule would check the others the same way.
+        if kind != FileKind::Persons {
+            *frame = super::drop_distinct_identifiers(spec, std::mem::take(frame), &[])?;
+        }
         crate::memory::release_freed();
-        files.insert(
-            *kind,
-            CachedFile {
-                name: spec.name.to_string(),
-                bytes: std::fs::metadata(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?
-                    .len(),
-                xxh3_128,
-                parquet,
-                report: checked.reports[kind].clone(),
-                latest: checked.latest[kind].map(NaiveDateText),
-            },
-        );
+        let path = self.extract_dir.join(spec.name);
+        self.files.push(CachedFile {
+            name: spec.name.to_string(),
+            bytes: std::fs::metadata(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .len(),
+            xxh3_128: hash_file(&path, HASHED_PIECE_BYTES)?,
+            parquet,
+            report: checked.reports[&kind].clone(),
+            latest: checked.latest[&kind].map(NaiveDateText),
+        });
+        Ok(())
     }
-    Ok(Staged {
-        encoding,
-        files: files.into_values().collect(),
-        persons_numbered,
-        rejects: checked.rejects.clone(),
-    })
+
+    /// The staged files, once every file is written.
+    pub fn finish(self, encoding: EncodingChoice, checked: &Checked) -> Staged {
+        Staged {
+            encoding,
+            files: self.files,
+            persons_numbered: self.person_numbers.is_some(),
+            rejects: checked.rejects.clone(),
+        }
+    }
 }
 
 /// Completes a staged cache with its manifest: the as-of date the later
