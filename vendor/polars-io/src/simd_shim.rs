@@ -78,20 +78,3 @@ fn equal_lanes(a: &[u8; 64], b: &[u8; 64]) -> u64 {
     mask
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_equal_lane_sets_its_bit() {
-        let mut bytes = [b'a'; 64];
-        for lane in [0, 5, 15, 16, 31, 32, 47, 48, 63] {
-            bytes[lane] = b'\n';
-        }
-        let mask = u8x64::from(bytes).simd_eq(u8x64::splat(b'\n')).to_bitmask();
-        let expected = [0, 5, 15, 16, 31, 32, 47, 48, 63].iter().fold(0u64, |m, lane| m | 1 << lane);
-        assert_eq!(mask, expected);
-        let either = (u8x64::from(bytes).simd_eq(u8x64::splat(b'a')) | u8x64::from(bytes).simd_eq(u8x64::splat(b'\n'))).to_bitmask();
-        assert_eq!(either, u64::MAX);
-    }
-}
