@@ -22,6 +22,7 @@ usage: python3 bench/compare.py [--persons 1000000,10000000] [--runs 5]
        [--pseudonymised]
 """
 import argparse
+import collections
 import os
 import shutil
 import statistics
@@ -36,8 +37,11 @@ ROOT = HERE.parent
 QUESTION = ["--by", "provincia,gruppo_cittadinanza,sesso", "--format", "csv"]
 
 
+Run = collections.namedtuple("Run", "wall cpu peak out")
+
+
 def measure(argv):
-    """Runs argv; returns (wall seconds, peak RSS in MiB, stdout)."""
+    """Runs argv; returns its wall seconds, CPU seconds, peak RSS in MiB and stdout."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = proc.stdout.read()
@@ -45,7 +49,7 @@ def measure(argv):
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(argv)}")
-    return wall, usage.ru_maxrss / 1024, out.decode()
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.decode())
 
 
 def warm(extract):
@@ -130,10 +134,10 @@ def bench_size(args, persons, report_dir):
     commands["silp-access report (CSV)"] = [args.binary, "--quiet", "report", "--extract", str(extract),
                                             "--year", year, "--out", str(report_dir), "--no-cache"]
 
-    silp = silp_counts(measure(commands["silp-access rates (CSV)"])[2])
+    silp = silp_counts(measure(commands["silp-access rates (CSV)"]).out)
     peers = ["duckdb (python subprocess)"] + (["pandas (python subprocess)"] if with_pandas else [])
     for name in peers:
-        peer = peer_counts(measure(commands[name])[2])
+        peer = peer_counts(measure(commands[name]).out)
         if not same_counts(silp, peer):
             sys.exit(f"counts differ:\nsilp-access {sorted(silp.items())[:5]}...\n{name} {sorted(peer.items())[:5]}...")
     published = [c for c in silp.values() if c is not None]
@@ -144,16 +148,17 @@ def bench_size(args, persons, report_dir):
     shutil.rmtree(extract / ".silp-cache", ignore_errors=True)
     warm(extract)
     imported = measure([args.binary, "--quiet", "import", "--extract", str(extract)])
-    cached = silp_counts(measure(commands["silp-access rates (cache)"])[2])
+    cached = silp_counts(measure(commands["silp-access rates (cache)"]).out)
     if cached != silp:
         sys.exit("rates from the Parquet cache differ from rates from the CSV files")
-    print(f"import (once): {imported[0]:.2f} s, peak {imported[1]:.0f} MiB; rates from the cache give the same cells")
+    print(f"import (once): {imported.wall:.2f} s, peak {imported.peak:.0f} MiB; rates from the cache give the same cells")
 
     runs = {name: [] for name in commands}
     for _ in range(args.runs):
         for name, argv in commands.items():
             warm(extract)
-            runs[name].append(measure(argv)[:2])
+            run = measure(argv)
+            runs[name].append((run.wall, run.peak))
 
     medians = {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
                for name, rs in runs.items()}

@@ -10,6 +10,7 @@
 
 mod cache;
 mod dialect;
+mod persons;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use polars_buffer::Buffer;
 pub use cache::dir_for as cache_dir_for;
 pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, SharedBytes, Utf8Bytes};
+use persons::PersonIndex;
 use schema::{ColumnSpec, FileKind, FileSpec, Kind};
 
 use crate::engine::{date_lit, epoch_days, is_in_series, null_of, EPOCH_DAYS_FROM_CE};
@@ -100,8 +102,9 @@ pub enum CacheUse {
 /// code and enumeration columns as `UInt32` positions in [`Kind::values`]
 /// (no command needs their text once the rules have checked it). Loaded
 /// for an analysis (`analysed_only`), the frames hold the analysed columns
-/// only, and `id_lav` as a 64-bit key when the persons' keys are distinct
-/// (read from the Parquet cache: the person's position, see `persons_numbered`).
+/// only, and `id_lav` as the person's position among the persons' rows (see
+/// `persons_numbered`), or as a 64-bit key where a cache judged against
+/// another as-of date gave the identifiers as text.
 pub struct Extract {
     pub location: Location,
     pub as_of: NaiveDate,
@@ -113,7 +116,9 @@ pub struct Extract {
     /// first and last spell need no sort.
     pub spells_in_order: bool,
     /// `id_lav` holds each person's position among the persons' rows (as
-    /// the cache stores them), so a person's row is gathered, not joined.
+    /// the cache stores them, or as an analysis of the CSV files resolves
+    /// the references while it reads them), so a person's row is gathered,
+    /// not joined.
     pub persons_numbered: bool,
     frames: BTreeMap<FileKind, DataFrame>,
 }
@@ -133,6 +138,11 @@ struct Checked {
     persons_numbered: bool,
     /// See [`Extract::spells_in_order`].
     spells_in_order: bool,
+    /// Set when the person references of the files read after
+    /// lavoratori.csv hold positions among its rows (see [`persons`]).
+    persons: Option<Arc<PersonIndex>>,
+    /// The rows of those files whose reference found no person.
+    unknown_persons: Vec<Reject>,
 }
 
 /// An extract validated from its CSV files, its rows written into a staged
@@ -280,15 +290,30 @@ fn read_files(
             continue;
         };
         let step = options.progress.step(format!("reading and checking {}", spec.name));
-        let (frame, report, mut rejects) = read_file(spec, prepared, reference, keep, PIECE_BYTES)
+        let FileRows {
+            frame,
+            report,
+            mut rejects,
+            mut unknown_persons,
+        } = read_file(spec, prepared, reference, keep, checked.persons.as_ref(), PIECE_BYTES)
             .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
+        checked.unknown_persons.append(&mut unknown_persons);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
-        let frame = if options.analysed_only {
+        let mut frame = if options.analysed_only {
             drop_distinct_identifiers(spec, frame, spec.analysed)?
         } else {
             frame
         };
+        // An analysis resolves the references of every file read after the
+        // persons (import and validate keep them as text, which the cache
+        // and the quality report hold).
+        if options.analysed_only && *kind == FileKind::Persons && checked.frames.is_empty() {
+            // One chunk, which the index then shares instead of copying
+            // every identifier's view into one of its own.
+            frame.rechunk_mut_par();
+            checked.persons = Some(Arc::new(PersonIndex::new(frame.column("id_lav")?.str()?)));
+        }
         checked.frames.insert(*kind, frame);
         checked.reports.insert(*kind, report);
         drop(step);
@@ -351,9 +376,20 @@ fn finish(
         latest,
         persons_numbered,
         spells_in_order,
+        persons: resolved,
+        unknown_persons,
     } = checked;
-    if let (Some(persons), false) = (frames.get(&FileKind::Persons), persons_numbered) {
+    if let (Some(persons), false) = (frames.get_mut(&FileKind::Persons), persons_numbered) {
         refuse_codici_fiscali(persons)?;
+        if resolved.is_some() {
+            // The positions the references were resolved to, which the
+            // later rules carry along with the rows they keep.
+            persons.with_column(
+                person_positions(persons.height())
+                    .with_name(PERSON.into())
+                    .into_column(),
+            )?;
+        }
     }
     let as_of = match options.as_of {
         Some(date) => date,
@@ -380,14 +416,32 @@ fn finish(
             let _step = options.progress.step("checking dates, duplicates and references");
             let mut later = Vec::new();
             for (kind, frame) in frames.iter_mut() {
-                let rules = as_of_rules(kind.spec(), as_of, frame)?;
+                // The index saw every person's identifier: none repeats
+                // unless it found one twice (10 million hashes spared).
+                let distinct: &[&str] = match &resolved {
+                    Some(index) if *kind == FileKind::Persons && !index.repeats() => &["id_lav"],
+                    _ => &[],
+                };
+                let rules = as_of_rules(kind.spec(), as_of, frame, distinct)?;
                 later.extend(apply_rules(frame, &rules, kind.spec().name)?);
             }
-            later.extend(check_references(&mut frames)?);
+            match &resolved {
+                Some(index) => later.extend(check_resolved_references(&mut frames, index, unknown_persons)?),
+                None => later.extend(check_references(&mut frames)?),
+            }
             later
         }
     };
     rejects.extend(later.iter().cloned());
+    // The persons' identifiers give way to the positions the references hold.
+    let persons_numbered = persons_numbered || resolved.is_some();
+    drop(resolved);
+    if let (Some(persons), true) = (frames.get_mut(&FileKind::Persons), persons_numbered) {
+        if persons.column(PERSON).is_ok() {
+            let _ = persons.drop_in_place("id_lav")?;
+            persons.rename(PERSON, "id_lav".into())?;
+        }
+    }
     if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
             let spec = kind.spec();
@@ -538,14 +592,28 @@ fn raw_name(column: &str) -> String {
     format!("__raw_{column}")
 }
 
-/// Stage 1: scan the file as text, type every column and apply the row rules.
+/// A file after stage 1.
+struct FileRows {
+    /// The rows that passed the row rules.
+    frame: DataFrame,
+    report: FileReport,
+    rejects: Vec<Reject>,
+    /// With person references resolved: the rows among `frame` that refer
+    /// to no person, as stage 3 rejects them unless stage 2 rejects them
+    /// first (the text of the reference is gone from `frame`).
+    unknown_persons: Vec<Reject>,
+}
+
+/// Stage 1: scan the file as text, type every column and apply the row
+/// rules; with `persons`, person references become positions among them.
 fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
     reference: &Reference,
     keep: Keep,
+    persons: Option<&Arc<PersonIndex>>,
     piece_bytes: usize,
-) -> Result<(DataFrame, FileReport, Vec<Reject>)> {
+) -> Result<FileRows> {
     let header = &prepared.header;
     let mut seen = BTreeMap::new();
     for (position, name) in header.iter().enumerate() {
@@ -645,7 +713,7 @@ fn read_file(
     });
     let mut typed = Vec::new();
     for column in spec.columns {
-        let (expr, mut column_rules) = type_column(column, reference);
+        let (expr, mut column_rules) = type_column(column, reference, persons);
         typed.push(expr.alias(column.name));
         rules.append(&mut column_rules);
     }
@@ -659,6 +727,12 @@ fn read_file(
     let mut report = report;
     let mut frame = DataFrame::empty();
     let mut rejects = Vec::new();
+    let mut unknown_persons = Vec::new();
+    let resolved = spec
+        .columns
+        .iter()
+        .find(|c| c.kind == Kind::PersonRef)
+        .filter(|_| persons.is_some());
     // Piece by piece, each let go once read: a mapped file's pages would
     // otherwise all stay in memory until its last row (1.3 GB for
     // politiche.csv at 10 million persons).
@@ -675,9 +749,14 @@ fn read_file(
         report.rows_read += checked.height() as u64;
         // Rejected rows are read again, with their raw text, to say what broke.
         let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, |lines| {
-            typed.filter(is_in_series(col(LINE), lines))
+            typed.clone().filter(is_in_series(col(LINE), lines))
         })?;
         rejects.append(&mut piece_rejects);
+        if let Some(column) = resolved {
+            unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, |lines| {
+                typed.clone().filter(is_in_series(col(LINE), lines))
+            })?);
+        }
         if frame.width() == 0 {
             frame = kept_rows;
         } else {
@@ -685,7 +764,58 @@ fn read_file(
         }
         bytes.release(body_start + piece.start..body_start + piece.end);
     }
-    Ok((frame, report, rejects))
+    Ok(FileRows {
+        frame,
+        report,
+        rejects,
+        unknown_persons,
+    })
+}
+
+const UNKNOWN_PERSON: &str = "unknown person: not among the valid rows of lavoratori.csv";
+
+/// The rows of `kept` whose resolved reference in `column` found no person,
+/// as rejects quoting the reference's text, read again from `rows` (given
+/// the line numbers) like a broken row's.
+fn unknown_references(
+    kept: &DataFrame,
+    column: &ColumnSpec,
+    file: &str,
+    rows: impl FnOnce(Series) -> LazyFrame,
+) -> Result<Vec<Reject>> {
+    let lines = kept
+        .clone()
+        .lazy()
+        .filter(col(column.name).eq(lit(persons::UNKNOWN)))
+        .select([col(LINE)])
+        .collect()?;
+    if lines.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let lines = lines.column(LINE)?.as_materialized_series().clone();
+    let found = rows(lines)
+        .select([
+            col(LINE),
+            col(raw_name(column.name).as_str())
+                .str()
+                .strip_chars(lit(LiteralValue::untyped_null())),
+        ])
+        .collect()?;
+    let ids = found.column(&raw_name(column.name))?.str()?;
+    Ok(found
+        .column(LINE)?
+        .idx()?
+        .iter()
+        .zip(ids.iter())
+        .map(|(line, id)| Reject {
+            file: file.to_string(),
+            line: line.map_or(0, u64::from),
+            column: column.name.to_string(),
+            value: shorten(id.unwrap_or("")),
+            reason: UNKNOWN_PERSON.to_string(),
+            problem: Problem::UnknownPerson,
+        })
+        .collect())
 }
 
 /// Bytes of CSV read at a time (see [`record_pieces`]).
@@ -710,7 +840,7 @@ fn record_pieces(body: &[u8], target: usize) -> impl Iterator<Item = std::ops::R
                 break;
             };
             let after = end + newline + 1;
-            quotes_before += body[scanned..after].iter().filter(|&&b| b == b'"').count();
+            quotes_before += count_quotes(&body[scanned..after]);
             scanned = after;
             if quotes_before % 2 == 0 && after < body.len() {
                 let piece = start..after;
@@ -725,6 +855,18 @@ fn record_pieces(body: &[u8], target: usize) -> impl Iterator<Item = std::ops::R
     })
 }
 
+/// The quotes in `bytes`, summed in bytes 64 at a time so that the
+/// compiler compares whole vector registers: counted into one `usize`, each
+/// byte was widened to 64 bits, 4 bytes a step (3.5% of the CPU of `rates`
+/// at 10 million persons, on the thread that hands out the pieces).
+fn count_quotes(bytes: &[u8]) -> usize {
+    let blocks = bytes.chunks_exact(64);
+    let rest = blocks.remainder().iter().filter(|&&b| b == b'"').count();
+    blocks.fold(rest, |count, block| {
+        count + usize::from(block.iter().map(|&b| u8::from(b == b'"')).sum::<u8>())
+    })
+}
+
 /// The typed expression of a column (from its raw text) and its row rules.
 /// One pass over each value trims it, tells a missing value from a present
 /// one and types it; a present value that does not read marks the row with
@@ -736,8 +878,9 @@ fn record_pieces(body: &[u8], target: usize) -> impl Iterator<Item = std::ops::R
 /// cheaper to gather in every join; polars' `replace_strict` did it but kept
 /// whole columns in memory in the streamed read, +0.9 GB at 10 million
 /// persons); dates are read by [`date_days`], one pass for both layouts
-/// where polars' `to_date` needs one per format.
-fn type_column(column: &ColumnSpec, reference: &Reference) -> (Expr, Vec<Rule>) {
+/// where polars' `to_date` needs one per format. With `persons`, a person
+/// reference becomes its person's position (see [`persons`]).
+fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<PersonIndex>>) -> (Expr, Vec<Rule>) {
     let raw = col(raw_name(column.name).as_str());
     let optional = column.optional;
     // Rules run after the typed columns exist: they read them by name.
@@ -765,6 +908,14 @@ fn type_column(column: &ColumnSpec, reference: &Reference) -> (Expr, Vec<Rule>) 
         ));
     }
     let typed = match column.kind {
+        Kind::PersonRef if persons.is_some() => {
+            rules.push(rule(
+                Problem::NotAllowed,
+                format!("longer than {MAX_TEXT_BYTES} bytes"),
+                typed_column.clone().eq(lit(persons::TOO_LONG)),
+            ));
+            resolved_references(raw, optional, Arc::clone(persons.expect("matched")))
+        }
         Kind::Id | Kind::PersonRef | Kind::Text => {
             rules.push(rule(
                 Problem::NotAllowed,
@@ -870,6 +1021,19 @@ fn typed_text(raw: Expr, optional: bool) -> Expr {
             Ok(cleaned.with_name(column.name().clone()).into_column())
         },
         |_, field| Ok(field.clone()),
+    )
+}
+
+/// A person reference column as its persons' positions, looked up a piece
+/// at a time (see [`PersonIndex::resolve`]).
+fn resolved_references(raw: Expr, optional: bool, index: Arc<PersonIndex>) -> Expr {
+    raw.map(
+        move |column| {
+            let references: Vec<Option<&str>> = column.str()?.iter().map(|v| present(v, optional)).collect();
+            let positions: IdxCa = index.resolve(&references, MAX_TEXT_BYTES).into_iter().collect();
+            Ok(positions.with_name(column.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), IDX_DTYPE)),
     )
 }
 
@@ -1032,8 +1196,9 @@ fn format_date(column: &str) -> Expr {
     col(column).dt().to_string("%d/%m/%Y")
 }
 
-/// Stage 2: dates after the as-of date, birth years too recent, duplicate ids.
-fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<Vec<Rule>> {
+/// Stage 2: dates after the as-of date, birth years too recent, duplicate
+/// ids (but in the identifiers `distinct` says hold no value twice).
+fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame, distinct: &[&str]) -> Result<Vec<Rule>> {
     let mut rules = Vec::new();
     for column in spec.columns {
         match column.kind {
@@ -1059,7 +1224,7 @@ fn as_of_rules(spec: &FileSpec, as_of: NaiveDate, frame: &DataFrame) -> Result<V
     }
     for column in spec.columns.iter().filter(|c| c.kind == Kind::Id) {
         // An analysis drops an identifier after stage 1 when it cannot repeat.
-        if frame.column(column.name).is_err() || !may_repeat(frame, column.name)? {
+        if distinct.contains(&column.name) || frame.column(column.name).is_err() || !may_repeat(frame, column.name)? {
             continue;
         }
         rules.push(Rule {
@@ -1135,11 +1300,63 @@ fn check_references(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<Vec<Re
             line: line.map_or(0, u64::from),
             column: column.to_string(),
             value: shorten(id.unwrap_or("")),
-            reason: "unknown person: not among the valid rows of lavoratori.csv".to_string(),
+            reason: UNKNOWN_PERSON.to_string(),
             problem: Problem::UnknownPerson,
         }));
         let frame = frames.get_mut(&kind).expect("a source is a loaded file");
         drop_lines(frame, found.column(LINE)?.as_materialized_series().clone())?;
+    }
+    Ok(rejects)
+}
+
+/// Stage 3 for references resolved to positions among the persons' rows
+/// of stage 1 (the persons' frame carries them as `__person`): rejects those
+/// that found no person (`unknown_persons` says which, with their text) and
+/// those whose person a rule of stage 2 rejected. One pass over the
+/// positions, where the text took a join of every reference.
+fn check_resolved_references(
+    frames: &mut BTreeMap<FileKind, DataFrame>,
+    index: &PersonIndex,
+    unknown_persons: Vec<Reject>,
+) -> Result<Vec<Reject>> {
+    let mut kept = vec![false; index.len()];
+    for position in loaded_persons(frames)?.column(PERSON)?.idx()?.into_no_null_iter() {
+        kept[position as usize] = true;
+    }
+    let mut unknown: BTreeMap<(String, u64), Reject> = unknown_persons
+        .into_iter()
+        .map(|r| ((r.file.clone(), r.line), r))
+        .collect();
+    let mut rejects = Vec::new();
+    for (kind, frame) in frames.iter_mut() {
+        let spec = kind.spec();
+        let Some(column) = spec.columns.iter().find(|c| c.kind == Kind::PersonRef) else {
+            continue;
+        };
+        let mut dropped = Vec::new();
+        let positions = frame.column(column.name)?.idx()?;
+        let lines = frame.column(LINE)?.idx()?;
+        for (line, position) in lines.into_no_null_iter().zip(positions.into_no_null_iter()) {
+            if position == persons::UNKNOWN {
+                let reject = unknown
+                    .remove(&(spec.name.to_string(), u64::from(line)))
+                    .ok_or_else(|| anyhow!("{}, line {line}: no text kept for its unknown person", spec.name))?;
+                rejects.push(reject);
+            } else if !kept[position as usize] {
+                rejects.push(Reject {
+                    file: spec.name.to_string(),
+                    line: u64::from(line),
+                    column: column.name.to_string(),
+                    value: shorten(index.id(position)),
+                    reason: UNKNOWN_PERSON.to_string(),
+                    problem: Problem::UnknownPerson,
+                });
+            } else {
+                continue;
+            }
+            dropped.push(line);
+        }
+        drop_lines(frame, IdxCa::from_vec(PlSmallStr::EMPTY, dropped).into_series())?;
     }
     Ok(rejects)
 }
@@ -1155,7 +1372,9 @@ fn drop_lines(frame: &mut DataFrame, lines: Series) -> Result<()> {
     Ok(())
 }
 
-/// Replaces `id_lav` in every frame by a 64-bit hash of it. The queries
+/// Replaces `id_lav` in every frame by a 64-bit hash of it, where the
+/// references were read as text (a cache judged against another as-of
+/// date; an analysis of the CSV files resolves them to positions). The queries
 /// join on it many times, and hashing 8 bytes instead of a long pseudonym
 /// is what makes those joins cheap; it also takes less memory. It runs
 /// after stage 3, so every id in the other files is a person's id: when the
@@ -1183,6 +1402,9 @@ struct PersonNumbers {
 }
 
 const POSITION: &str = "__position";
+/// The persons' positions among lavoratori.csv's checked rows, which
+/// resolved references hold (see [`persons`]).
+const PERSON: &str = "__person";
 
 impl PersonNumbers {
     /// None when two persons share a hash, which would not tell them apart.
@@ -1350,7 +1572,7 @@ fn latest_date(kind: FileKind, frame: &DataFrame) -> Result<Option<NaiveDate>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{date_days, dialect, read_file, record_pieces, Keep};
+    use super::{count_quotes, date_days, dialect, read_file, record_pieces, FileRows, Keep};
     use crate::extract::schema::{PERSONS, SPELLS};
     use crate::reference::Reference;
 
@@ -1381,7 +1603,8 @@ mod tests {
         let read = |piece_bytes| {
             let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
             let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
-            read_file(&SPELLS, prepared, &reference, Keep::All, piece_bytes).unwrap()
+            let read = read_file(&SPELLS, prepared, &reference, Keep::All, None, piece_bytes).unwrap();
+            (read.frame, read.report, read.rejects)
         };
         let (whole, whole_report, whole_rejects) = read(usize::MAX / 2);
         let (pieces, pieces_report, pieces_rejects) = read(100);
@@ -1408,7 +1631,12 @@ P8;M;1980;100;001;;ASILO; S\t
         let reference = Reference::load(None).unwrap();
         let bytes = dialect::Utf8Bytes::Decoded(text.as_bytes().to_vec());
         let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
-        let (kept, report, rejects) = read_file(&PERSONS, prepared, &reference, Keep::All, 1 << 20).unwrap();
+        let FileRows {
+            frame: kept,
+            report,
+            rejects,
+            ..
+        } = read_file(&PERSONS, prepared, &reference, Keep::All, None, 1 << 20).unwrap();
         assert_eq!(report.rows_read, 8);
         let said: Vec<(u64, &str, &str, &str)> = rejects
             .iter()
@@ -1484,13 +1712,20 @@ P8;M;1980;100;001;;ASILO; S\t
             let reference = Reference::load(None).unwrap();
             let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
             let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
-            let (kept, report, rejects) =
-                read_file(&PERSONS, prepared, &reference, Keep::All, piece_bytes).unwrap();
+            let FileRows { frame: kept, report, rejects, .. } =
+                read_file(&PERSONS, prepared, &reference, Keep::All, None, piece_bytes).unwrap();
             proptest::prop_assert_eq!(report.rows_read, ids.len() as u64);
             proptest::prop_assert_eq!(rejects.len(), empty.len(), "{:?}", rejects);
             let ids_read = kept.column("id_lav").unwrap().str().unwrap();
             let read: Vec<String> = ids_read.iter().map(|id| id.unwrap_or_default().to_string()).collect();
             proptest::prop_assert_eq!(read, expected);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quotes_are_counted_across_blocks_and_the_rest(bytes in proptest::collection::vec(proptest::sample::select(b"\"a;\n".to_vec()), 0..400)) {
+            proptest::prop_assert_eq!(count_quotes(&bytes), bytes.iter().filter(|&&b| b == b'"').count());
         }
     }
 
