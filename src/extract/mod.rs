@@ -311,8 +311,9 @@ fn read_files(
         if options.analysed_only && *kind == FileKind::Persons && checked.frames.is_empty() {
             // One chunk, which the index then shares instead of copying
             // every identifier's view into one of its own.
-            frame.rechunk_mut_par();
-            checked.persons = Some(Arc::new(PersonIndex::new(frame.column("id_lav")?.str()?)));
+            let ids = frame.column("id_lav")?.str()?.rechunk().into_owned();
+            frame.with_column(ids.clone().into_column())?;
+            checked.persons = Some(Arc::new(PersonIndex::new(&ids)));
         }
         checked.frames.insert(*kind, frame);
         checked.reports.insert(*kind, report);
@@ -376,7 +377,7 @@ fn finish(
         latest,
         persons_numbered,
         spells_in_order,
-        persons: resolved,
+        persons: mut resolved,
         unknown_persons,
     } = checked;
     if let (Some(persons), false) = (frames.get_mut(&FileKind::Persons), persons_numbered) {
@@ -435,9 +436,8 @@ fn finish(
     rejects.extend(later.iter().cloned());
     // The persons' identifiers give way to the positions the references hold.
     let persons_numbered = persons_numbered || resolved.is_some();
-    drop(resolved);
-    if let (Some(persons), true) = (frames.get_mut(&FileKind::Persons), persons_numbered) {
-        if persons.column(PERSON).is_ok() {
+    if resolved.take().is_some() {
+        if let Some(persons) = frames.get_mut(&FileKind::Persons) {
             let _ = persons.drop_in_place("id_lav")?;
             persons.rename(PERSON, "id_lav".into())?;
         }
@@ -772,7 +772,17 @@ fn read_file(
     })
 }
 
-const UNKNOWN_PERSON: &str = "unknown person: not among the valid rows of lavoratori.csv";
+/// The reject of a row whose reference `id` in `column` is to no kept person.
+fn unknown_person(file: &str, line: u64, column: &str, id: &str) -> Reject {
+    Reject {
+        file: file.to_string(),
+        line,
+        column: column.to_string(),
+        value: shorten(id),
+        reason: "unknown person: not among the valid rows of lavoratori.csv".to_string(),
+        problem: Problem::UnknownPerson,
+    }
+}
 
 /// The rows of `kept` whose resolved reference in `column` found no person,
 /// as rejects quoting the reference's text, read again from `rows` (given
@@ -807,14 +817,7 @@ fn unknown_references(
         .idx()?
         .iter()
         .zip(ids.iter())
-        .map(|(line, id)| Reject {
-            file: file.to_string(),
-            line: line.map_or(0, u64::from),
-            column: column.name.to_string(),
-            value: shorten(id.unwrap_or("")),
-            reason: UNKNOWN_PERSON.to_string(),
-            problem: Problem::UnknownPerson,
-        })
+        .map(|(line, id)| unknown_person(file, line.map_or(0, u64::from), column.name, id.unwrap_or("")))
         .collect())
 }
 
@@ -1298,14 +1301,11 @@ fn check_references(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<Vec<Re
         }
         let lines = found.column(LINE)?.idx()?;
         let ids = found.column(REFERENCE)?.str()?;
-        rejects.extend(lines.iter().zip(ids.iter()).map(|(line, id)| Reject {
-            file: kind.spec().name.to_string(),
-            line: line.map_or(0, u64::from),
-            column: column.to_string(),
-            value: shorten(id.unwrap_or("")),
-            reason: UNKNOWN_PERSON.to_string(),
-            problem: Problem::UnknownPerson,
-        }));
+        rejects.extend(
+            lines.iter().zip(ids.iter()).map(|(line, id)| {
+                unknown_person(kind.spec().name, line.map_or(0, u64::from), column, id.unwrap_or(""))
+            }),
+        );
         let frame = frames.get_mut(&kind).expect("a source is a loaded file");
         drop_lines(frame, found.column(LINE)?.as_materialized_series().clone())?;
     }
@@ -1341,19 +1341,21 @@ fn check_resolved_references(
         let lines = frame.column(LINE)?.idx()?;
         for (line, position) in lines.into_no_null_iter().zip(positions.into_no_null_iter()) {
             if position == persons::UNKNOWN {
-                let reject = unknown
-                    .remove(&(spec.name.to_string(), u64::from(line)))
-                    .ok_or_else(|| anyhow!("{}, line {line}: no text kept for its unknown person", spec.name))?;
+                // Stage 1 kept the text of every such row it kept.
+                let reject = unknown.remove(&(spec.name.to_string(), u64::from(line))).ok_or_else(|| {
+                    anyhow!(
+                        "{}, line {line}: internal error, the text of its unknown person was not kept; please report it with the command line that gave it",
+                        spec.name
+                    )
+                })?;
                 rejects.push(reject);
             } else if !kept[position as usize] {
-                rejects.push(Reject {
-                    file: spec.name.to_string(),
-                    line: u64::from(line),
-                    column: column.name.to_string(),
-                    value: shorten(index.id(position)),
-                    reason: UNKNOWN_PERSON.to_string(),
-                    problem: Problem::UnknownPerson,
-                });
+                rejects.push(unknown_person(
+                    spec.name,
+                    u64::from(line),
+                    column.name,
+                    index.id(position),
+                ));
             } else {
                 continue;
             }
