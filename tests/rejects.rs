@@ -248,6 +248,42 @@ fn a_clean_extract_passes_strict() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// A row that breaks a rule of the as-of date and refers to no person is
+/// rejected for the date, whether references are resolved as the files are
+/// read (an analysis) or compared as text afterwards (validate).
+#[test]
+fn a_date_after_the_as_of_date_outranks_an_unknown_person() {
+    let work = Workdir::new();
+    let mut files = fixture_files();
+    let (name, spells) = &mut files[1];
+    assert_eq!(*name, "did.csv");
+    let last_clean_line = spells.iter().filter(|b| **b == b'\n').count();
+    spells.extend_from_slice(b"DX1;NOBODY;01/01/2031;;TO01;001\nDX2;NOBODY;01/01/2024;;TO01;001\n");
+    let dir = work.extract("both", &files);
+    let listed = |command: &str| {
+        let rejects = work.path().join(format!("{command}.csv"));
+        run(&[
+            command,
+            "--extract",
+            dir.to_str().unwrap(),
+            "--as-of",
+            "31/12/2024",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(rejects).unwrap()
+    };
+    let expected = format!(
+        "file;line;column;value;reason\n\
+         did.csv;{};data_did;01/01/2031;after the as-of date 31/12/2024\n\
+         did.csv;{};id_lav;NOBODY;unknown person: not among the valid rows of lavoratori.csv\n",
+        last_clean_line + 1,
+        last_clean_line + 2
+    );
+    assert_eq!(listed("rates"), expected);
+    assert_eq!(listed("validate"), expected);
+}
+
 /// Values a broken export might hold.
 const GARBAGE: [&str; 13] = [
     "",
