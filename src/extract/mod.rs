@@ -11,6 +11,7 @@
 mod cache;
 mod dialect;
 mod persons;
+mod plain;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub use cache::dir_for as cache_dir_for;
 pub use dialect::{prepare_path, EncodingChoice};
 use dialect::{PreparedFile, SharedBytes, Utf8Bytes};
 use persons::PersonIndex;
+use plain::PlainColumn;
 use schema::{ColumnSpec, FileKind, FileSpec, Kind};
 
 use crate::engine::{date_lit, epoch_days, is_in_series, null_of, EPOCH_DAYS_FROM_CE};
@@ -606,6 +608,8 @@ struct FileRows {
 
 /// Stage 1: scan the file as text, type every column and apply the row
 /// rules; with `persons`, person references become positions among them.
+/// Each piece is read by [`plain`] when it can be, by polars' CSV reader
+/// otherwise; rejected rows are read again by polars' reader either way.
 fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
@@ -692,6 +696,8 @@ fn read_file(
             .finish()
     };
 
+    // The rules on the row's shape, which the plain reader checks by refusing
+    // a piece that breaks them.
     let mut rules = vec![Rule {
         problem: Problem::FieldCount,
         column: String::new(),
@@ -711,10 +717,23 @@ fn read_file(
         invalid: blank,
         value: lit(""),
     });
+    let shape_rules = rules.len();
     let mut typed = Vec::new();
+    let mut plain_columns = Vec::new();
     for column in spec.columns {
-        let (expr, mut column_rules) = type_column(column, reference, persons);
-        typed.push(expr.alias(column.name));
+        let (typing, mut column_rules) = type_column(column, reference, persons);
+        typed.push(
+            typing
+                .clone()
+                .expr(col(raw_name(column.name).as_str()), column.optional)
+                .alias(column.name),
+        );
+        plain_columns.push(PlainColumn {
+            position: header.iter().position(|h| h == column.name).expect("checked above"),
+            name: column.name,
+            typing,
+            optional: column.optional,
+        });
         rules.append(&mut column_rules);
     }
     let kept: Vec<Expr> = std::iter::once(col(LINE))
@@ -724,6 +743,8 @@ fn read_file(
     // columns never sit in memory together.
     let mut selection = kept.clone();
     selection.push(any_broken(&rules));
+    let mut plain_selection = kept.clone();
+    plain_selection.push(any_broken(&rules[shape_rules..]));
     let mut report = report;
     let mut frame = DataFrame::empty();
     let mut rejects = Vec::new();
@@ -740,12 +761,22 @@ fn read_file(
         let first_line = 2 + report.rows_read as IdxSize;
         // Typed columns are materialised before the rules, which read them by name.
         let typed = scan(body.clone().sliced(piece.clone()), first_line)?.with_columns(typed.clone());
-        let checked = typed
-            .clone()
-            .select(selection.clone())
-            .collect_with_engine(Engine::Streaming)
-            .map_err(|error| malformed(spec.name, body.as_slice(), error))?
-            .unwrap_single();
+        let plain = plain::read(
+            &body.as_slice()[piece.clone()],
+            separator,
+            header.len(),
+            &plain_columns,
+            first_line,
+        )?;
+        let checked = match plain {
+            Some(frame) => frame.lazy().select(plain_selection.clone()).collect()?,
+            None => typed
+                .clone()
+                .select(selection.clone())
+                .collect_with_engine(Engine::Streaming)
+                .map_err(|error| malformed(spec.name, body.as_slice(), error))?
+                .unwrap_single(),
+        };
         report.rows_read += checked.height() as u64;
         // Rejected rows are read again, with their raw text, to say what broke.
         let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, |lines| {
@@ -870,7 +901,7 @@ fn count_quotes(bytes: &[u8]) -> usize {
     })
 }
 
-/// The typed expression of a column (from its raw text) and its row rules.
+/// How a column is typed (from its raw text) and its row rules.
 /// One pass over each value trims it, tells a missing value from a present
 /// one and types it; a present value that does not read marks the row with
 /// an out-of-range value the rules look for (no kept row ever holds one).
@@ -883,7 +914,7 @@ fn count_quotes(bytes: &[u8]) -> usize {
 /// persons); dates are read by [`date_days`], one pass for both layouts
 /// where polars' `to_date` needs one per format. With `persons`, a person
 /// reference becomes its person's position (see [`persons`]).
-fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<PersonIndex>>) -> (Expr, Vec<Rule>) {
+fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<PersonIndex>>) -> (Typing, Vec<Rule>) {
     let raw = col(raw_name(column.name).as_str());
     let optional = column.optional;
     // Rules run after the typed columns exist: they read them by name.
@@ -917,7 +948,7 @@ fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<
                 format!("longer than {MAX_TEXT_BYTES} bytes"),
                 typed_column.clone().eq(lit(persons::TOO_LONG)),
             ));
-            resolved_references(raw, optional, Arc::clone(persons.expect("matched")))
+            Typing::Person(Arc::clone(persons.expect("matched")))
         }
         Kind::Id | Kind::PersonRef | Kind::Text => {
             rules.push(rule(
@@ -925,7 +956,7 @@ fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<
                 format!("longer than {MAX_TEXT_BYTES} bytes"),
                 typed_column.clone().str().len_bytes().gt(lit(MAX_TEXT_BYTES as u32)),
             ));
-            typed_text(raw, optional)
+            Typing::Text
         }
         Kind::Enum(values) => {
             rules.push(rule(
@@ -933,7 +964,7 @@ fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<
                 format!("not one of {}", values.join(", ")),
                 typed_column.clone().eq(lit(NOT_IN_LIST)),
             ));
-            numbered(column, reference, raw)
+            Typing::Numbered(Arc::new(positions(column, reference)))
         }
         Kind::Code(list) => {
             rules.push(rule(
@@ -941,7 +972,7 @@ fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<
                 format!("code not in the reference table {}", list.file()),
                 typed_column.clone().eq(lit(NOT_IN_LIST)),
             ));
-            numbered(column, reference, raw)
+            Typing::Numbered(Arc::new(positions(column, reference)))
         }
         Kind::Year => {
             rules.push(rule(
@@ -954,11 +985,7 @@ fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<
                 "birth year before 1900".to_string(),
                 typed_column.clone().lt(lit(1900)),
             ));
-            typed_values::<Int32Type>(raw, optional, DataType::Int32, UNREADABLE, |v| {
-                // The spellings polars' cast read (sign, leading zeros); the
-                // one year equal to the mark stays a year before 1900.
-                v.parse::<i32>().ok().map(|year| year.max(UNREADABLE + 1))
-            })
+            Typing::Year
         }
         Kind::Date => {
             rules.push(rule(
@@ -974,7 +1001,7 @@ fn type_column(column: &ColumnSpec, reference: &Reference, persons: Option<&Arc<
                     typed_column.clone().lt(col(start)),
                 ));
             }
-            typed_values::<Int32Type>(raw, optional, DataType::Date, UNREADABLE, date_days)
+            Typing::Date
         }
     };
     (typed, rules)
@@ -995,76 +1022,114 @@ fn present(raw: Option<&str>, optional: bool) -> Option<&str> {
     (!missing).then_some(text)
 }
 
-/// A code or enumeration column as the position of each value in its list.
-fn numbered(column: &ColumnSpec, reference: &Reference, raw: Expr) -> Expr {
-    let positions: PlHashMap<String, u32> = column
+/// The positions of a code or enumeration column's values in its list.
+fn positions(column: &ColumnSpec, reference: &Reference) -> PlHashMap<String, u32> {
+    column
         .kind
         .values(reference)
         .expect("a code or enumeration column has values")
         .into_iter()
         .enumerate()
         .map(|(i, v)| (v.to_string(), i as u32))
-        .collect();
-    typed_values::<UInt32Type>(raw, column.optional, DataType::UInt32, NOT_IN_LIST, move |v| {
-        positions.get(v).copied()
-    })
+        .collect()
 }
 
-/// A text column trimmed, missing values as nulls. A column with nothing to
-/// trim or blank out, the usual case, is passed on without a copy.
-fn typed_text(raw: Expr, optional: bool) -> Expr {
-    raw.map(
-        move |column| {
-            let text = column.str()?;
-            let unchanged = |v: &str| present(Some(v), optional).is_some_and(|kept| kept.len() == v.len());
-            if text.iter().all(|value| value.is_none_or(unchanged)) {
-                return Ok(column);
+/// How a column's text becomes its typed values, value by value: the same
+/// whether polars' CSV reader scanned the piece (see [`Typing::expr`]) or
+/// the piece was read plain (see [`plain`]).
+#[derive(Clone)]
+enum Typing {
+    /// Trimmed text, missing values as nulls.
+    Text,
+    /// The referred person's position among lavoratori.csv's rows (see [`persons`]).
+    Person(Arc<PersonIndex>),
+    /// The value's position in its list; [`NOT_IN_LIST`] when not in it.
+    Numbered(Arc<PlHashMap<String, u32>>),
+    /// A year; [`UNREADABLE`] when not a whole number.
+    Year,
+    /// Days since 1970-01-01; [`UNREADABLE`] when not a date.
+    Date,
+}
+
+impl Typing {
+    fn dtype(&self) -> DataType {
+        match self {
+            Typing::Text => DataType::String,
+            Typing::Person(_) => IDX_DTYPE,
+            Typing::Numbered(_) => DataType::UInt32,
+            Typing::Year => DataType::Int32,
+            Typing::Date => DataType::Date,
+        }
+    }
+
+    /// The typed column of the fields `raw` (none where the field is missing).
+    fn column<'a>(
+        &self,
+        name: PlSmallStr,
+        raw: impl Iterator<Item = Option<&'a str>>,
+        optional: bool,
+    ) -> PolarsResult<Column> {
+        let values = raw.map(|value| present(value, optional));
+        Ok(match self {
+            Typing::Text => values.collect::<StringChunked>().with_name(name).into_column(),
+            Typing::Person(index) => {
+                let references: Vec<Option<&str>> = values.collect();
+                let positions: IdxCa = index.resolve(&references, MAX_TEXT_BYTES).into_iter().collect();
+                positions.with_name(name).into_column()
             }
-            let cleaned: StringChunked = text.iter().map(|value| present(value, optional)).collect();
-            Ok(cleaned.with_name(column.name().clone()).into_column())
-        },
-        |_, field| Ok(field.clone()),
-    )
+            Typing::Numbered(positions) => {
+                read_values::<UInt32Type>(values, NOT_IN_LIST, |v| positions.get(v).copied())
+                    .with_name(name)
+                    .into_column()
+            }
+            // The spellings polars' cast read (sign, leading zeros); the one
+            // year equal to the mark stays a year before 1900.
+            Typing::Year => read_values::<Int32Type>(values, UNREADABLE, |v| {
+                v.parse::<i32>().ok().map(|year| year.max(UNREADABLE + 1))
+            })
+            .with_name(name)
+            .into_column(),
+            Typing::Date => read_values::<Int32Type>(values, UNREADABLE, date_days)
+                .with_name(name)
+                .into_column()
+                .cast(&DataType::Date)?,
+        })
+    }
+
+    /// The typed column as an expression over a scanned piece's raw text
+    /// column. A text column with nothing to trim or blank out, the usual
+    /// case, is passed on without a copy.
+    fn expr(self, raw: Expr, optional: bool) -> Expr {
+        let dtype = self.dtype();
+        raw.map(
+            move |column| {
+                let text = column.str()?;
+                if let Typing::Text = self {
+                    let unchanged = |v: &str| present(Some(v), optional).is_some_and(|kept| kept.len() == v.len());
+                    if text.iter().all(|value| value.is_none_or(unchanged)) {
+                        return Ok(column);
+                    }
+                }
+                self.column(column.name().clone(), text.iter(), optional)
+            },
+            move |_, field| Ok(Field::new(field.name().clone(), dtype.clone())),
+        )
+    }
 }
 
-/// A person reference column as its persons' positions, looked up a piece
-/// at a time (see [`PersonIndex::resolve`]).
-fn resolved_references(raw: Expr, optional: bool, index: Arc<PersonIndex>) -> Expr {
-    raw.map(
-        move |column| {
-            let references: Vec<Option<&str>> = column.str()?.iter().map(|v| present(v, optional)).collect();
-            let positions: IdxCa = index.resolve(&references, MAX_TEXT_BYTES).into_iter().collect();
-            Ok(positions.with_name(column.name().clone()).into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), IDX_DTYPE)),
-    )
-}
-
-/// A column typed value by value by `read`; `unreadable` stands for a
-/// present value it cannot read.
-fn typed_values<T>(
-    raw: Expr,
-    optional: bool,
-    dtype: DataType,
+/// Present values read by `read`; `unreadable` stands for one it cannot read.
+fn read_values<'a, T>(
+    present: impl Iterator<Item = Option<&'a str>>,
     unreadable: T::Native,
-    read: impl Fn(&str) -> Option<T::Native> + Send + Sync + 'static,
-) -> Expr
+    read: impl Fn(&str) -> Option<T::Native>,
+) -> ChunkedArray<T>
 where
     T: PolarsNumericType,
     ChunkedArray<T>: FromIterator<Option<T::Native>>,
 {
-    let output = dtype.clone();
-    raw.map(
-        move |column| {
-            let values: ChunkedArray<T> = column
-                .str()?
-                .iter()
-                .map(|value| present(value, optional).map(|v| read(v).unwrap_or(unreadable)))
-                .collect();
-            values.with_name(column.name().clone()).into_column().cast(&dtype)
-        },
-        move |_, field| Ok(Field::new(field.name().clone(), output.clone())),
-    )
+    present
+        .map(|value| value.map(|v| read(v).unwrap_or(unreadable)))
+        .collect()
 }
 
 /// Days since 1970-01-01 of a `dd/mm/yyyy` or `yyyy-mm-dd` date.
@@ -1577,7 +1642,11 @@ fn latest_date(kind: FileKind, frame: &DataFrame) -> Result<Option<NaiveDate>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{count_quotes, date_days, dialect, read_file, record_pieces, FileRows, Keep};
+    use std::sync::Arc;
+
+    use polars::prelude::*;
+
+    use super::{count_quotes, date_days, dialect, read_file, record_pieces, FileRows, Keep, PersonIndex};
     use crate::extract::schema::{PERSONS, SPELLS};
     use crate::reference::Reference;
 
@@ -1724,6 +1793,66 @@ P8;M;1980;100;001;;ASILO; S\t
             let ids_read = kept.column("id_lav").unwrap().str().unwrap();
             let read: Vec<String> = ids_read.iter().map(|id| id.unwrap_or_default().to_string()).collect();
             proptest::prop_assert_eq!(read, expected);
+        }
+
+        /// A piece without quotes is read by [`plain`], one with quotes by
+        /// polars' reader: the same rows with every field quoted must give
+        /// the same typed rows, rejects and unresolved references, whatever
+        /// the values (padded, missing, unreadable, unknown), the line
+        /// endings, the rows of the wrong width and the pieces.
+        #[test]
+        fn a_plain_piece_reads_as_polars_reads_it_quoted(
+            rows in proptest::collection::vec((proptest::collection::vec(0usize..100, 7), 0u8..12, proptest::bool::ANY), 0..60),
+            piece_bytes in 1usize..600,
+            resolved in proptest::bool::ANY,
+        ) {
+            // Reordered, with a column the spec does not know.
+            let header = ["prov_cpi", "id_did", "nota", "id_lav", "data_did", "data_fine", "cpi"];
+            let pools: [&[&str]; 7] = [
+                &["001", "003", " 004", "0X9", "", "NULL"],
+                &["D1", "D2", " D3 ", "D4", "", "NULL"],
+                &["x", "", " y z "],
+                &["P1", "P2", " P3", "P4", "P9", "", "-"],
+                &["01/01/2024", "2024-02-29", " 15/03/2023 ", "31/02/2024", "", "NULL", "2024"],
+                &["01/01/2024", "31/12/2024", "2023-01-01", "", "null", "-", "1/1/2024"],
+                &["TO01", " NO03 ", "", "null"],
+            ];
+            let mut plain = header.join(";") + "\n";
+            let mut quoted = plain.clone();
+            for (picks, shape, crlf) in &rows {
+                let fields: Vec<&str> = picks.iter().zip(pools).map(|(&pick, pool)| pool[pick % pool.len()]).collect();
+                let fields = match shape {
+                    0 => vec![],
+                    1 => fields[..6].to_vec(),
+                    2 => [fields.as_slice(), &["extra"]].concat(),
+                    _ => fields,
+                };
+                plain.push_str(&fields.join(";"));
+                quoted.push_str(&fields.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(";"));
+                let end = if *crlf { "\r\n" } else { "\n" };
+                plain.push_str(end);
+                quoted.push_str(end);
+            }
+            let reference = Reference::load(None).unwrap();
+            let ids: StringChunked = ["P1", "P2", "P3", "P4"].into_iter().map(Some).collect();
+            let index = Arc::new(PersonIndex::new(&ids));
+            let persons = resolved.then_some(&index);
+            let read = |text: &str| {
+                let bytes = dialect::Utf8Bytes::Decoded(text.as_bytes().to_vec());
+                let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
+                read_file(&SPELLS, prepared, &reference, Keep::All, persons, piece_bytes).unwrap()
+            };
+            let from_plain = read(&plain);
+            let from_quoted = read(&quoted);
+            proptest::prop_assert_eq!(from_plain.report.rows_read, rows.len() as u64);
+            proptest::prop_assert_eq!(&from_plain.rejects, &from_quoted.rejects);
+            proptest::prop_assert_eq!(&from_plain.unknown_persons, &from_quoted.unknown_persons);
+            proptest::prop_assert!(
+                from_plain.frame.equals_missing(&from_quoted.frame),
+                "{:?}\n{:?}", from_plain.frame, from_quoted.frame
+            );
+            let schema = |frame: &DataFrame| frame.schema().iter().map(|(n, t)| (n.to_string(), t.clone())).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(schema(&from_plain.frame), schema(&from_quoted.frame));
         }
     }
 

@@ -1,0 +1,180 @@
+//! Pieces of a file read without polars' CSV reader, when they can be.
+//!
+//! A piece with no quote character in it and every line holding as many
+//! fields as the header is split on separators and line breaks alone, and
+//! each column is typed straight from the slices of the piece: polars'
+//! reader first copied every field into a text column of its own, which
+//! the typing then read again (at 10 million persons, reading and typing
+//! were 14 of the 17 seconds of `rates`). Any other piece, and the rows of
+//! a plain one that break a rule (read again to quote their raw text), go
+//! through polars' reader, so the two readers must agree on every plain
+//! piece: `tests::a_plain_piece_reads_as_polars_reads_it_quoted`.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use polars::prelude::*;
+
+use super::{Typing, LINE};
+
+/// A column of the header the plain reader types.
+pub(super) struct PlainColumn {
+    /// Its place in the header.
+    pub position: usize,
+    pub name: &'static str,
+    pub typing: Typing,
+    pub optional: bool,
+}
+
+/// The bytes one thread reads at a time: small enough for both threads to
+/// stay busy to the end of a piece, large enough that a part's columns are
+/// not a long list of tiny chunks.
+const PART_BYTES: usize = 4 << 20;
+
+/// The piece's typed columns, with `__line` counted from `first_line`;
+/// none when polars' reader must read it (a quote, a line with another
+/// number of fields than `width`, bytes that are not UTF-8).
+pub(super) fn read(
+    piece: &[u8],
+    separator: u8,
+    width: usize,
+    columns: &[PlainColumn],
+    first_line: IdxSize,
+) -> PolarsResult<Option<DataFrame>> {
+    if !separator.is_ascii() || separator == b'\n' || width < 2 || memchr::memchr(b'"', piece).is_some() {
+        return Ok(None);
+    }
+    let parts = parts(piece, PART_BYTES);
+    let next = AtomicUsize::new(0);
+    let refused = AtomicBool::new(false);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(parts.len());
+    let mut read: Vec<(usize, PolarsResult<Option<DataFrame>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while !refused.load(Ordering::Relaxed) {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(part) = parts.get(index) else {
+                            break;
+                        };
+                        let frame = read_part(&piece[part.clone()], separator, width, columns);
+                        if !matches!(frame, Ok(Some(_))) {
+                            refused.store(true, Ordering::Relaxed);
+                        }
+                        done.push((index, frame));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    if refused.load(Ordering::Relaxed) {
+        // An error, or the first refusal: polars' reader says what is wrong.
+        return match read.into_iter().find_map(|(_, frame)| frame.err()) {
+            Some(error) => Err(error),
+            None => Ok(None),
+        };
+    }
+    read.sort_unstable_by_key(|(index, _)| *index);
+    let mut whole: Option<DataFrame> = None;
+    let mut line = first_line;
+    for (_, frame) in read {
+        let mut frame = frame?.expect("a refused part stops the read");
+        let height = frame.height() as IdxSize;
+        let lines = IdxCa::from_vec(LINE.into(), (line..line + height).collect());
+        frame.insert_column(0, lines.into_column())?;
+        line += height;
+        match &mut whole {
+            None => whole = Some(frame),
+            Some(whole) => {
+                whole.vstack_mut_owned(frame)?;
+            }
+        }
+    }
+    Ok(whole)
+}
+
+/// Ranges of `piece` of about `target` bytes, each ending after a line break
+/// (the last one where the piece ends).
+fn parts(piece: &[u8], target: usize) -> Vec<std::ops::Range<usize>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < piece.len() {
+        let end = match piece.get(start + target..).and_then(|rest| memchr::memchr(b'\n', rest)) {
+            Some(newline) => start + target + newline + 1,
+            None => piece.len(),
+        };
+        parts.push(start..end);
+        start = end;
+    }
+    if parts.is_empty() {
+        parts.push(0..0);
+    }
+    parts
+}
+
+/// One part's typed columns; none when it holds a line of another width or
+/// bytes that are not UTF-8.
+fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn]) -> PolarsResult<Option<DataFrame>> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    // Where each field of each row starts and ends, row after row.
+    let mut fields: Vec<(u32, u32)> = Vec::with_capacity(bytes.len() / 6);
+    let mut field_start = 0;
+    let mut in_row = 0;
+    for at in memchr::memchr2_iter(separator, b'\n', bytes) {
+        in_row += 1;
+        fields.push((field_start as u32, at as u32));
+        field_start = at + 1;
+        if bytes[at] == b'\n' {
+            if in_row != width {
+                return Ok(None);
+            }
+            in_row = 0;
+        } else if in_row >= width {
+            return Ok(None);
+        }
+    }
+    // The last line, when no line break ends it.
+    if field_start < bytes.len() || in_row > 0 {
+        in_row += 1;
+        fields.push((field_start as u32, bytes.len() as u32));
+        if in_row != width {
+            return Ok(None);
+        }
+    }
+    let height = fields.len() / width;
+    let typed = columns
+        .iter()
+        .map(|column| {
+            let values = fields
+                .iter()
+                .skip(column.position)
+                .step_by(width)
+                .map(|&(start, end)| Some(&text[start as usize..end as usize]));
+            column.typing.column(column.name.into(), values, column.optional)
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(height, typed).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parts;
+
+    #[test]
+    fn parts_end_after_line_breaks_and_cover_the_piece() {
+        let piece = b"a;1\nbb;2\nc;3\nd";
+        assert_eq!(parts(piece, 2), vec![0..4, 4..9, 9..13, 13..14]);
+        assert_eq!(parts(piece, 100), vec![0..14]);
+        assert_eq!(parts(b"a\n", 1), vec![0..2]);
+        assert_eq!(parts(b"", 4), vec![0..0]);
+    }
+}
