@@ -128,7 +128,12 @@ pub fn prepare(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<Pre
 }
 
 fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Bytes, &'static str)> {
-    let utf8_error = std::str::from_utf8(raw.as_ref()).err();
+    // The vectorised check first (the whole file, before any piece is read:
+    // the standard library's took 0.6 s of 2.4 GB at 10 million persons), the
+    // standard library's for where it fails.
+    let utf8_error = simdutf8::basic::from_utf8(raw.as_ref())
+        .is_err()
+        .then(|| std::str::from_utf8(raw.as_ref()).expect_err("simdutf8 found invalid UTF-8"));
     match (choice, utf8_error) {
         (EncodingChoice::Auto | EncodingChoice::Utf8, None) => {
             let label = if raw.as_ref().starts_with(BOM) {

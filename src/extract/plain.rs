@@ -122,7 +122,9 @@ fn parts(piece: &[u8], target: usize) -> Vec<std::ops::Range<usize>> {
 /// One part's typed columns; none when it holds a line of another width or
 /// bytes that are not UTF-8.
 fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn]) -> PolarsResult<Option<DataFrame>> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
+    // The standard library's check took 9% of the CPU of `rates` at 10
+    // million persons; polars' reader uses this one.
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
         return Ok(None);
     };
     // Where each field of each row starts and ends, row after row.
