@@ -127,7 +127,7 @@ impl PersonIndex {
     fn find_from(&self, mut at: usize, hashed: u64, id: &str) -> Result<IdxSize, usize> {
         loop {
             let (slot, position) = self.next_candidate(at, hashed)?;
-            if self.id(position) == id {
+            if super::same_bytes(self.id(position).as_bytes(), id.as_bytes()) {
                 return Ok(position);
             }
             at = (slot + 1) & self.mask;
@@ -174,7 +174,9 @@ impl PersonIndex {
                         return TOO_LONG;
                     }
                     match candidates[i] {
-                        Some((_, position)) if self.id(position) == id => position,
+                        Some((_, position)) if super::same_bytes(self.id(position).as_bytes(), id.as_bytes()) => {
+                            position
+                        }
                         // Another identifier with the same tag: probe on.
                         Some((at, _)) => self.find_from((at + 1) & self.mask, hashes[i], id).unwrap_or(UNKNOWN),
                         None => UNKNOWN,
