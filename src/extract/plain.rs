@@ -131,7 +131,7 @@ fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn])
     let mut fields: Vec<(u32, u32)> = Vec::with_capacity(bytes.len() / 6);
     let mut field_start = 0;
     let mut in_row = 0;
-    for at in memchr::memchr2_iter(separator, b'\n', bytes) {
+    for at in Delimiters::new(bytes, separator) {
         in_row += 1;
         fields.push((field_start as u32, at as u32));
         field_start = at + 1;
@@ -167,9 +167,85 @@ fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn])
     DataFrame::new(height, typed).map(Some)
 }
 
+/// The offsets of the separators and line breaks of `bytes`, in order,
+/// found 64 bytes at a time as a mask of bits: one in four or five bytes is
+/// one, and memchr's search for the next one, set up again at each of them,
+/// took 8% of the CPU of `rates` at 10 million persons.
+struct Delimiters<'a> {
+    bytes: &'a [u8],
+    separator: u8,
+    /// Where the block of `mask` starts.
+    block: usize,
+    /// The delimiters of the block not handed out yet.
+    mask: u64,
+}
+
+impl<'a> Delimiters<'a> {
+    fn new(bytes: &'a [u8], separator: u8) -> Delimiters<'a> {
+        Delimiters {
+            bytes,
+            separator,
+            block: 0,
+            mask: block_mask(bytes, separator),
+        }
+    }
+}
+
+impl Iterator for Delimiters<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.block += 64;
+            let rest = self.bytes.get(self.block..).filter(|rest| !rest.is_empty())?;
+            self.mask = block_mask(rest, self.separator);
+        }
+        let at = self.block + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// Bit i set where byte i of the first 64 of `bytes` is `separator` or a line break.
+fn block_mask(bytes: &[u8], separator: u8) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(block) = bytes.first_chunk::<64>() {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of every x86_64 processor; each load reads 16
+        // of the block's 64 bytes, unaligned loads being allowed.
+        return unsafe {
+            let separators = _mm_set1_epi8(separator as i8);
+            let breaks = _mm_set1_epi8(b'\n' as i8);
+            (0..4).fold(0u64, |mask, quarter| {
+                let chunk = _mm_loadu_si128(block.as_ptr().add(16 * quarter).cast::<__m128i>());
+                let hits = _mm_or_si128(_mm_cmpeq_epi8(chunk, separators), _mm_cmpeq_epi8(chunk, breaks));
+                mask | u64::from(_mm_movemask_epi8(hits) as u16) << (16 * quarter)
+            })
+        };
+    }
+    bytes
+        .iter()
+        .take(64)
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | u64::from(b == separator || b == b'\n') << i)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parts;
+    use super::{parts, Delimiters};
+
+    proptest::proptest! {
+        #[test]
+        fn delimiters_are_every_separator_and_line_break(
+            bytes in proptest::collection::vec(proptest::sample::select(b";\n,a\"\x80".to_vec()), 0..300),
+            separator in proptest::sample::select(b";,".to_vec()),
+        ) {
+            let expected: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == separator || bytes[i] == b'\n').collect();
+            proptest::prop_assert_eq!(Delimiters::new(&bytes, separator).collect::<Vec<_>>(), expected);
+        }
+    }
 
     #[test]
     fn parts_end_after_line_breaks_and_cover_the_piece() {
