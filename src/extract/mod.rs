@@ -10,6 +10,7 @@
 
 mod cache;
 mod dialect;
+mod parallel;
 mod persons;
 mod plain;
 pub mod schema;

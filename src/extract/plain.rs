@@ -10,11 +10,9 @@
 //! through polars' reader, so the two readers must agree on every plain
 //! piece: `tests::a_plain_piece_reads_as_polars_reads_it_quoted`.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use polars::prelude::*;
 
-use super::{Typing, LINE};
+use super::{parallel, Typing, LINE};
 
 /// A column of the header the plain reader types.
 pub(super) struct PlainColumn {
@@ -44,47 +42,24 @@ pub(super) fn read(
         return Ok(None);
     }
     let parts = parts(piece, PART_BYTES);
-    let next = AtomicUsize::new(0);
-    let refused = AtomicBool::new(false);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(parts.len());
-    let mut read: Vec<(usize, PolarsResult<Option<DataFrame>>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while !refused.load(Ordering::Relaxed) {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(part) = parts.get(index) else {
-                            break;
-                        };
-                        let frame = read_part(&piece[part.clone()], separator, width, columns);
-                        if !matches!(frame, Ok(Some(_))) {
-                            refused.store(true, Ordering::Relaxed);
-                        }
-                        done.push((index, frame));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    if refused.load(Ordering::Relaxed) {
+    let refused = |frame: &PolarsResult<Option<DataFrame>>| !matches!(frame, Ok(Some(_)));
+    let read = match parallel::each(
+        parts.len(),
+        |part| read_part(&piece[parts[part].clone()], separator, width, columns),
+        refused,
+    ) {
+        Ok(read) => read,
         // An error, or the first refusal: polars' reader says what is wrong.
-        return match read.into_iter().find_map(|(_, frame)| frame.err()) {
-            Some(error) => Err(error),
-            None => Ok(None),
-        };
-    }
-    read.sort_unstable_by_key(|(index, _)| *index);
+        Err(stopped) => {
+            return match stopped.into_iter().find_map(Result::err) {
+                Some(error) => Err(error),
+                None => Ok(None),
+            }
+        }
+    };
     let mut whole: Option<DataFrame> = None;
     let mut line = first_line;
-    for (_, frame) in read {
+    for frame in read {
         let mut frame = frame?.expect("a refused part stops the read");
         let height = frame.height() as IdxSize;
         let lines = IdxCa::from_vec(LINE.into(), (line..line + height).collect());
