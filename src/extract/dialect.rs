@@ -160,20 +160,12 @@ const CHECKED_BYTES: usize = 64 << 20;
 /// 1.3 GB of politiche.csv on top of the frames already read: the peak of
 /// `rates`). Pieces end after a line break, which no multi-byte character
 /// holds, so each piece is UTF-8 exactly when the whole is; they are checked
-/// on every core. The vectorised check is simdutf8's (the standard
-/// library's took 0.6 s of 2.4 GB).
+/// on every core. The vectorised check is simdutf8's: the standard
+/// library's was 9% of the CPU of `rates` at 10 million persons when the
+/// plain reader ran it over the same bytes.
 fn is_utf8(raw: &Utf8Bytes, piece_bytes: usize) -> bool {
     let bytes = raw.as_ref();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = bytes
-            .get(start + piece_bytes..)
-            .and_then(memchr_newline)
-            .map_or(bytes.len(), |newline| start + piece_bytes + newline + 1);
-        pieces.push(start..end);
-        start = end;
-    }
+    let pieces = line_pieces(bytes, piece_bytes);
     let check = |piece: usize| {
         let utf8 = simdutf8::basic::from_utf8(&bytes[pieces[piece].clone()]).is_ok();
         raw.release(pieces[piece].clone());
@@ -182,13 +174,41 @@ fn is_utf8(raw: &Utf8Bytes, piece_bytes: usize) -> bool {
     super::parallel::each(pieces.len(), check, |utf8| !utf8).is_ok()
 }
 
+/// Ranges of `bytes` of about `target` bytes, each ending after a line break
+/// (the last one where the bytes end; one empty range for no bytes).
+pub(super) fn line_pieces(bytes: &[u8], target: usize) -> Vec<std::ops::Range<usize>> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes
+            .get(start + target..)
+            .and_then(memchr_newline)
+            .map_or(bytes.len(), |newline| start + target + newline + 1);
+        pieces.push(start..end);
+        start = end;
+    }
+    if pieces.is_empty() {
+        pieces.push(0..0);
+    }
+    pieces
+}
+
 fn memchr_newline(data: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', data)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{is_utf8, Utf8Bytes};
+    use super::{is_utf8, line_pieces, Utf8Bytes};
+
+    #[test]
+    fn line_pieces_end_after_line_breaks_and_cover_the_bytes() {
+        let piece = b"a;1\nbb;2\nc;3\nd";
+        assert_eq!(line_pieces(piece, 2), vec![0..4, 4..9, 9..13, 13..14]);
+        assert_eq!(line_pieces(piece, 100), vec![0..14]);
+        assert_eq!(line_pieces(b"a\n", 1), vec![0..2]);
+        assert_eq!(line_pieces(b"", 4), vec![0..0]);
+    }
 
     #[test]
     fn utf8_checked_in_pieces_as_a_whole() {

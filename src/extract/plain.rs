@@ -12,6 +12,7 @@
 
 use polars::prelude::*;
 
+use super::dialect::line_pieces;
 use super::{parallel, Typing, LINE};
 
 /// A column of the header the plain reader types.
@@ -28,9 +29,10 @@ pub(super) struct PlainColumn {
 /// not a long list of tiny chunks.
 const PART_BYTES: usize = 4 << 20;
 
-/// The piece's typed columns, with `__line` counted from `first_line`;
-/// none when polars' reader must read it (a quote, a line with another
-/// number of fields than `width`, bytes that are not UTF-8).
+/// The typed columns of a piece without quotes (see `record_pieces`), with
+/// `__line` counted from `first_line`; none when polars' reader must read
+/// it (a line with another number of fields than `width`, bytes that are
+/// not UTF-8).
 pub(super) fn read(
     piece: &[u8],
     separator: u8,
@@ -38,10 +40,10 @@ pub(super) fn read(
     columns: &[PlainColumn],
     first_line: IdxSize,
 ) -> PolarsResult<Option<DataFrame>> {
-    if !separator.is_ascii() || separator == b'\n' || width < 2 || memchr::memchr(b'"', piece).is_some() {
+    if !separator.is_ascii() || separator == b'\n' || width < 2 {
         return Ok(None);
     }
-    let parts = parts(piece, PART_BYTES);
+    let parts = line_pieces(piece, PART_BYTES);
     let refused = |frame: &PolarsResult<Option<DataFrame>>| !matches!(frame, Ok(Some(_)));
     let read = match parallel::each(
         parts.len(),
@@ -73,25 +75,6 @@ pub(super) fn read(
         }
     }
     Ok(whole)
-}
-
-/// Ranges of `piece` of about `target` bytes, each ending after a line break
-/// (the last one where the piece ends).
-fn parts(piece: &[u8], target: usize) -> Vec<std::ops::Range<usize>> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    while start < piece.len() {
-        let end = match piece.get(start + target..).and_then(|rest| memchr::memchr(b'\n', rest)) {
-            Some(newline) => start + target + newline + 1,
-            None => piece.len(),
-        };
-        parts.push(start..end);
-        start = end;
-    }
-    if parts.is_empty() {
-        parts.push(0..0);
-    }
-    parts
 }
 
 /// One part's typed columns; none when it holds a line of another width,
@@ -214,7 +197,7 @@ fn block_mask(bytes: &[u8], separator: u8) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{parts, Delimiters};
+    use super::Delimiters;
 
     proptest::proptest! {
         #[test]
@@ -225,14 +208,5 @@ mod tests {
             let expected: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == separator || bytes[i] == b'\n').collect();
             proptest::prop_assert_eq!(Delimiters::new(&bytes, separator).collect::<Vec<_>>(), expected);
         }
-    }
-
-    #[test]
-    fn parts_end_after_line_breaks_and_cover_the_piece() {
-        let piece = b"a;1\nbb;2\nc;3\nd";
-        assert_eq!(parts(piece, 2), vec![0..4, 4..9, 9..13, 13..14]);
-        assert_eq!(parts(piece, 100), vec![0..14]);
-        assert_eq!(parts(b"a\n", 1), vec![0..2]);
-        assert_eq!(parts(b"", 4), vec![0..0]);
     }
 }
