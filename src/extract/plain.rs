@@ -5,7 +5,7 @@
 //! each column is typed straight from the slices of the piece: polars'
 //! reader first copied every field into a text column of its own, which
 //! the typing then read again (at 10 million persons, reading and typing
-//! were 14 of the 17 seconds of `rates`). Any other piece, and the rows of
+//! were 14 of the 17.5 seconds of `rates`). Any other piece, and the rows of
 //! a plain one that break a rule (read again to quote their raw text), go
 //! through polars' reader, so the two readers must agree on every plain
 //! piece: `tests::a_plain_piece_reads_as_polars_reads_it_quoted`.
