@@ -111,15 +111,16 @@ struct Query<'a> {
 
 impl<'a> Query<'a> {
     /// The eligible persons with `BENEFICIARY`. Where `id_lav` holds the
-    /// persons' positions, the beneficiaries are marked in a flag per person
-    /// and the flags gathered with the persons' other columns: at 10 million
-    /// persons, looking the 5.1 million eligible persons up in a hashed set
-    /// of the beneficiaries took 0.85 s, marking them 0.02 s. Otherwise the beneficiaries' ids are
-    /// gathered, made distinct and looked up in one hashed set: joining them
-    /// to the eligible persons held both sides at once (200 MB more at the
-    /// peak of a cached analysis of 10 million persons), and looking up every
-    /// activity's id built a set twice as large, slower to probe (0.57
-    /// against 0.30 s, the distinct ids found in 0.03 s).
+    /// persons' positions, the beneficiaries are marked in a flag per
+    /// person and the flags gathered with the persons' other columns: at 10
+    /// million persons, looking the 5.1 million eligible persons up in a
+    /// hashed set of the beneficiaries took 0.85 s, marking them 0.02 s.
+    /// Otherwise the beneficiaries' ids are gathered, made distinct and
+    /// looked up in one hashed set: joining them to the eligible persons
+    /// held both sides at once (200 MB more at the peak of a cached analysis
+    /// of 10 million persons), and looking up every activity's id built a
+    /// set twice as large, slower to probe (0.57 against 0.30 s, the
+    /// distinct ids found in 0.03 s).
     fn flagged(self) -> Result<LazyFrame> {
         let beneficiaries = self.beneficiary_activities.select([col("id_lav")]).collect()?;
         let beneficiaries = beneficiaries.column("id_lav")?;
@@ -498,15 +499,12 @@ fn inside_own_spell(activities: LazyFrame, spells: LazyFrame, persons: usize) ->
         .into_owned();
     let spell_rows = IdxCa::from_vec(PlSmallStr::EMPTY, (0..spells.height() as IdxSize).collect());
     let begins_run = owners.not_equal_missing(&owners.shift(1));
-    let first_spell = IdxCa::full_null(PlSmallStr::EMPTY, persons).scatter(
-        owners.filter(&begins_run)?.rechunk().cont_slice()?,
-        spell_rows.filter(&begins_run)?.iter(),
-    )?;
+    let first_spell = spread_over_persons(&owners.filter(&begins_run)?, &spell_rows.filter(&begins_run)?, persons)?;
 
     let activity_owners = activities.column("id_lav")?.idx()?;
     let days = activities.column("data_inizio")?.date()?.physical();
     let mut candidates = IdxCa::from_vec(PlSmallStr::EMPTY, (0..activities.height() as IdxSize).collect());
-    let mut at = first_spell.idx()?.take(activity_owners)?;
+    let mut at = first_spell.take(activity_owners)?;
     let mut inside = BooleanChunked::full(INSIDE.into(), false, activities.height());
     loop {
         let known = at.is_not_null();
@@ -540,18 +538,35 @@ fn inside_own_spell(activities: LazyFrame, spells: LazyFrame, persons: usize) ->
 /// then gathered by each row's person, with no hash table.
 fn with_persons_value(rows: LazyFrame, persons_rows: &DataFrame, column: &str, persons: usize) -> Result<LazyFrame> {
     let values = persons_rows.column(column)?;
-    let by_person = Int32Chunked::full_null(column.into(), persons).scatter(
-        persons_rows.column("id_lav")?.idx()?.rechunk().cont_slice()?,
-        values.date()?.physical().iter(),
+    let by_person = spread_over_persons(
+        persons_rows.column("id_lav")?.idx()?,
+        values.date()?.physical(),
+        persons,
     )?;
     Ok(rows
         .with_column(
-            lit(by_person)
+            lit(by_person.into_series())
                 .gather(col("id_lav"), false)
                 .cast(values.dtype().clone())
                 .alias(column),
         )
         .filter(col(column).is_not_null()))
+}
+
+/// `values[i]` put at position `owners[i]` of a column of one row per
+/// person, null for the persons no row names (a person named twice keeps
+/// the last value).
+fn spread_over_persons<T: PolarsNumericType>(
+    owners: &IdxCa,
+    values: &ChunkedArray<T>,
+    persons: usize,
+) -> Result<ChunkedArray<T>>
+where
+    for<'a> &'a mut ChunkedArray<T>: ChunkedSet<T::Native>,
+{
+    let spread = ChunkedArray::<T>::full_null(values.name().clone(), persons)
+        .scatter(owners.rechunk().cont_slice()?, values.iter())?;
+    Ok(spread.unpack::<T>()?.clone())
 }
 
 /// Whether `values` never decrease.
