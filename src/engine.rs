@@ -33,6 +33,101 @@ pub fn null_of(dtype: DataType) -> Expr {
     lit(LiteralValue::untyped_null()).cast(dtype)
 }
 
+/// Whether each activity, given by its person's position (`owners`) and the
+/// day it starts, starts inside a spell of its own person. `spells` holds
+/// three columns, in this order: the person's position, the first day and
+/// the last (null while the spell is open). An activity's spell depends on
+/// no period: one that starts in a period inside a spell makes that spell
+/// overlap the period, so `import` works this out once for the cache.
+///
+/// Found without a join: the spells are put person by person, each
+/// person's first spell is found by position, and every activity is
+/// checked against it; those outside are checked against the person's next
+/// spell, and so on. A person has one spell in a period, rarely more, so
+/// the rounds end quickly. At 10 million persons (4.9 million activities in
+/// the year, 5.1 million spells) the hash join took 1.6-2.3 s, these rounds
+/// 0.5-1.0 s, reading their inputs included.
+pub fn inside_own_spells(
+    owners: &IdxCa,
+    days: &Int32Chunked,
+    spells: DataFrame,
+    persons: usize,
+) -> PolarsResult<BooleanChunked> {
+    let [owner, start, end] = [0, 1, 2].map(|i| spells.columns()[i].name().clone());
+    let spells = if ascending(spells.column(&owner)?.idx()?) {
+        spells
+    } else {
+        spells.sort([owner.clone()], SortMultipleOptions::default())?
+    };
+    let spell_owners = spells.column(&owner)?.idx()?.rechunk();
+    let starts = spells.column(&start)?.date()?.physical().rechunk();
+    // An open spell lasts for ever.
+    let ends = spells
+        .column(&end)?
+        .date()?
+        .physical()
+        .fill_null_with_values(i32::MAX)?
+        .rechunk()
+        .into_owned();
+    let spell_rows = IdxCa::from_vec(PlSmallStr::EMPTY, (0..spells.height() as IdxSize).collect());
+    let begins_run = spell_owners.not_equal_missing(&spell_owners.shift(1));
+    let first_spell = spread_over_persons(
+        &spell_owners.filter(&begins_run)?,
+        &spell_rows.filter(&begins_run)?,
+        persons,
+    )?;
+
+    let mut candidates = IdxCa::from_vec(PlSmallStr::EMPTY, (0..owners.len() as IdxSize).collect());
+    let mut at = first_spell.take(owners)?;
+    let mut inside = BooleanChunked::full(PlSmallStr::EMPTY, false, owners.len());
+    loop {
+        let known = at.is_not_null();
+        candidates = candidates.filter(&known)?;
+        at = at.filter(&known)?;
+        if candidates.is_empty() {
+            break;
+        }
+        let day = days.take(&candidates)?;
+        let within = starts.take(&at)?.lt_eq(&day) & day.lt_eq(&ends.take(&at)?);
+        inside = inside.scatter_single(candidates.filter(&within)?.into_no_null_iter(), Some(true))?;
+        let outside = !&within;
+        candidates = candidates.filter(&outside)?;
+        at = &at.filter(&outside)? + 1;
+        let in_range = at.lt(spells.height() as IdxSize);
+        candidates = candidates.filter(&in_range)?;
+        at = at.filter(&in_range)?;
+        let same_person = spell_owners.take(&at)?.equal(&owners.take(&candidates)?);
+        candidates = candidates.filter(&same_person)?;
+        at = at.filter(&same_person)?;
+    }
+    Ok(inside)
+}
+
+/// `values[i]` put at position `owners[i]` of a column of one row per
+/// person, null for the persons no row names (a person named twice keeps
+/// the last value).
+pub fn spread_over_persons<T: PolarsNumericType>(
+    owners: &IdxCa,
+    values: &ChunkedArray<T>,
+    persons: usize,
+) -> PolarsResult<ChunkedArray<T>>
+where
+    for<'a> &'a mut ChunkedArray<T>: ChunkedSet<T::Native>,
+{
+    let spread = ChunkedArray::<T>::full_null(values.name().clone(), persons)
+        .scatter(owners.rechunk().cont_slice()?, values.iter())?;
+    Ok(spread.unpack::<T>()?.clone())
+}
+
+/// Whether `values` never decrease.
+fn ascending(values: &IdxCa) -> bool {
+    values.len() < 2
+        || values
+            .slice(1, values.len() - 1)
+            .gt_eq(&values.slice(0, values.len() - 1))
+            .all()
+}
+
 /// A result grid as a Parquet file: counts as UInt64, rates and statistics
 /// as Float64, flags as Boolean, codes and labels as String; suppressed
 /// values are nulls.

@@ -131,6 +131,34 @@ fn the_cache_finds_each_persons_row_after_the_later_rules_drop_one_ahead_of_the_
     assert!(from_csv.1.contains("unknown person"), "{}", from_csv.1);
 }
 
+/// `import` works out once whether each activity starts inside a spell of
+/// its own person, and must do so among the spells the later rules keep. A
+/// duplicate id_did rejects both spells D5a-0: the fixture's person P5-0
+/// stays eligible through D5b-0, but both activities lie in D5a-0 only, so
+/// P5-0 is no longer a beneficiary. A spell of no person is rejected too.
+#[test]
+fn the_cache_counts_an_activity_only_inside_a_spell_the_later_rules_kept() {
+    let work = Workdir::new();
+    let mut files = fixture_files();
+    files[1]
+        .1
+        .extend_from_slice(b"D5a-0;P3-0;01/01/2020;31/12/2020;TO01;001\nD12;P99;01/01/2024;;TO01;001\n");
+    let dir = work.extract("spell_rejected_later", &files);
+    let rejects = work.path().join("scarti.csv");
+    import(&dir, &[]);
+    assert!(dir.join(".silp-cache/politiche-in-did.parquet").is_file());
+    let from_csv = rates(&dir, &rejects, &["--no-cache"]);
+    let from_cache = rates(&dir, &rejects, &[]);
+    assert!(from_cache.2.contains(FROM_CACHE), "{}", from_cache.2);
+    assert_eq!(from_cache.0, from_csv.0);
+    assert_eq!(from_cache.1, from_csv.1);
+    assert!(from_csv.1.contains("duplicate id_did"), "{}", from_csv.1);
+    assert!(from_csv.1.contains("unknown person"), "{}", from_csv.1);
+    let untouched = work.extract("untouched", &fixture_files());
+    let before = rates(&untouched, &work.path().join("scarti-untouched.csv"), &["--no-cache"]);
+    assert_ne!(from_csv.0, before.0, "losing D5a-0 changes P5-0's cell");
+}
+
 #[test]
 fn a_changed_file_makes_the_commands_read_the_csv_files_again() {
     let work = Workdir::new();

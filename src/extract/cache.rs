@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,15 @@ const MANIFEST: &str = "manifest.json";
 const PERSON_KEY: &str = "__person";
 
 /// Bumped whenever what the cache holds changes meaning.
-const LAYOUT: u32 = 7;
+const LAYOUT: u32 = 8;
+/// Beside politiche.parquet, row for row: whether each activity starts
+/// inside a spell of its own person, among the spells the later rules kept
+/// (see `engine::inside_own_spells`). It holds for the import's as-of date
+/// only, since the as-of rules decide which spells are kept.
+const ACTIVITIES_IN_SPELLS: &str = "politiche-in-did.parquet";
+/// An activity's row in politiche.parquet, carried through the later rules
+/// so that the rows they keep find their place in ACTIVITIES_IN_SPELLS.
+const ACTIVITY_ROW: &str = "__row";
 
 pub fn dir_for(extract: &Path, cache: Option<&Path>) -> PathBuf {
     cache.map_or_else(|| extract.join(DEFAULT_DIR), Path::to_path_buf)
@@ -41,6 +49,8 @@ pub struct Manifest {
     /// lavoratori.parquet's rows (written when the persons' identifiers
     /// have distinct 64-bit hashes, see `PersonNumbers`).
     persons_numbered: bool,
+    /// The file of ACTIVITIES_IN_SPELLS, written with the persons' positions.
+    activities_in_spells: Option<String>,
     /// Rows rejected by the row rules.
     rejects: Vec<Reject>,
     /// The as-of date the later rules (dates, birth years, duplicates,
@@ -295,6 +305,23 @@ impl Manifest {
             if persons_numbered && frame.column(PERSON_KEY).is_ok() {
                 frame.rename(PERSON_KEY, "id_lav".into())?;
             }
+            if let (true, FileKind::Activities, Some(name)) = (persons_numbered, *kind, &self.activities_in_spells) {
+                let path = cache_dir.join(name);
+                let reader = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+                let inside = ParquetReader::new(reader)
+                    .finish()
+                    .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
+                if inside.height() != frame.height() {
+                    bail!(
+                        "{} has {} rows where {} has {}; rerun silp-access import",
+                        path.display(),
+                        inside.height(),
+                        file.parquet,
+                        frame.height()
+                    );
+                }
+                frame.with_column(inside.column(super::IN_SPELL)?.clone())?;
+            }
             checked.frames.insert(*kind, frame);
             checked.reports.insert(*kind, file.report.clone());
             checked.latest.insert(*kind, file.latest.map(|d| d.0));
@@ -316,6 +343,9 @@ pub struct Staged {
     encoding: EncodingChoice,
     files: Vec<CachedFile>,
     persons_numbered: bool,
+    persons: usize,
+    activities: usize,
+    activities_in_spells: Option<String>,
     /// The row rules' rejects (stage 1).
     rejects: Vec<Reject>,
 }
@@ -329,6 +359,10 @@ pub struct Stager<'a> {
     staging: &'a Path,
     extract_dir: &'a Path,
     person_numbers: Option<super::PersonNumbers>,
+    /// lavoratori.parquet's rows, which the persons' positions number.
+    persons: usize,
+    /// politiche.parquet's rows.
+    activities: usize,
     files: Vec<CachedFile>,
 }
 
@@ -338,6 +372,8 @@ impl<'a> Stager<'a> {
             staging,
             extract_dir,
             person_numbers: None,
+            persons: 0,
+            activities: 0,
             files: Vec::new(),
         }
     }
@@ -348,18 +384,22 @@ impl<'a> Stager<'a> {
         let frame = checked.frames.get_mut(&kind).expect("the file just read");
         if kind == FileKind::Persons {
             self.person_numbers = super::PersonNumbers::new(frame)?;
+            self.persons = frame.height();
         } else if self.files.is_empty() {
             return Err(anyhow!("{} was staged before lavoratori.csv", spec.name));
         }
         let parquet = spec.name.replace(".csv", ".parquet");
-        let mut rows = frame.clone().lazy();
+        // The spells and activities keep their persons' positions through
+        // the later rules, for ACTIVITIES_IN_SPELLS.
+        let carries_positions = matches!(kind, FileKind::Spells | FileKind::Activities);
         if let (Some(numbers), Some(_)) = (&self.person_numbers, spec.column("id_lav")) {
             let positions = match kind {
                 FileKind::Persons => super::person_positions(frame.height()).into_column(),
                 _ => numbers.of(frame)?,
             };
-            rows = rows.with_column(lit(positions.take_materialized_series()).alias(PERSON_KEY));
+            frame.with_column(positions.with_name(PERSON_KEY.into()))?;
         }
+        let rows = frame.clone().lazy();
         // Every analysis looks for a person's latest or earliest spell, ties
         // going by id_did: stored person by person in that order, they are
         // the last or first of each person's run, found without a sort or a
@@ -385,10 +425,23 @@ impl<'a> Stager<'a> {
                     target.display()
                 )
             })?;
-        let later: Vec<&str> = std::iter::once(super::LINE)
+        let mut later: Vec<&str> = std::iter::once(super::LINE)
             .chain(spec.columns.iter().filter(|c| c.read_by_later_rules()).map(|c| c.name))
             .collect();
+        if carries_positions && self.person_numbers.is_some() {
+            later.push(PERSON_KEY);
+        }
         *frame = frame.select(later)?;
+        if kind == FileKind::Activities {
+            self.activities = frame.height();
+            if self.person_numbers.is_some() {
+                frame.with_column(
+                    super::person_positions(frame.height())
+                        .with_name(ACTIVITY_ROW.into())
+                        .into_column(),
+                )?;
+            }
+        }
         // lavoratori.csv's identifiers stay: the references are checked
         // against them. The duplicate rule would check the others the same way.
         if kind != FileKind::Persons {
@@ -415,8 +468,53 @@ impl<'a> Stager<'a> {
             encoding,
             files: self.files,
             persons_numbered: self.person_numbers.is_some(),
+            persons: self.persons,
+            activities: self.activities,
+            activities_in_spells: None,
             rejects: checked.rejects.clone(),
         }
+    }
+}
+
+impl Staged {
+    /// Once the later rules have run on `frames`, writes ACTIVITIES_IN_SPELLS
+    /// from the spells and activities they kept (a rejected activity's row
+    /// says false, and no analysis reads it), then drops the columns the
+    /// stager carried for it.
+    pub fn write_activities_in_spells(
+        &mut self,
+        staging: &Path,
+        frames: &mut std::collections::BTreeMap<FileKind, DataFrame>,
+    ) -> Result<()> {
+        let (Some(spells), Some(activities)) = (frames.get(&FileKind::Spells), frames.get(&FileKind::Activities))
+        else {
+            return Ok(());
+        };
+        if !self.persons_numbered {
+            return Ok(());
+        }
+        let inside = crate::engine::inside_own_spells(
+            activities.column(PERSON_KEY)?.idx()?,
+            activities.column("data_inizio")?.date()?.physical(),
+            spells.select([PERSON_KEY, "data_did", "data_fine"])?,
+            self.persons,
+        )?;
+        let rows = activities.column(ACTIVITY_ROW)?.idx()?.filter(&inside)?;
+        let by_row = BooleanChunked::full(super::IN_SPELL.into(), false, self.activities)
+            .scatter_single(rows.into_no_null_iter(), Some(true))?;
+        let target = staging.join(ACTIVITIES_IN_SPELLS);
+        let frame = DataFrame::new(self.activities, vec![by_row.into_column()])?;
+        write_parquet(&frame, None, &target, ROW_GROUP_ROWS).map_err(|e| {
+            anyhow!(
+                "cannot write {}: {e}; check that its folder can be written and has room",
+                target.display()
+            )
+        })?;
+        self.activities_in_spells = Some(ACTIVITIES_IN_SPELLS.to_string());
+        for frame in frames.values_mut() {
+            *frame = std::mem::take(frame).drop_many([PERSON_KEY, ACTIVITY_ROW]);
+        }
+        Ok(())
     }
 }
 
@@ -436,6 +534,7 @@ pub fn write_manifest(
         code_lists: code_lists_fingerprint(reference),
         files: staged.files,
         persons_numbered: staged.persons_numbered,
+        activities_in_spells: staged.activities_in_spells,
         rejects: staged.rejects,
         as_of: NaiveDateText(as_of),
         as_of_rejects,

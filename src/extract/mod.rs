@@ -123,8 +123,15 @@ pub struct Extract {
     /// the references while it reads them), so a person's row is gathered,
     /// not joined.
     pub persons_numbered: bool,
+    /// The activities hold [`IN_SPELL`], read from a cache judged against
+    /// the as-of date in use.
+    pub activities_in_spells: bool,
     frames: BTreeMap<FileKind, DataFrame>,
 }
+
+/// Whether an activity starts inside a spell of its own person, among the
+/// spells kept (see `engine::inside_own_spells`).
+pub const IN_SPELL: &str = "__in_did";
 
 /// The rows that passed the row rules (stage 1), before the as-of date is known.
 #[derive(Default, Clone)]
@@ -245,8 +252,9 @@ impl Extract {
                 .step(format!("writing {} into the Parquet cache", kind.spec().name));
             stager.write(kind, checked)
         })?;
-        let staged = stager.finish(options.encoding, &checked);
-        let (extract, as_of_rejects) = finish(&location, checked, options, None)?;
+        let mut staged = stager.finish(options.encoding, &checked);
+        let (mut extract, as_of_rejects) = finish(&location, checked, options, None)?;
+        staged.write_activities_in_spells(staging.path(), &mut extract.frames)?;
         Ok(Imported {
             extract,
             cache_dir: cache_dir.to_path_buf(),
@@ -448,7 +456,10 @@ fn finish(
     if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
             let spec = kind.spec();
-            let analysed: Vec<Expr> = spec.analysed_columns(spells_in_order).into_iter().map(col).collect();
+            let mut analysed: Vec<Expr> = spec.analysed_columns(spells_in_order).into_iter().map(col).collect();
+            if frame.column(IN_SPELL).is_ok() {
+                analysed.push(col(IN_SPELL));
+            }
             *frame = std::mem::take(frame).lazy().select(analysed).collect()?;
         }
         if persons_numbered {
@@ -474,6 +485,9 @@ fn finish(
         cache: CacheUse::None,
         spells_in_order,
         persons_numbered,
+        activities_in_spells: frames
+            .get(&FileKind::Activities)
+            .is_some_and(|frame| frame.column(IN_SPELL).is_ok()),
         frames,
     };
     Ok((extract, later))

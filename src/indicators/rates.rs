@@ -8,9 +8,9 @@ use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
 use crate::disclosure;
-use crate::engine::{date_lit, epoch_days, is_in_series, is_one_of};
+use crate::engine::{date_lit, epoch_days, inside_own_spells, is_in_series, is_one_of, spread_over_persons};
 use crate::extract::schema::{FileKind, REFUSED};
-use crate::extract::Extract;
+use crate::extract::{Extract, IN_SPELL};
 use crate::reference::{Activity, Reference, ITALY};
 use crate::table::{
     CellStatus, Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS, PROGRAMMES,
@@ -165,7 +165,9 @@ impl<'a> Query<'a> {
                         .gt_eq(date_lit(from))
                         .and(col("data_inizio").lt_eq(date_lit(to))),
                 );
-                let inside_a_spell = if extract.persons_numbered {
+                let inside_a_spell = if extract.activities_in_spells {
+                    in_period.filter(col(IN_SPELL))
+                } else if extract.persons_numbered {
                     inside_own_spell(in_period, overlapping, persons.height())?
                 } else {
                     in_period
@@ -471,64 +473,21 @@ fn with_category(activities: LazyFrame, reference: &Reference) -> LazyFrame {
 }
 
 /// The activities that start inside a spell of their own person, found
-/// without a join where `id_lav` holds the persons' positions. The spells
-/// are put person by person, each person's first spell is found by
-/// position, and every activity is checked against it; those outside are
-/// checked against the person's next spell, and so on: a person has one
-/// spell in a period, rarely more, so the rounds end quickly. At 10 million
-/// persons (4.9 million activities in the year, 5.1 million spells) the
-/// hash join took 1.6-2.3 s, these rounds 0.5-1.0 s, reading their inputs
-/// included.
+/// without a join where `id_lav` holds the persons' positions (see
+/// [`inside_own_spells`]).
 fn inside_own_spell(activities: LazyFrame, spells: LazyFrame, persons: usize) -> Result<LazyFrame> {
-    let activities = activities.collect()?;
-    let mut spells = spells
+    let mut activities = activities.collect()?;
+    let spells = spells
         .select([col("id_lav"), col("data_did"), col("data_fine")])
         .collect()?;
-    if !ascending(spells.column("id_lav")?.idx()?) {
-        spells = spells.sort(["id_lav"], SortMultipleOptions::default())?;
-    }
-    let owners = spells.column("id_lav")?.idx()?.rechunk();
-    let starts = spells.column("data_did")?.date()?.physical().rechunk();
-    // An open spell lasts for ever.
-    let ends = spells
-        .column("data_fine")?
-        .date()?
-        .physical()
-        .fill_null_with_values(i32::MAX)?
-        .rechunk()
-        .into_owned();
-    let spell_rows = IdxCa::from_vec(PlSmallStr::EMPTY, (0..spells.height() as IdxSize).collect());
-    let begins_run = owners.not_equal_missing(&owners.shift(1));
-    let first_spell = spread_over_persons(&owners.filter(&begins_run)?, &spell_rows.filter(&begins_run)?, persons)?;
-
-    let activity_owners = activities.column("id_lav")?.idx()?;
-    let days = activities.column("data_inizio")?.date()?.physical();
-    let mut candidates = IdxCa::from_vec(PlSmallStr::EMPTY, (0..activities.height() as IdxSize).collect());
-    let mut at = first_spell.take(activity_owners)?;
-    let mut inside = BooleanChunked::full(INSIDE.into(), false, activities.height());
-    loop {
-        let known = at.is_not_null();
-        candidates = candidates.filter(&known)?;
-        at = at.filter(&known)?;
-        if candidates.is_empty() {
-            break;
-        }
-        let day = days.take(&candidates)?;
-        let within = starts.take(&at)?.lt_eq(&day) & day.lt_eq(&ends.take(&at)?);
-        inside = inside.scatter_single(candidates.filter(&within)?.into_no_null_iter(), Some(true))?;
-        let outside = !&within;
-        candidates = candidates.filter(&outside)?;
-        at = &at.filter(&outside)? + 1;
-        let in_range = at.lt(spells.height() as IdxSize);
-        candidates = candidates.filter(&in_range)?;
-        at = at.filter(&in_range)?;
-        let same_person = owners.take(&at)?.equal(&activity_owners.take(&candidates)?);
-        candidates = candidates.filter(&same_person)?;
-        at = at.filter(&same_person)?;
-    }
+    let inside = inside_own_spells(
+        activities.column("id_lav")?.idx()?,
+        activities.column("data_inizio")?.date()?.physical(),
+        spells,
+        persons,
+    )?;
     // Filtered lazily: a table with no activity breakdown reads only `id_lav`.
-    let mut activities = activities;
-    activities.with_column(inside.into_column())?;
+    activities.with_column(inside.with_name(INSIDE.into()).into_column())?;
     Ok(activities.lazy().filter(col(INSIDE)))
 }
 
@@ -551,31 +510,6 @@ fn with_persons_value(rows: LazyFrame, persons_rows: &DataFrame, column: &str, p
                 .alias(column),
         )
         .filter(col(column).is_not_null()))
-}
-
-/// `values[i]` put at position `owners[i]` of a column of one row per
-/// person, null for the persons no row names (a person named twice keeps
-/// the last value).
-fn spread_over_persons<T: PolarsNumericType>(
-    owners: &IdxCa,
-    values: &ChunkedArray<T>,
-    persons: usize,
-) -> Result<ChunkedArray<T>>
-where
-    for<'a> &'a mut ChunkedArray<T>: ChunkedSet<T::Native>,
-{
-    let spread = ChunkedArray::<T>::full_null(values.name().clone(), persons)
-        .scatter(owners.rechunk().cont_slice()?, values.iter())?;
-    Ok(spread.unpack::<T>()?.clone())
-}
-
-/// Whether `values` never decrease.
-fn ascending(values: &IdxCa) -> bool {
-    values.len() < 2
-        || values
-            .slice(1, values.len() - 1)
-            .gt_eq(&values.slice(0, values.len() - 1))
-            .all()
 }
 
 /// The values of a code or enumeration column, in the order the extract
