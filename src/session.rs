@@ -31,16 +31,23 @@ pub struct Session {
 impl Session {
     /// Loads the extract for an analysis, reports its rows on stderr, writes
     /// `--rejects` and enforces `--strict`.
-    pub fn open(args: &ExtractArgs, stderr: &mut dyn Write, progress: Progress) -> Result<Session> {
-        let session = Session::load(&args.source, progress)?;
+    pub fn open(
+        args: &ExtractArgs,
+        columns_read: Option<Vec<&'static str>>,
+        stderr: &mut dyn Write,
+        progress: Progress,
+    ) -> Result<Session> {
+        let session = Session::load(&args.source, columns_read, progress)?;
         report_rows(&session.extract, args, stderr)?;
         Ok(session)
     }
 
-    /// Loads the files and columns the analyses read.
-    pub fn load(args: &SourceArgs, progress: Progress) -> Result<Session> {
+    /// Loads the files and columns the analyses read (of them, only
+    /// `columns_read` when given).
+    pub fn load(args: &SourceArgs, columns_read: Option<Vec<&'static str>>, progress: Progress) -> Result<Session> {
         let options = LoadOptions {
             analysed_only: true,
+            columns_read,
             ..load_options(args, progress)
         };
         Session::load_with(args, &ANALYSIS_FILES, &options)
@@ -70,6 +77,7 @@ pub fn load_options(args: &SourceArgs, progress: Progress) -> LoadOptions {
         cache_dir: args.cache.clone(),
         no_cache: args.no_cache,
         analysed_only: false,
+        columns_read: None,
         progress,
     }
 }
@@ -265,14 +273,19 @@ fn period(args: &PeriodArgs, as_of: NaiveDate) -> Result<Period> {
 /// What `rates` and `gap` share: check the options before reading any data,
 /// load, plan, build the table with `table` (which also says how many cohort
 /// members lack a full follow-up), report that, and publish.
+/// One table of the options in `args`, which reads the breakdowns of `--by`
+/// and `also_by`, loading only the columns they read.
 pub fn answer(
     args: &TableArgs,
+    also_by: &[Dimension],
     stderr: &mut dyn Write,
     progress: Progress,
     table: impl FnOnce(&Session, &RatesPlan, &Codebook) -> Result<(Grid, u64)>,
 ) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let session = Session::open(&args.extract, stderr, progress)?;
+    let dims: Vec<Dimension> = options.dims.iter().chain(also_by).copied().collect();
+    let columns_read = crate::indicators::columns_read(&dims, &options.selection);
+    let session = Session::open(&args.extract, Some(columns_read), stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
     let codebook = Codebook::new(&session.reference, args.output.lang);
     let (grid, incomplete_followup) = table(&session, &plan, &codebook)?;

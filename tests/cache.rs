@@ -159,6 +159,40 @@ fn the_cache_counts_an_activity_only_inside_a_spell_the_later_rules_kept() {
     assert_ne!(from_csv.0, before.0, "losing D5a-0 changes P5-0's cell");
 }
 
+/// A single table loads only the columns its breakdowns and selection read:
+/// every breakdown, in either population, and a gap table (which also reads
+/// the citizenship group, sex and age) give from the cache what they give
+/// from the CSV files.
+#[test]
+fn each_breakdown_reads_its_columns_from_the_cache() {
+    let work = Workdir::new();
+    let dir = work.extract("every_breakdown", &fixture_files());
+    import(&dir, &[]);
+    let extract = dir.to_str().unwrap();
+    let mut questions: Vec<String> = Vec::new();
+    for dim in silp_access::table::Dimension::ALL {
+        for population in ["stock", "coorte"] {
+            questions.push(format!("rates --by {} --population {population}", dim.name()));
+        }
+    }
+    questions.push("rates --by sesso --programma GOL".to_string());
+    questions.push("gap --by provincia".to_string());
+    questions.push("gap --by cittadinanza --population coorte".to_string());
+    for question in &questions {
+        let mut args: Vec<&str> = question.split(' ').collect();
+        args.extend(["--year", "2024", "--margins", "--format", "csv", "--extract", extract]);
+        let from_cache = run(&args);
+        assert!(
+            String::from_utf8_lossy(&from_cache.stderr).contains(FROM_CACHE),
+            "{question}: {}",
+            String::from_utf8_lossy(&from_cache.stderr)
+        );
+        args.push("--no-cache");
+        let from_csv = run_ok(&args);
+        assert_eq!(String::from_utf8(from_cache.stdout).unwrap(), from_csv, "{question}");
+    }
+}
+
 #[test]
 fn a_changed_file_makes_the_commands_read_the_csv_files_again() {
     let work = Workdir::new();

@@ -11,7 +11,7 @@ use crate::progress::Progress;
 use crate::session::answer;
 
 pub fn run(args: &RatesArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    answer(&args.table, stderr, progress, |session, plan, codebook| {
+    answer(&args.table, &[], stderr, progress, |session, plan, codebook| {
         let memo = indicators::Memo::default();
         let result = indicators::compute(&session.extract, &session.reference, plan, &memo)?;
         Ok((result.table.grid(codebook)?, result.incomplete_followup))

@@ -17,7 +17,7 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
     let threshold = Threshold::new(args.stats.threshold)?;
     crate::stats::critical_value(args.stats.confidence)?;
     let requested = args.years.as_deref().map(parse_years).transpose()?;
-    let session = Session::open(&args.extract, stderr, progress)?;
+    let session = Session::open(&args.extract, None, stderr, progress)?;
     let years = match (requested, args.year) {
         (Some(years), _) => years,
         (None, Some(year)) => vec![year],

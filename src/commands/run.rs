@@ -42,7 +42,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         cache: job.cache.clone(),
         no_cache: false,
     };
-    let session = Session::load(&source, progress)?;
+    let session = Session::load(&source, None, progress)?;
     let extract = &session.extract;
     for file in &extract.files {
         log.event(

@@ -281,7 +281,7 @@ impl Manifest {
         };
         for (kind, file) in &cached {
             let wanted: Vec<&str> = if judged && options.analysed_only {
-                kind.spec().analysed_columns(checked.spells_in_order)
+                options.analysed_columns(kind.spec(), checked.spells_in_order)
             } else {
                 kind.spec().columns.iter().map(|c| c.name).collect()
             };

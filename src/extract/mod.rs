@@ -62,7 +62,23 @@ pub struct LoadOptions {
     pub no_cache: bool,
     /// Keep only the columns the indicators read (see `FileSpec::analysed`).
     pub analysed_only: bool,
+    /// With `analysed_only`, the analysed columns the analysis will read,
+    /// when it knows them (a single table); None keeps every analysed
+    /// column (a report, a batch job). A cached analysis then reads no
+    /// other column from the Parquet files.
+    pub columns_read: Option<Vec<&'static str>>,
     pub progress: Progress,
+}
+
+impl LoadOptions {
+    /// The columns of `spec` an analysis keeps once its rows are checked.
+    fn analysed_columns(&self, spec: &FileSpec, spells_in_order: bool) -> Vec<&'static str> {
+        let mut columns = spec.analysed_columns(spells_in_order);
+        if let Some(read) = &self.columns_read {
+            columns.retain(|column| read.contains(column));
+        }
+        columns
+    }
 }
 
 /// A rejected row.
@@ -456,7 +472,11 @@ fn finish(
     if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
             let spec = kind.spec();
-            let mut analysed: Vec<Expr> = spec.analysed_columns(spells_in_order).into_iter().map(col).collect();
+            let mut analysed: Vec<Expr> = options
+                .analysed_columns(spec, spells_in_order)
+                .into_iter()
+                .map(col)
+                .collect();
             if frame.column(IN_SPELL).is_ok() {
                 analysed.push(col(IN_SPELL));
             }

@@ -26,6 +26,10 @@ pub enum Standard {
 
 const STANDARDISED_BY: [Dimension; 2] = [Dimension::Sesso, Dimension::ClasseEta];
 
+/// The breakdowns a gap table reads beside those asked for: the citizenship
+/// group it compares by default, and those it standardises by.
+pub const GAP_ALSO_BY: [Dimension; 3] = [Dimension::GruppoCittadinanza, STANDARDISED_BY[0], STANDARDISED_BY[1]];
+
 pub struct GapRow {
     pub strata: Vec<String>,
     pub group: String,

@@ -6,6 +6,6 @@ pub mod gap;
 pub mod plan;
 mod rates;
 
-pub use gap::{compare, GapResult, Standard};
+pub use gap::{compare, GapResult, Standard, GAP_ALSO_BY};
 pub use plan::{Period, Population, RatesPlan, Selection};
-pub use rates::{compute, Memo, RatesResult};
+pub use rates::{columns_read, compute, Memo, RatesResult};

@@ -143,8 +143,10 @@ impl<'a> Query<'a> {
 
     fn new(extract: &'a Extract, reference: &Reference, plan: &RatesPlan) -> Result<Query<'a>> {
         let persons = extract.frame(FileKind::Persons)?;
-        let spells = extract.frame(FileKind::Spells)?.clone().lazy();
-        let activities = counted_activities(extract.frame(FileKind::Activities)?.clone().lazy(), reference, plan);
+        let spells_held = extract.frame(FileKind::Spells)?;
+        let spells = spells_held.clone().lazy();
+        let activities_held = extract.frame(FileKind::Activities)?;
+        let activities = counted_activities(activities_held.clone().lazy(), reference, plan);
         let (from, to) = (plan.period.from, plan.period.to);
 
         let (reference_spells, beneficiary_activities) = match plan.population {
@@ -155,11 +157,8 @@ impl<'a> Query<'a> {
                         .and(col("data_fine").is_null().or(col("data_fine").gt_eq(date_lit(from)))),
                 );
                 // The latest spell gives province and job centre; ties go to the greatest id_did.
-                let latest = one_spell_per_person(overlapping.clone(), true, extract.spells_in_order).select([
-                    col("id_lav"),
-                    col("cpi"),
-                    col("prov_cpi"),
-                ]);
+                let latest = one_spell_per_person(overlapping.clone(), true, extract.spells_in_order)
+                    .select(held(spells_held, &["id_lav", "cpi", "prov_cpi"]));
                 let in_period = activities.filter(
                     col("data_inizio")
                         .gt_eq(date_lit(from))
@@ -196,12 +195,12 @@ impl<'a> Query<'a> {
                     false,
                     extract.spells_in_order,
                 )
-                .select([
-                    col("id_lav"),
-                    col("cpi"),
-                    col("prov_cpi"),
-                    col("data_did").alias(REF_DID),
-                ]);
+                .select(
+                    held(spells_held, &["id_lav", "cpi", "prov_cpi"])
+                        .into_iter()
+                        .chain([col("data_did").alias(REF_DID)])
+                        .collect::<Vec<_>>(),
+                );
                 let with_reference_did = if extract.persons_numbered {
                     let earliest_found = earliest.collect()?;
                     let paired = with_persons_value(activities, &earliest_found, REF_DID, persons.height())?;
@@ -228,7 +227,7 @@ impl<'a> Query<'a> {
             reference_spells,
             persons,
             persons_numbered: extract.persons_numbered,
-            beneficiary_activities: with_category(beneficiary_activities, reference),
+            beneficiary_activities: with_category(beneficiary_activities, activities_held, reference),
         })
     }
 }
@@ -458,18 +457,51 @@ fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &Rates
 
 /// Counted activities with the columns the breakdowns read, their code
 /// turned into their Eurostat category.
-fn with_category(activities: LazyFrame, reference: &Reference) -> LazyFrame {
+fn with_category(activities: LazyFrame, held_by: &DataFrame, reference: &Reference) -> LazyFrame {
     let categories: Vec<String> = reference
         .activities
         .iter()
         .map(|a| a.categoria_lmp.to_string())
         .collect();
-    activities.select([
-        col("id_lav"),
-        col("data_inizio"),
-        col("programma"),
-        relabel("cod_attivita", categories.iter().map(String::as_str)).alias("categoria_lmp"),
-    ])
+    let mut columns = held(held_by, &["id_lav", "data_inizio", "programma"]);
+    columns.push(relabel("cod_attivita", categories.iter().map(String::as_str)).alias("categoria_lmp"));
+    activities.select(columns)
+}
+
+/// The columns of `names` that `frame` holds: loaded for one table, the
+/// frames hold only the columns its breakdowns read (see [`columns_read`]).
+fn held(frame: &DataFrame, names: &[&str]) -> Vec<Expr> {
+    names
+        .iter()
+        .filter(|name| frame.column(name).is_ok())
+        .map(|name| col(*name))
+        .collect()
+}
+
+/// The columns of the extract that a table by `dims` under `selection`
+/// reads: what finds the persons, their spells and activities, and what
+/// the breakdowns and the selection read. A single table loads no other,
+/// so a cached one reads no other from the Parquet files (at 10 million
+/// persons, the job centres' codes alone are 11 million strings).
+pub fn columns_read(dims: &[Dimension], selection: &Selection) -> Vec<&'static str> {
+    let mut columns = vec![
+        "id_lav",
+        "id_did",
+        "data_did",
+        "data_fine",
+        "cod_attivita",
+        "data_inizio",
+        "esito",
+    ];
+    if selection.programmes.is_some() {
+        columns.push("programma");
+    }
+    for column in dims.iter().flat_map(|d| source_columns(*d)) {
+        if !columns.contains(column) {
+            columns.push(column);
+        }
+    }
+    columns
 }
 
 /// The activities that start inside a spell of their own person, found
