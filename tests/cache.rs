@@ -54,6 +54,18 @@ fn import(dir: &Path, extra: &[&str]) -> String {
 
 const FROM_CACHE: &str = "read from the Parquet cache";
 
+/// Imports `dir`, then asks `rates` from the CSV files and from the cache,
+/// which must give the same table and rejects; the answer from the CSV files.
+fn imported_and_asked_both_ways(dir: &Path, rejects: &Path) -> (String, String, String) {
+    import(dir, &[]);
+    let from_csv = rates(dir, rejects, &["--no-cache"]);
+    let from_cache = rates(dir, rejects, &[]);
+    assert!(from_cache.2.contains(FROM_CACHE), "{}", from_cache.2);
+    assert_eq!(from_cache.0, from_csv.0);
+    assert_eq!(from_cache.1, from_csv.1);
+    from_csv
+}
+
 /// stderr without the line that says where the rows came from.
 fn without_cache_line(stderr: &str) -> String {
     stderr
@@ -120,13 +132,7 @@ fn the_cache_finds_each_persons_row_after_the_later_rules_drop_one_ahead_of_the_
         bytes.splice(header_end..header_end, first_row.bytes());
     }
     let dir = work.extract("first_person_too_young", &files);
-    let rejects = work.path().join("scarti.csv");
-    import(&dir, &[]);
-    let from_csv = rates(&dir, &rejects, &["--no-cache"]);
-    let from_cache = rates(&dir, &rejects, &[]);
-    assert!(from_cache.2.contains(FROM_CACHE), "{}", from_cache.2);
-    assert_eq!(from_cache.0, from_csv.0);
-    assert_eq!(from_cache.1, from_csv.1);
+    let from_csv = imported_and_asked_both_ways(&dir, &work.path().join("scarti.csv"));
     assert!(from_csv.1.contains("birth year after 2010"), "{}", from_csv.1);
     assert!(from_csv.1.contains("unknown person"), "{}", from_csv.1);
 }
@@ -144,14 +150,8 @@ fn the_cache_counts_an_activity_only_inside_a_spell_the_later_rules_kept() {
         .1
         .extend_from_slice(b"D5a-0;P3-0;01/01/2020;31/12/2020;TO01;001\nD12;P99;01/01/2024;;TO01;001\n");
     let dir = work.extract("spell_rejected_later", &files);
-    let rejects = work.path().join("scarti.csv");
-    import(&dir, &[]);
+    let from_csv = imported_and_asked_both_ways(&dir, &work.path().join("scarti.csv"));
     assert!(dir.join(".silp-cache/politiche-in-did.parquet").is_file());
-    let from_csv = rates(&dir, &rejects, &["--no-cache"]);
-    let from_cache = rates(&dir, &rejects, &[]);
-    assert!(from_cache.2.contains(FROM_CACHE), "{}", from_cache.2);
-    assert_eq!(from_cache.0, from_csv.0);
-    assert_eq!(from_cache.1, from_csv.1);
     assert!(from_csv.1.contains("duplicate id_did"), "{}", from_csv.1);
     assert!(from_csv.1.contains("unknown person"), "{}", from_csv.1);
     let untouched = work.extract("untouched", &fixture_files());

@@ -343,8 +343,10 @@ pub struct Staged {
     encoding: EncodingChoice,
     files: Vec<CachedFile>,
     persons_numbered: bool,
+    /// lavoratori.parquet's and politiche.parquet's rows.
     persons: usize,
     activities: usize,
+    /// Set once ACTIVITIES_IN_SPELLS is written.
     activities_in_spells: Option<String>,
     /// The row rules' rejects (stage 1).
     rejects: Vec<Reject>,
