@@ -306,7 +306,7 @@ fn read_files(
     mut after_each: impl FnMut(FileKind, &mut Checked) -> Result<()>,
 ) -> Result<Checked> {
     let keep = if options.analysed_only {
-        Keep::ForAnalysis
+        Keep::ForAnalysis(options.columns_read.as_deref())
     } else {
         Keep::All
     };
@@ -354,20 +354,25 @@ fn read_files(
 /// What stage 1 keeps of a file's rows; code and enumeration columns are
 /// numbered by [`type_column`] either way.
 #[derive(Clone, Copy)]
-enum Keep {
+enum Keep<'a> {
     /// Every column (validate, import).
     All,
-    /// The columns an analysis reads and those the later rules need (dates,
-    /// birth years, identifiers and references): on tens of millions of
-    /// rows the rest is gigabytes of text that would only be dropped.
-    ForAnalysis,
+    /// The columns an analysis reads (of them, only those of
+    /// `LoadOptions::columns_read` when given) and those the later rules
+    /// need (dates, birth years, identifiers and references): on tens of
+    /// millions of rows the rest is gigabytes of text that would only be
+    /// dropped. Every column is checked all the same.
+    ForAnalysis(Option<&'a [&'static str]>),
 }
 
-impl Keep {
+impl Keep<'_> {
     fn keeps(self, spec: &FileSpec, column: &ColumnSpec) -> bool {
         match self {
             Keep::All => true,
-            Keep::ForAnalysis => column.read_by_later_rules() || spec.analysed.contains(&column.name),
+            Keep::ForAnalysis(read) => {
+                column.read_by_later_rules()
+                    || (spec.analysed.contains(&column.name) && read.is_none_or(|read| read.contains(&column.name)))
+            }
         }
     }
 }
@@ -649,7 +654,7 @@ fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
     reference: &Reference,
-    keep: Keep,
+    keep: Keep<'_>,
     persons: Option<&Arc<PersonIndex>>,
     piece_bytes: usize,
 ) -> Result<FileRows> {
@@ -791,7 +796,7 @@ fn read_file(
     // while they do, and reads the file again keeping them if they stop
     // (at 10 million persons, the peak of `rates` fell from 2,132 to 1,937 MiB).
     let mut unread_ids: Vec<&str> = match keep {
-        Keep::ForAnalysis => spec
+        Keep::ForAnalysis(_) => spec
             .columns
             .iter()
             .filter(|c| c.kind == Kind::Id && !spec.analysed.contains(&c.name))
@@ -2048,7 +2053,7 @@ P8;M;1980;100;001;;ASILO; S\t
             let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
             let prepared = dialect::prepare(bytes, "politiche.csv", Default::default()).unwrap();
             // About two rows a piece.
-            read_file(&ACTIVITIES, prepared, &reference, Keep::ForAnalysis, None, 60).unwrap()
+            read_file(&ACTIVITIES, prepared, &reference, Keep::ForAnalysis(None), None, 60).unwrap()
         };
         let ascending = read(&["X1", "X2", "X3", "X4", "X5"]);
         assert!(ascending.frame.column("id_pol").is_err());
