@@ -271,10 +271,9 @@ fn period(args: &PeriodArgs, as_of: NaiveDate) -> Result<Period> {
 }
 
 /// What `rates` and `gap` share: check the options before reading any data,
-/// load, plan, build the table with `table` (which also says how many cohort
-/// members lack a full follow-up), report that, and publish.
-/// One table of the options in `args`, which reads the breakdowns of `--by`
-/// and `also_by`, loading only the columns they read.
+/// load only the columns the breakdowns of `--by` and `also_by` read, plan,
+/// build the table with `table` (which also says how many cohort members
+/// lack a full follow-up), report that, and publish.
 pub fn answer(
     args: &TableArgs,
     also_by: &[Dimension],

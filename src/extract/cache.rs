@@ -296,21 +296,13 @@ impl Manifest {
                 })
                 .map(String::from)
                 .collect();
-            let path = cache_dir.join(&file.parquet);
-            let reader = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-            let mut frame = ParquetReader::new(reader)
-                .with_columns(Some(columns))
-                .finish()
-                .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
+            let mut frame = read_parquet(&cache_dir.join(&file.parquet), Some(columns))?;
             if persons_numbered && frame.column(PERSON_KEY).is_ok() {
                 frame.rename(PERSON_KEY, "id_lav".into())?;
             }
             if let (true, FileKind::Activities, Some(name)) = (persons_numbered, *kind, &self.activities_in_spells) {
                 let path = cache_dir.join(name);
-                let reader = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-                let inside = ParquetReader::new(reader)
-                    .finish()
-                    .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))?;
+                let inside = read_parquet(&path, None)?;
                 if inside.height() != frame.height() {
                     bail!(
                         "{} has {} rows where {} has {}; rerun silp-access import",
@@ -336,6 +328,16 @@ impl Manifest {
         });
         Ok((checked, later))
     }
+}
+
+/// `columns` (all when None) of a cache's Parquet file.
+fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame> {
+    let reader =
+        File::open(path).with_context(|| format!("cannot open {}; rerun silp-access import", path.display()))?;
+    ParquetReader::new(reader)
+        .with_columns(columns)
+        .finish()
+        .map_err(|e| anyhow!("cannot read {} ({e}); rerun silp-access import", path.display()))
 }
 
 /// The Parquet files of a cache being written, waiting for its manifest.

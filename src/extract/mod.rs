@@ -71,13 +71,18 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
+    /// Whether the analysis reads `column` of `spec`: an analysed column,
+    /// and one of `columns_read` when given.
+    fn reads(&self, spec: &FileSpec, column: &str) -> bool {
+        spec.analysed.contains(&column) && self.columns_read.as_ref().is_none_or(|read| read.contains(&column))
+    }
+
     /// The columns of `spec` an analysis keeps once its rows are checked.
     fn analysed_columns(&self, spec: &FileSpec, spells_in_order: bool) -> Vec<&'static str> {
-        let mut columns = spec.analysed_columns(spells_in_order);
-        if let Some(read) = &self.columns_read {
-            columns.retain(|column| read.contains(column));
-        }
-        columns
+        spec.analysed_columns(spells_in_order)
+            .into_iter()
+            .filter(|column| self.reads(spec, column))
+            .collect()
     }
 }
 
@@ -306,7 +311,7 @@ fn read_files(
     mut after_each: impl FnMut(FileKind, &mut Checked) -> Result<()>,
 ) -> Result<Checked> {
     let keep = if options.analysed_only {
-        Keep::ForAnalysis(options.columns_read.as_deref())
+        Keep::ForAnalysis(options)
     } else {
         Keep::All
     };
@@ -357,22 +362,18 @@ fn read_files(
 enum Keep<'a> {
     /// Every column (validate, import).
     All,
-    /// The columns an analysis reads (of them, only those of
-    /// `LoadOptions::columns_read` when given) and those the later rules
-    /// need (dates, birth years, identifiers and references): on tens of
-    /// millions of rows the rest is gigabytes of text that would only be
-    /// dropped. Every column is checked all the same.
-    ForAnalysis(Option<&'a [&'static str]>),
+    /// The columns the analysis reads (`LoadOptions::reads`) and those the
+    /// later rules need (dates, birth years, identifiers and references): on
+    /// tens of millions of rows the rest is gigabytes of text that would
+    /// only be dropped. Every column is checked all the same.
+    ForAnalysis(&'a LoadOptions),
 }
 
 impl Keep<'_> {
     fn keeps(self, spec: &FileSpec, column: &ColumnSpec) -> bool {
         match self {
             Keep::All => true,
-            Keep::ForAnalysis(read) => {
-                column.read_by_later_rules()
-                    || (spec.analysed.contains(&column.name) && read.is_none_or(|read| read.contains(&column.name)))
-            }
+            Keep::ForAnalysis(options) => column.read_by_later_rules() || options.reads(spec, column.name),
         }
     }
 }
@@ -2059,7 +2060,15 @@ P8;M;1980;100;001;;ASILO; S\t
             let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
             let prepared = dialect::prepare(bytes, "politiche.csv", Default::default()).unwrap();
             // About two rows a piece.
-            read_file(&ACTIVITIES, prepared, &reference, Keep::ForAnalysis(None), None, 60).unwrap()
+            read_file(
+                &ACTIVITIES,
+                prepared,
+                &reference,
+                Keep::ForAnalysis(&super::LoadOptions::default()),
+                None,
+                60,
+            )
+            .unwrap()
         };
         let ascending = read(&["X1", "X2", "X3", "X4", "X5"]);
         assert!(ascending.frame.column("id_pol").is_err());
