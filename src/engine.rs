@@ -178,3 +178,8 @@ pub fn grid_to_parquet(grid: &crate::table::Grid) -> anyhow::Result<Vec<u8>> {
     ParquetWriter::new(std::io::Cursor::new(&mut bytes)).finish(&mut frame)?;
     Ok(bytes)
 }
+
+/// `query`'s rows, computed by polars' streaming engine.
+pub fn collect_streaming(query: LazyFrame) -> PolarsResult<DataFrame> {
+    Ok(query.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}

@@ -31,7 +31,7 @@ use persons::PersonIndex;
 use plain::PlainColumn;
 use schema::{ColumnSpec, FileKind, FileSpec, Kind};
 
-use crate::engine::{date_lit, epoch_days, is_in_series, null_of, EPOCH_DAYS_FROM_CE};
+use crate::engine::{collect_streaming, date_lit, epoch_days, is_in_series, null_of, EPOCH_DAYS_FROM_CE};
 use crate::progress::Progress;
 use crate::reference::Reference;
 
@@ -1484,16 +1484,16 @@ fn check_references(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<Vec<Re
             ])
         })
         .collect();
-    let unknown = concat(references, UnionArgs::default())?
-        .join(
-            persons.lazy().select([col("id_lav").alias(REFERENCE)]),
-            [col(REFERENCE)],
-            [col(REFERENCE)],
-            JoinArgs::new(JoinType::Anti),
-        )
-        .sort([SOURCE, LINE], SortMultipleOptions::default())
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
+    let unknown = collect_streaming(
+        concat(references, UnionArgs::default())?
+            .join(
+                persons.lazy().select([col("id_lav").alias(REFERENCE)]),
+                [col(REFERENCE)],
+                [col(REFERENCE)],
+                JoinArgs::new(JoinType::Anti),
+            )
+            .sort([SOURCE, LINE], SortMultipleOptions::default()),
+    )?;
     let mut rejects = Vec::new();
     for (source, (kind, column)) in sources.into_iter().enumerate() {
         let found = unknown
@@ -1634,22 +1634,22 @@ impl PersonNumbers {
     /// the hashed side: looked up in memory (polars' `replace_strict`), one
     /// import of 10 million persons peaked at 4,180 MiB, streamed at 3,841.
     fn of(&self, frame: &DataFrame) -> Result<Column> {
-        let found = frame
-            .clone()
-            .lazy()
-            .select([hashes("id_lav")])
-            .join(
-                self.by_hash.clone().lazy(),
-                [col("id_lav")],
-                [col("id_lav")],
-                JoinArgs {
-                    maintain_order: MaintainOrderJoin::Left,
-                    ..JoinArgs::new(JoinType::Left)
-                },
-            )
-            .select([col(POSITION)])
-            .collect_with_engine(Engine::Streaming)?
-            .unwrap_single();
+        let found = collect_streaming(
+            frame
+                .clone()
+                .lazy()
+                .select([hashes("id_lav")])
+                .join(
+                    self.by_hash.clone().lazy(),
+                    [col("id_lav")],
+                    [col("id_lav")],
+                    JoinArgs {
+                        maintain_order: MaintainOrderJoin::Left,
+                        ..JoinArgs::new(JoinType::Left)
+                    },
+                )
+                .select([col(POSITION)]),
+        )?;
         Ok(found.column(POSITION)?.clone())
     }
 }

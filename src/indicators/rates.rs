@@ -8,7 +8,9 @@ use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
 use crate::disclosure;
-use crate::engine::{date_lit, epoch_days, inside_own_spells, is_in_series, is_one_of, spread_over_persons};
+use crate::engine::{
+    collect_streaming, date_lit, epoch_days, inside_own_spells, is_in_series, is_one_of, spread_over_persons,
+};
 use crate::extract::schema::{FileKind, REFUSED};
 use crate::extract::{Extract, IN_SPELL};
 use crate::reference::{Activity, Reference, ITALY};
@@ -287,9 +289,10 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         )
     };
     let counts = [len().alias(N), col(BENEFICIARY).sum().alias(X)];
-    let by_codes = grouped(eligible.clone(), source_keys(&sources), counts.to_vec())
-        .collect()?
-        .lazy();
+    // Streamed: at 10 million persons polars' in-memory engine took
+    // 0.17-0.43 s to group the 5.1 million eligible persons by three codes,
+    // the streaming engine 0.05 s.
+    let by_codes = collect_streaming(grouped(eligible.clone(), source_keys(&sources), counts.to_vec()))?.lazy();
     let mut labels: Vec<Expr> = Vec::with_capacity(person_dims.len());
     for dim in &person_dims {
         let mut label = dimension_expr(*dim, reference, plan);
