@@ -21,8 +21,9 @@ pub fn release_freed() {
 
 /// Asks the kernel to back `memory`, not touched yet, with 2 MB pages where
 /// it can (these machines' kernels give them only to memory that asks): a
-/// table read and written at random misses the processor's page cache on
-/// nearly every access with 4 KB pages. A hint; a no-op off Linux.
+/// table read and written at random misses the processor's cache of address
+/// translations (the TLB) on nearly every access with 4 KB pages. A hint:
+/// pages already touched stay as they are; a no-op off Linux.
 pub fn prefer_huge_pages<T>(memory: &[T]) {
     #[cfg(target_os = "linux")]
     {
