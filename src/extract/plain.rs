@@ -13,7 +13,7 @@
 use polars::prelude::*;
 
 use super::dialect::line_pieces;
-use super::{parallel, Typing, LINE};
+use super::{parallel, Check, Typing, BROKEN, LINE};
 
 /// A column of the header the plain reader types.
 pub(super) struct PlainColumn {
@@ -22,6 +22,8 @@ pub(super) struct PlainColumn {
     pub name: &'static str,
     pub typing: Typing,
     pub optional: bool,
+    /// Its row rules, checked on each part as it is typed.
+    pub checks: Vec<Check>,
 }
 
 /// The bytes one thread reads at a time: small enough for both threads to
@@ -30,7 +32,8 @@ pub(super) struct PlainColumn {
 const PART_BYTES: usize = 4 << 20;
 
 /// The typed columns of a piece without quotes (see `record_pieces`), with
-/// `__line` counted from `first_line`; none when polars' reader must read
+/// `__line` counted from `first_line` and `__broken` for the rows that break
+/// a column's rules; none when polars' reader must read
 /// it (a line with another number of fields than `width`, bytes that are
 /// not UTF-8).
 pub(super) fn read(
@@ -116,7 +119,7 @@ fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn])
         }
     }
     let height = fields.len() / width;
-    let typed = columns
+    let mut typed = columns
         .iter()
         .map(|column| {
             let values = fields
@@ -127,6 +130,17 @@ fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn])
             column.typing.column(column.name.into(), values, column.optional)
         })
         .collect::<PolarsResult<Vec<Column>>>()?;
+    let mut broken = vec![false; height];
+    for (column, values) in columns.iter().zip(&typed) {
+        for check in &column.checks {
+            let start = match check {
+                Check::Before(start) => columns.iter().position(|c| c.name == *start).map(|at| &typed[at]),
+                _ => None,
+            };
+            check.mark_broken(values, start, &mut broken)?;
+        }
+    }
+    typed.push(BooleanChunked::from_slice(BROKEN.into(), &broken).into_column());
     DataFrame::new(height, typed).map(Some)
 }
 
