@@ -40,6 +40,46 @@ pub(super) struct PersonIndex {
 /// latency, few enough for the batch's state to stay in registers and L1.
 const BATCH: usize = 32;
 
+/// Persons hashed together, on one core, before their identifiers go in the table.
+const SPAN: usize = 1 << 20;
+
+/// The table is filled one region of 2^15 slots (256 KB, which stays in a
+/// core's cache) after the other, each identifier hashed first and sorted
+/// by its region: filled at random, each insertion waited on memory (10
+/// million persons: 0.34-0.55 s on one core).
+const REGION_SLOT_BITS: u32 = 15;
+
+/// A span of persons' hashes and positions, sorted by region, stably.
+struct HashedSpan {
+    entries: Vec<(u64, u32)>,
+    /// Where each region's entries start, and the end.
+    starts: Vec<usize>,
+}
+
+impl HashedSpan {
+    fn by_region(hashed: Vec<(u64, u32)>, regions: usize, region: impl Fn(u64) -> usize) -> HashedSpan {
+        let mut starts = vec![0; regions + 1];
+        for &(hashed, _) in &hashed {
+            starts[region(hashed) + 1] += 1;
+        }
+        for at in 1..starts.len() {
+            starts[at] += starts[at - 1];
+        }
+        let mut next = starts.clone();
+        let mut entries = vec![(0, 0); hashed.len()];
+        for entry in hashed {
+            let at = &mut next[region(entry.0)];
+            entries[*at] = entry;
+            *at += 1;
+        }
+        HashedSpan { entries, starts }
+    }
+
+    fn region(&self, region: usize) -> &[(u64, u32)] {
+        &self.entries[self.starts[region]..self.starts[region + 1]]
+    }
+}
+
 /// Identifiers up to this long are held inside their view (Arrow's string views).
 const INLINE_BYTES: u32 = 12;
 
@@ -66,6 +106,12 @@ fn prefetch<T>(address: *const T) {
 
 impl PersonIndex {
     pub(super) fn new(ids: &StringChunked) -> PersonIndex {
+        PersonIndex::filled_by(ids, SPAN, REGION_SLOT_BITS)
+    }
+
+    /// The index, its persons hashed `span` at a time and its table filled
+    /// a region of 2^`region_slot_bits` slots at a time.
+    fn filled_by(ids: &StringChunked, span: usize, region_slot_bits: u32) -> PersonIndex {
         let ids = ids.rechunk();
         let ids: Identifiers = ids
             .downcast_iter()
@@ -75,9 +121,10 @@ impl PersonIndex {
         let capacity = (ids.len() + ids.len() / 2).max(BATCH).next_power_of_two();
         let slots = vec![0; capacity];
         // A table past glibc's 32 MB ceiling for serving from its heaps is
-        // mapped afresh, so not touched yet. 10 million persons (128 MB), 5
-        // runs each: filled in 0.35-0.38 s instead of 0.49-0.52, rates 0.97
-        // of the wall time with 4 KB pages.
+        // mapped afresh, so not touched yet. The lookups of the references
+        // probe it at random (10 million persons, 128 MB, when it was also
+        // filled at random, 5 runs each: filled in 0.35-0.38 s instead of
+        // 0.49-0.52, rates 0.97 of the wall time with 4 KB pages).
         crate::memory::prefer_huge_pages(&slots);
         let mut index = PersonIndex {
             slots,
@@ -85,28 +132,50 @@ impl PersonIndex {
             ids,
             repeats: false,
         };
-        // In batches, each identifier's slot prefetched before any is probed
-        // (10 million persons, 3 runs each: rates 0.96 of the wall time of
-        // inserting them one at a time).
-        for first in (0..index.ids.len()).step_by(BATCH) {
-            let batch = first..(first + BATCH).min(index.ids.len());
-            let mut hashes = [0u64; BATCH];
-            for position in batch.clone() {
-                // Stage 1 rejects a person without an identifier.
-                if let Some(id) = index.ids.get(position) {
-                    hashes[position - first] = hash(id);
-                    prefetch(&index.slots[hashes[position - first] as usize & index.mask]);
-                }
-            }
-            for position in batch {
-                let Some(id) = index.ids.get(position) else { continue };
-                let hashed = hashes[position - first];
-                // A repeated identifier keeps its first position: the
-                // duplicate rule rejects every row that holds it, and so
-                // stage 3 every reference to it.
-                match index.find_from(hashed as usize & index.mask, hashed, id) {
-                    Ok(_) => index.repeats = true,
-                    Err(empty) => index.slots[empty] = (tag(hashed) << 32) | (position as u64 + 1),
+        let length = index.ids.len();
+        let spans: Vec<std::ops::Range<usize>> = (0..length)
+            .step_by(span)
+            .map(|first| first..(first + span).min(length))
+            .collect();
+        let regions = (capacity >> region_slot_bits).max(1);
+        let region = |hashed: u64| (hashed as usize & index.mask) >> region_slot_bits;
+        let by_region = super::parallel::each(
+            spans.len(),
+            |span| {
+                let hashed: Vec<(u64, u32)> = spans[span]
+                    .clone()
+                    // Stage 1 rejects a person without an identifier.
+                    .filter_map(|position| index.ids.get(position).map(|id| (hash(id), position as u32)))
+                    .collect();
+                HashedSpan::by_region(hashed, regions, region)
+            },
+            |_| false,
+        )
+        .unwrap_or_else(|_| unreachable!("no span stops the others"));
+        // Region after region, each span's identifiers in the order of their
+        // positions: a repeated identifier keeps its first position (the
+        // duplicate rule rejects every row that holds it, and so stage 3
+        // every reference to it).
+        for region in 0..regions {
+            for span in &by_region {
+                for &(hashed, position) in span.region(region) {
+                    // The identifier is read only when a slot holds its tag:
+                    // read for each, in the order of the regions, it missed
+                    // the cache every time.
+                    let mut at = hashed as usize & index.mask;
+                    loop {
+                        match index.next_candidate(at, hashed) {
+                            Err(empty) => {
+                                index.slots[empty] = (tag(hashed) << 32) | (u64::from(position) + 1);
+                                break;
+                            }
+                            Ok((_, held)) if index.id(held) == index.id(position) => {
+                                index.repeats = true;
+                                break;
+                            }
+                            Ok((slot, _)) => at = (slot + 1) & index.mask,
+                        }
+                    }
                 }
             }
         }
@@ -255,15 +324,20 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
         /// Batches, probing past slots of other identifiers and identifiers
-        /// inline in their views or not: every reference resolves to the
-        /// first row holding exactly its text.
+        /// inline in their views or not, the table filled in one region or
+        /// many, from one span of persons or many: every reference resolves
+        /// to the first row holding exactly its text.
         #[test]
         fn references_resolve_to_the_first_row_with_their_exact_text(
             persons in proptest::collection::vec("[ab]{1,3}|[ab]{13,14}", 0..200),
             references in proptest::collection::vec("[ab]{0,3}|[ab]{13,14}", 0..300),
+            span in 1usize..300,
+            region_slot_bits in 0u32..9,
         ) {
             let ids = StringChunked::from_iter_values("id_lav".into(), persons.iter().map(String::as_str));
-            let index = PersonIndex::new(&ids);
+            let index = PersonIndex::filled_by(&ids, span, region_slot_bits);
+            let distinct: std::collections::HashSet<&String> = persons.iter().collect();
+            prop_assert_eq!(index.repeats(), distinct.len() < persons.len());
             let asked: Vec<Option<&str>> = references.iter().map(|r| Some(r.as_str())).collect();
             let expected: Vec<Option<u32>> = references
                 .iter()
