@@ -1126,8 +1126,8 @@ impl Check {
     /// Sets `broken` where the rule rejects a row of `typed`; `start` is the
     /// column a [`Check::Before`] compares with. A comparison with a missing
     /// value breaks nothing, as in [`any_broken`]. Read straight from the
-    /// arrays: polars' iterators of optional values took 1.4 s of CPU more
-    /// than the expressions at 10 million persons.
+    /// arrays: through polars' iterators of optional values the checks took
+    /// 1.4 s of CPU at 10 million persons, twice the expressions' 0.65 s.
     fn mark_broken(self, typed: &Column, start: Option<&Column>, broken: &mut [bool]) -> PolarsResult<()> {
         let physical = typed.to_physical_repr();
         match self {
