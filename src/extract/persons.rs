@@ -162,19 +162,10 @@ impl PersonIndex {
                     // The identifier is read only when a slot holds its tag:
                     // read for each, in the order of the regions, it missed
                     // the cache every time.
-                    let mut at = hashed as usize & index.mask;
-                    loop {
-                        match index.next_candidate(at, hashed) {
-                            Err(empty) => {
-                                index.slots[empty] = (tag(hashed) << 32) | (u64::from(position) + 1);
-                                break;
-                            }
-                            Ok((_, held)) if index.id(held) == index.id(position) => {
-                                index.repeats = true;
-                                break;
-                            }
-                            Ok((slot, _)) => at = (slot + 1) & index.mask,
-                        }
+                    let id = || index.id(position);
+                    match index.find_from(hashed as usize & index.mask, hashed, id) {
+                        Ok(_) => index.repeats = true,
+                        Err(empty) => index.slots[empty] = (tag(hashed) << 32) | (u64::from(position) + 1),
                     }
                 }
             }
@@ -197,12 +188,13 @@ impl PersonIndex {
         }
     }
 
-    /// Probes from slot `at` for `id`: its position, or the empty slot
-    /// where it would go.
-    fn find_from(&self, mut at: usize, hashed: u64, id: &str) -> Result<IdxSize, usize> {
+    /// Probes from slot `at` for the identifier `id` gives, asked for only
+    /// when a slot holds its tag: its position, or the empty slot where it
+    /// would go.
+    fn find_from<'a>(&'a self, mut at: usize, hashed: u64, id: impl Fn() -> &'a str) -> Result<IdxSize, usize> {
         loop {
             let (slot, position) = self.next_candidate(at, hashed)?;
-            if super::same_bytes(self.id(position).as_bytes(), id.as_bytes()) {
+            if super::same_bytes(self.id(position).as_bytes(), id().as_bytes()) {
                 return Ok(position);
             }
             at = (slot + 1) & self.mask;
@@ -253,7 +245,9 @@ impl PersonIndex {
                             position
                         }
                         // Another identifier with the same tag: probe on.
-                        Some((at, _)) => self.find_from((at + 1) & self.mask, hashes[i], id).unwrap_or(UNKNOWN),
+                        Some((at, _)) => self
+                            .find_from((at + 1) & self.mask, hashes[i], || id)
+                            .unwrap_or(UNKNOWN),
                         None => UNKNOWN,
                     }
                 }));
