@@ -55,6 +55,9 @@ pub enum Command {
     /// Run a batch job described by a TOML file (for schedulers).
     #[command(after_long_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Check a folder of published tables as an intruder would: can any suppressed cell be recovered?
+    #[command(after_long_help = AUDIT_EXAMPLES)]
+    Audit(AuditArgs),
     /// Write a synthetic extract calibrated to public figures for Piedmont.
     #[command(after_long_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -70,6 +73,7 @@ impl Command {
             Command::Report(_) => "report",
             Command::Pseudonymise(_) => "pseudonymise",
             Command::Run(_) => "run",
+            Command::Audit(_) => "audit",
             Command::Generate(_) => "generate",
         }
     }
@@ -104,6 +108,23 @@ const REPORT_EXAMPLES: &str = "\
 Examples:
   silp-access report --years 2023-2024 --out reports/piemonte-20k
   silp-access report --extract /data/silp/2025-01 --year 2024 --out /srv/report/2024 --lang en";
+
+const AUDIT_EXAMPLES: &str = "\
+Examples:
+  silp-access audit reports/piemonte-20k/tabelle
+  silp-access audit /srv/out/accesso-2024-12-31 --format csv --output audit.csv
+  silp-access rates --year 2024 --by provincia,gruppo_cittadinanza --margins --format csv -o pub/rates.csv
+  silp-access gap --year 2024 --by provincia --format csv -o pub/gap.csv
+  silp-access audit pub
+
+Reads every CSV and JSON table in the folder (and its subfolders), and the manifest of
+a report or job (manifest.json, job.json) that says which persons and activities each
+table counts; tables without one are taken to count the same. For every suppressed cell
+it prints the least and greatest eligible persons, beneficiaries and non-beneficiaries
+compatible with everything published, by linear programming.
+
+Exit codes: 0 no suppressed cell can be recovered, 1 a cell is disclosed (a single
+value, or a cell under the threshold proved to be under it), 2 usage or reading error.";
 
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
@@ -304,6 +325,21 @@ pub struct GapArgs {
     /// Standard population of the age-sex standardised rates.
     #[arg(long, value_enum, default_value_t = StandardName::Totale)]
     pub standard: StandardName,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Folder of published tables: a report's tabelle/, a job's output, tables written by rates or gap.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Disclosure threshold; default: the manifest's, else 5.
+    #[arg(long, value_name = "K")]
+    pub threshold: Option<u64>,
+    /// Folder of replacement code lists (the citizenship groups), as for the analyses.
+    #[arg(long, value_name = "DIR")]
+    pub ref_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
 use crate::extract::{cache_dir_for, CacheUse, Extract, LoadOptions, Location, Reject};
-use crate::indicators::{Period, Population, RatesPlan, Selection};
+use crate::indicators::{Period, Population, Question, RatesPlan, Selection};
 use crate::output;
 use crate::progress::Progress;
 use crate::reference::Reference;
@@ -279,7 +279,7 @@ pub fn answer(
     also_by: &[Dimension],
     stderr: &mut dyn Write,
     progress: Progress,
-    table: impl FnOnce(&Session, &RatesPlan, &Codebook) -> Result<(Grid, u64)>,
+    question: impl FnOnce(RatesPlan) -> Question,
 ) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
     let dims: Vec<Dimension> = options.dims.iter().chain(also_by).copied().collect();
@@ -287,8 +287,17 @@ pub fn answer(
     let session = Session::open(&args.extract, Some(columns_read), stderr, progress)?;
     let plan = options.plan(&args.query, session.extract.as_of)?;
     let codebook = Codebook::new(&session.reference, args.output.lang);
-    let (grid, incomplete_followup) = table(&session, &plan, &codebook)?;
-    report_followup(&plan, incomplete_followup, stderr)?;
+    let memo = crate::indicators::Memo::default();
+    let (answer, protection) =
+        crate::indicators::publish_one(&session.extract, &session.reference, question(plan), &memo)?;
+    report_followup(&answer.plan, answer.incomplete_followup, stderr)?;
+    for (_, recoding) in &protection.recodings {
+        writeln!(stderr, "recoded for disclosure control: {}", recoding.describe())?;
+    }
+    let grid = match &answer.gap {
+        Some(gap) => gap.grid(&codebook)?,
+        None => answer.table.grid(&codebook)?,
+    };
     publish(&grid, &args.output)
 }
 

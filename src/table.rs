@@ -124,8 +124,8 @@ impl Dimension {
     /// Codes whose order is fixed by the spec; the rest sort by code list or bytes.
     fn fixed_order(self) -> &'static [&'static str] {
         match self {
-            Dimension::GruppoCittadinanza => &["ITA", "UE", "EXTRA_UE", "ND"],
-            Dimension::Straniero => &["ITA", "STRANIERI", "ND"],
+            Dimension::GruppoCittadinanza => &["ITA", "UE", "EXTRA_UE", "EXTRA_UE_ND", "ND"],
+            Dimension::Straniero => &["ITA", "STRANIERI", "STRANIERI_ND", "ND"],
             Dimension::Sesso => &["M", "F"],
             Dimension::ClasseEta => &AGE_CLASSES,
             Dimension::TitoloStudio => &["BASSO", "MEDIO", "ALTO", "ND"],
@@ -285,6 +285,10 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// Level of the confidence intervals, e.g. 0.95.
     pub confidence: f64,
+    /// Whether the margin rows are printed. A published table always holds
+    /// them: protection treats them as public, since another command
+    /// prints them.
+    pub margins_shown: bool,
 }
 
 impl Table {
@@ -303,6 +307,11 @@ impl Table {
         self.rows.iter().any(Row::is_margin)
     }
 
+    /// The rows a renderer prints: all, or all but the margins.
+    pub fn printed_rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| self.margins_shown || !r.is_margin())
+    }
+
     /// The grid every renderer draws: column names and typed values, in
     /// output order. A suppressed cell shows nothing but its status.
     pub fn grid(&self, codebook: &Codebook) -> anyhow::Result<Grid> {
@@ -318,8 +327,7 @@ impl Table {
         ]);
         columns.extend(["affidabile", "stato_cella"].map(String::from));
         let rows = self
-            .rows
-            .iter()
+            .printed_rows()
             .map(|row| {
                 let mut values = key_values(&self.dims, &row.keys, codebook);
                 if row.status.is_suppressed() {

@@ -114,16 +114,21 @@ fn suppressed_values_appear_in_no_format() {
 }
 
 #[test]
-fn without_margins_only_primary_suppression_applies() {
-    assert_eq!(statuses(&pattern_rates(&["--format", "csv"])), "sussss");
+fn without_margins_the_same_cells_are_hidden_as_with_them() {
+    // `rates --by provincia` and `--by sesso` print the margins, so a table
+    // printed without them is protected as if they were published.
+    assert_eq!(statuses(&pattern_rates(&["--format", "csv"])), "xuxxss");
 }
 
 #[test]
 fn threshold_is_configurable_but_never_below_three() {
-    // At 11, TO/M and CN/F (10 beneficiaries each) join TO/F.
+    // At 11, TO/M (10 non-beneficiaries) and CN/F (10 beneficiaries) join
+    // TO/F; row CN then hides one cell, so CN/M (30) is its partner. Each
+    // line's hidden cells add up to 11 or more of each count: TO 23/11,
+    // column M 50/22, column F 28/11.
     assert_eq!(
         statuses(&pattern_rates(&["--threshold", "11", "--format", "csv"])),
-        "uususs"
+        "uuxuss"
     );
     let out = run(&["rates", "--threshold", "2"]);
     assert_eq!(out.status.code(), Some(2));

@@ -1,9 +1,12 @@
 //! Invariants of the statistics and of disclosure control over random inputs.
 
 use proptest::prelude::*;
-use silp_access::disclosure::{additive_lines, protect, Threshold};
+use silp_access::disclosure::files::read_folder;
+use silp_access::disclosure::{audit, protect_set, Depth, Groups, Scope, ScopedTable, Threshold};
+use silp_access::output::{render, Format};
+use silp_access::reference::Reference;
 use silp_access::stats::{critical_value, newcombe_difference, wilson};
-use silp_access::table::{CellStatus, Dimension, Row, Table, TOTAL};
+use silp_access::table::{CellStatus, Codebook, Dimension, Lang, Row, Table, TOTAL};
 
 proptest! {
     #[test]
@@ -22,16 +25,12 @@ proptest! {
     }
 
     #[test]
-    fn no_suppressed_cell_can_be_recomputed_from_a_margin(
+    fn after_protection_the_audit_recovers_no_cell(
         cells in proptest::collection::vec((0u64..40, 0.0f64..=1.0), 6..=24),
         columns in 2usize..=4,
         k in 3u64..8,
     ) {
         let table = protected(&cells, columns, k);
-        for line in additive_lines(&table) {
-            let hidden = line.iter().filter(|i| table.rows[**i].status.is_suppressed()).count();
-            prop_assert!(hidden != 1, "a line with one suppressed cell: {:?}", line.iter().map(|i| &table.rows[*i]).collect::<Vec<_>>());
-        }
         for row in &table.rows {
             let (n, x) = (row.population, row.beneficiaries);
             let small = |c: u64| (1..k).contains(&c);
@@ -39,6 +38,44 @@ proptest! {
                 prop_assert_eq!(row.status, CellStatus::Primary);
             }
         }
+        // Read back as an intruder would, from the published file alone.
+        let verdict = audit_published(&[("tabella", &table)], k);
+        prop_assert!(verdict.is_safe(), "{:?}", verdict.disclosed().map(|f| f.key.describe()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn linked_tables_protected_together_pass_the_audit(
+        micro in proptest::collection::vec((0u64..12, 0.0f64..=1.0), 18..=48),
+        k in 3u64..6,
+    ) {
+        // One population by province × sex × age class, published as two
+        // tables that share the province margins.
+        let provinces = micro.len() / 6;
+        let cell = |p: usize, s: usize, a: usize| micro[(p * 2 + s) * 3 + a];
+        let by = |second: Dimension, codes: &[&str]| -> Table {
+            let mut rows = Vec::new();
+            for p in 0..provinces {
+                for (j, code) in codes.iter().enumerate() {
+                    let parts: Vec<(u64, f64)> = if second == Dimension::Sesso {
+                        (0..3).map(|a| cell(p, j, a)).collect()
+                    } else {
+                        (0..2).map(|s| cell(p, s, j)).collect()
+                    };
+                    let n: u64 = parts.iter().map(|(n, _)| n).sum();
+                    let x: u64 = parts.iter().map(|(n, share)| ((*n as f64) * share).round() as u64).sum();
+                    rows.push(Row { keys: vec![format!("P{p}"), code.to_string()], population: n, beneficiaries: x, status: CellStatus::Publishable });
+                }
+            }
+            with_margins(Table { dims: vec![Dimension::Provincia, second], rows, confidence: 0.95, margins_shown: true })
+        };
+        let mut set = vec![
+            scoped("per-sesso", by(Dimension::Sesso, &["M", "F"])),
+            scoped("per-eta", by(Dimension::ClasseEta, &["15-24", "25-29", "30-54"])),
+        ];
+        let reference = Reference::load(None).unwrap();
+        protect_set(&mut set, &reference, Threshold::new(k).unwrap()).unwrap();
+        let verdict = audit_published(&[("per-sesso", &set[0].table), ("per-eta", &set[1].table)], k);
+        prop_assert!(verdict.is_safe(), "{:?}", verdict.disclosed().map(|f| f.key.describe()).collect::<Vec<_>>());
     }
 
     #[test]
@@ -74,11 +111,12 @@ fn build(cells: &[(u64, f64)], columns: usize) -> Table {
         dims: vec![Dimension::Provincia, Dimension::Sesso],
         rows,
         confidence: 0.95,
+        margins_shown: true,
     }
 }
 
-/// Adds row, column and grand totals, then protects.
-fn with_margins_protected(mut table: Table, k: u64) -> Table {
+/// Adds row, column and grand totals.
+fn with_margins(mut table: Table) -> Table {
     let inner = table.rows.clone();
     let mut add = |keys: Vec<String>, rows: Vec<&Row>| {
         table.rows.push(Row {
@@ -106,10 +144,42 @@ fn with_margins_protected(mut table: Table, k: u64) -> Table {
         );
     }
     add(vec![TOTAL.into(), TOTAL.into()], inner.iter().collect());
-    protect(&mut table, Threshold::new(k).unwrap());
     table
+}
+
+fn scoped(name: &str, table: Table) -> ScopedTable {
+    ScopedTable {
+        name: name.to_string(),
+        scope: Scope {
+            universe: "stock 2024-01-01 2024-12-31".into(),
+            activities: "lmp 1,2,3,4,5,6,7".into(),
+        },
+        table,
+    }
+}
+
+fn with_margins_protected(table: Table, k: u64) -> Table {
+    let mut set = vec![scoped("tabella", with_margins(table))];
+    let reference = Reference::load(None).unwrap();
+    protect_set(&mut set, &reference, Threshold::new(k).unwrap()).unwrap();
+    set.pop().unwrap().table
 }
 
 fn protected(cells: &[(u64, f64)], columns: usize, k: u64) -> Table {
     with_margins_protected(build(cells, columns), k)
+}
+
+/// The audit of the tables as `rates --format csv` would write them, read
+/// back from a folder with no manifest.
+fn audit_published(tables: &[(&str, &Table)], k: u64) -> silp_access::disclosure::Audit {
+    let reference = Reference::load(None).unwrap();
+    let codebook = Codebook::new(&reference, Lang::It);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, table) in tables {
+        let csv = render(&table.grid(&codebook).unwrap(), Format::Csv, Lang::It).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.csv")), csv).unwrap();
+    }
+    let groups = Groups::new(&reference);
+    let folder = read_folder(dir.path(), &groups).unwrap();
+    audit(&folder.tables, &groups, Threshold::new(k).unwrap(), Depth::Intervals).unwrap()
 }

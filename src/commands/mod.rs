@@ -2,6 +2,7 @@
 //! `run(args, stderr, progress) -> Result<()>` that validates its arguments, builds a
 //! typed plan, executes it and writes its output.
 
+pub mod audit;
 pub mod gap;
 pub mod generate;
 pub mod import;
@@ -27,6 +28,7 @@ pub fn run(command: &Command, stderr: &mut dyn Write, progress: Progress) -> Res
         Command::Report(args) => report::run(args, stderr, progress),
         Command::Pseudonymise(args) => pseudonymise::run(args, stderr, progress),
         Command::Run(args) => run::run(args, stderr, progress),
+        Command::Audit(args) => audit::run(args, stderr, progress),
         Command::Generate(args) => generate::run(args, stderr, progress),
     }
 }

@@ -6,14 +6,10 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::cli::RatesArgs;
-use crate::indicators;
+use crate::indicators::Question;
 use crate::progress::Progress;
 use crate::session::answer;
 
 pub fn run(args: &RatesArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    answer(&args.table, &[], stderr, progress, |session, plan, codebook| {
-        let memo = indicators::Memo::default();
-        let result = indicators::compute(&session.extract, &session.reference, plan, &memo)?;
-        Ok((result.table.grid(codebook)?, result.incomplete_followup))
-    })
+    answer(&args.table, &[], stderr, progress, Question::Rates)
 }

@@ -36,6 +36,7 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
     let step = progress.step(format!("writing the report into {}", args.out.display()));
     let staging = staging_dir(&args.out)?;
     report::write_files(&report, staging.path())?;
+    crate::commands::audit::refuse_disclosure(staging.path(), &session.reference)?;
     replace_dir(staging.keep(), &args.out)
         .with_context(|| format!("writing the report into {}", args.out.display()))?;
     drop(step);

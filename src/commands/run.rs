@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{LogFormat, RunArgs, SourceArgs};
+use crate::disclosure::files::{ListedTable, MANIFEST_TABLES};
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
-use crate::indicators;
+use crate::indicators::{self, Question};
 use crate::job::{parse_format, Job, TableCommand};
 use crate::output::{self, file_name, replace_dir};
 use crate::progress::Progress;
@@ -78,19 +79,41 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
 
     let codebook = Codebook::new(&session.reference, job.lang);
     let memo = indicators::Memo::shared();
-    let mut written = Vec::new();
-    for (table, year, query, options) in &planned {
+    let mut questions = Vec::new();
+    for (table, _, query, options) in &planned {
         let plan = options
             .plan(query, extract.as_of)
             .with_context(|| format!("table {:?}", table.name))?;
-        let grid = match table.command {
-            TableCommand::Rates => indicators::compute(extract, &session.reference, &plan, &memo)?
-                .table
-                .grid(&codebook)?,
-            TableCommand::Gap => indicators::compare(extract, &session.reference, &plan, table.standard.into(), &memo)
-                .with_context(|| format!("table {:?}", table.name))?
-                .table
-                .grid(&codebook)?,
+        let question = match table.command {
+            TableCommand::Rates => Question::Rates(plan),
+            TableCommand::Gap => Question::Gap(plan, table.standard.into()),
+        };
+        questions.push((table.name.clone(), question));
+    }
+    // The job's tables and its report are one published set, protected together.
+    let (report, answers, recodings) = if job.report {
+        let mut years = job.years.clone();
+        years.sort_unstable();
+        let plan = ReportPlan {
+            years,
+            lang: job.lang,
+            threshold: Threshold::new(crate::disclosure::DEFAULT_THRESHOLD)?,
+            confidence: 0.95,
+        };
+        let (built, answers) = report::build_with(extract, &session.reference, &plan, questions)?;
+        (Some(built), answers, Vec::new())
+    } else if questions.is_empty() {
+        (None, Vec::new(), Vec::new())
+    } else {
+        let publication = indicators::publish(extract, &session.reference, questions, &memo)?;
+        (None, publication.answers, publication.protection.recodings)
+    };
+    let mut written = Vec::new();
+    let mut listed = Vec::new();
+    for ((table, year, _, _), answer) in planned.iter().zip(&answers) {
+        let grid = match &answer.gap {
+            Some(gap) => gap.grid(&codebook)?,
+            None => answer.table.grid(&codebook)?,
         };
         for format in &table.formats {
             let format = parse_format(format)?;
@@ -101,19 +124,17 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
                 "table_written",
                 &[("file", &name), ("rows", &grid.rows.len().to_string())],
             )?;
+            listed.push(ListedTable {
+                file: name.clone(),
+                scope: answer.plan.scope(),
+            });
             written.push(name);
         }
     }
-    if job.report {
-        let mut years = job.years.clone();
-        years.sort_unstable();
-        let plan = ReportPlan {
-            years,
-            lang: job.lang,
-            threshold: Threshold::new(crate::disclosure::DEFAULT_THRESHOLD)?,
-            confidence: 0.95,
-        };
-        let built = report::build(extract, &session.reference, &plan)?;
+    for (table, recoding) in &recodings {
+        log.event("recoded", &[("table", table), ("recoding", &recoding.describe())])?;
+    }
+    if let Some(built) = report {
         report::write_files(&built, &staging.path().join("report"))?;
         log.event(
             "report_written",
@@ -131,11 +152,13 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         "as_of": extract.as_of.format("%Y-%m-%d").to_string(),
         "files": extract.files,
         "outputs": written,
+        MANIFEST_TABLES: listed,
     });
     let mut bytes = serde_json::to_vec_pretty(&summary)?;
     bytes.push(b'\n');
     std::fs::write(staging.path().join("job.json"), bytes)?;
 
+    crate::commands::audit::refuse_disclosure(staging.path(), &session.reference)?;
     replace_dir(staging.keep(), &output)?;
     log.event(
         "done",

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use super::plan::RatesPlan;
 use super::rates::{compute, Memo};
+use crate::disclosure::{recode, Threshold};
 use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};
 use crate::stats::{self, Estimate};
@@ -75,18 +76,26 @@ fn italian_code(dim: Dimension) -> &'static str {
     }
 }
 
-pub struct GapResult {
-    pub table: GapTable,
+/// What a gap table is made of: the rates table it publishes (protected
+/// with everything published beside it) and the finer table, never
+/// published, its standardised rates are weighted from.
+pub struct GapInputs {
+    pub published: Table,
+    fine: Table,
+    strata_dims: Vec<Dimension>,
+    compared: Dimension,
+    standard: Standard,
+    margins_shown: bool,
     pub incomplete_followup: u64,
 }
 
-pub fn compare(
+pub fn prepare(
     extract: &Extract,
     reference: &Reference,
     plan: &RatesPlan,
     standard: Standard,
     memo: &Memo,
-) -> Result<GapResult> {
+) -> Result<GapInputs> {
     let compared = compared_dimension(&plan.dims)?;
     if plan.dims.iter().any(|d| d.is_beneficiary_side()) {
         bail!(
@@ -113,58 +122,84 @@ pub fn compare(
         ..plan.clone()
     };
     let fine = compute(extract, reference, &fine_plan, memo)?.table;
-
-    let italian = italian_code(compared);
-    let cmp = dims.len() - 1;
-    // The sex × age strata standardisation runs over, in the fine table.
-    let mut strata: Vec<&[String]> = fine.rows.iter().map(|r| &r.keys[dims.len()..]).collect();
-    strata.sort();
-    strata.dedup();
-    let table = &published.table;
-    let mut rows = Vec::new();
-    for cell in &table.rows {
-        let group = &cell.keys[cmp];
-        if group == italian || group == TOTAL {
-            continue;
-        }
-        let stratum = &cell.keys[..cmp];
-        let in_stratum = |r: &&Row| r.keys[..cmp] == *stratum && r.keys[cmp] != TOTAL;
-        let Some(italian_cell) = table.rows.iter().filter(in_stratum).find(|r| r.keys[cmp] == italian) else {
-            continue;
-        };
-        let stratum_cells: Vec<&Row> = table.rows.iter().filter(in_stratum).collect();
-        let representation = if stratum_cells.iter().all(|r| !r.status.is_suppressed()) {
-            let total_x = stratum_cells.iter().map(|r| r.beneficiaries).sum();
-            let total_n = stratum_cells.iter().map(|r| r.population).sum();
-            stats::representation_index(cell.beneficiaries, cell.population, total_x, total_n)
-        } else {
-            None
-        };
-        let standardise = |keys: &[String]| standardised(&fine, &strata, &dims, keys, standard, cmp, italian);
-        rows.push(GapRow {
-            strata: stratum.to_vec(),
-            group: group.clone(),
-            group_cell: cell.clone(),
-            italian_cell: italian_cell.clone(),
-            representation,
-            standardised: standardise(&cell.keys),
-            standardised_italian: standardise(&italian_cell.keys),
-        });
-    }
-    Ok(GapResult {
-        table: GapTable {
-            strata_dims,
-            compared,
-            rows,
-            confidence: plan.confidence,
-        },
+    Ok(GapInputs {
+        published: published.table,
+        fine,
+        strata_dims,
+        compared,
+        standard,
+        margins_shown: plan.margins,
         incomplete_followup: published.incomplete_followup,
     })
 }
 
+impl GapInputs {
+    /// The gap table from the protected rates table: a row is suppressed
+    /// with either of its cells, the representation index with any cell of
+    /// its stratum, a standardised rate with any small cell it weights.
+    pub fn finish(mut self, threshold: Threshold) -> GapTable {
+        let dims: Vec<Dimension> = self.published.dims.clone();
+        let cmp = dims.len() - 1;
+        if let Some(pooled) = self
+            .published
+            .rows
+            .iter()
+            .find_map(|r| recode::pooled_code(&r.keys[cmp]))
+        {
+            recode::pool_unknown(&mut self.fine, cmp, pooled);
+        }
+        let fine = &self.fine;
+        let italian = italian_code(self.compared);
+        // The sex × age strata standardisation runs over, in the fine table.
+        let mut strata: Vec<&[String]> = fine.rows.iter().map(|r| &r.keys[dims.len()..]).collect();
+        strata.sort();
+        strata.dedup();
+        let table = &self.published;
+        let mut rows = Vec::new();
+        for cell in &table.rows {
+            let group = &cell.keys[cmp];
+            if group == italian || group == TOTAL || (!self.margins_shown && cell.is_margin()) {
+                continue;
+            }
+            let stratum = &cell.keys[..cmp];
+            let in_stratum = |r: &&Row| r.keys[..cmp] == *stratum && r.keys[cmp] != TOTAL;
+            let Some(italian_cell) = table.rows.iter().filter(in_stratum).find(|r| r.keys[cmp] == italian) else {
+                continue;
+            };
+            let stratum_cells: Vec<&Row> = table.rows.iter().filter(in_stratum).collect();
+            let representation = if stratum_cells.iter().all(|r| !r.status.is_suppressed()) {
+                let total_x = stratum_cells.iter().map(|r| r.beneficiaries).sum();
+                let total_n = stratum_cells.iter().map(|r| r.population).sum();
+                stats::representation_index(cell.beneficiaries, cell.population, total_x, total_n)
+            } else {
+                None
+            };
+            let standardise =
+                |keys: &[String]| standardised(fine, &strata, &dims, keys, self.standard, cmp, italian, threshold);
+            rows.push(GapRow {
+                strata: stratum.to_vec(),
+                group: group.clone(),
+                group_cell: cell.clone(),
+                italian_cell: italian_cell.clone(),
+                representation,
+                standardised: standardise(&cell.keys),
+                standardised_italian: standardise(&italian_cell.keys),
+            });
+        }
+        GapTable {
+            strata_dims: self.strata_dims,
+            compared: self.compared,
+            rows,
+            confidence: table.confidence,
+        }
+    }
+}
+
 /// The direct standardised rate of the cell with `keys` (over `dims`): its
 /// rates in each sex × age stratum not already fixed by the cell, weighted
-/// by the standard population's size in that stratum.
+/// by the standard population's size in that stratum. None when one of
+/// those strata holds 1 to k − 1 persons: their few outcomes would weigh
+/// visibly in the rate, which the linear audit cannot bound.
 #[allow(clippy::too_many_arguments)]
 fn standardised(
     fine: &Table,
@@ -174,28 +209,30 @@ fn standardised(
     standard: Standard,
     cmp: usize,
     italian: &str,
+    threshold: Threshold,
 ) -> Option<f64> {
     let matches = |code: &str, wanted: &str| wanted == TOTAL || code == wanted;
-    let strata: Vec<(u64, u64, f64)> = combos
-        .iter()
-        .map(|combo| {
-            let in_combo = fine.rows.iter().filter(|r| r.keys[dims.len()..] == **combo);
-            let weight: u64 = in_combo
-                .clone()
-                .filter(|r| {
-                    dims.iter()
-                        .enumerate()
-                        .all(|(i, d)| !STANDARDISED_BY.contains(d) || matches(&r.keys[i], &keys[i]))
-                })
-                .filter(|r| standard == Standard::Total || r.keys[cmp] == italian)
-                .map(|r| r.population)
-                .sum();
-            let (x, n) = in_combo
-                .filter(|r| (0..dims.len()).all(|i| matches(&r.keys[i], &keys[i])))
-                .fold((0, 0), |(x, n), r| (x + r.beneficiaries, n + r.population));
-            (x, n, weight as f64)
-        })
-        .collect();
+    let mut strata: Vec<(u64, u64, f64)> = Vec::with_capacity(combos.len());
+    for combo in combos {
+        let in_combo = fine.rows.iter().filter(|r| r.keys[dims.len()..] == **combo);
+        let weight: u64 = in_combo
+            .clone()
+            .filter(|r| {
+                dims.iter()
+                    .enumerate()
+                    .all(|(i, d)| !STANDARDISED_BY.contains(d) || matches(&r.keys[i], &keys[i]))
+            })
+            .filter(|r| standard == Standard::Total || r.keys[cmp] == italian)
+            .map(|r| r.population)
+            .sum();
+        let (x, n) = in_combo
+            .filter(|r| (0..dims.len()).all(|i| matches(&r.keys[i], &keys[i])))
+            .fold((0, 0), |(x, n), r| (x + r.beneficiaries, n + r.population));
+        if threshold.is_small(n) {
+            return None;
+        }
+        strata.push((x, n, weight as f64));
+    }
     stats::standardised_rate(&strata)
 }
 

@@ -4,8 +4,10 @@
 
 pub mod gap;
 pub mod plan;
+pub mod publish;
 mod rates;
 
-pub use gap::{compare, GapResult, Standard, GAP_ALSO_BY};
+pub use gap::{Standard, GAP_ALSO_BY};
 pub use plan::{Period, Population, RatesPlan, Selection};
+pub use publish::{publish, publish_one, Answer, Publication, Question};
 pub use rates::{columns_read, compute, Memo, RatesResult};

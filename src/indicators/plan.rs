@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use chrono::{Datelike, NaiveDate};
 
-use crate::disclosure::Threshold;
+use crate::disclosure::{Scope, Threshold};
 use crate::table::Dimension;
 
 /// The reference period, both ends inclusive.
@@ -38,6 +38,21 @@ impl Period {
     /// The year ages are computed in: `year(al)`.
     pub fn age_year(&self) -> i32 {
         self.to.year()
+    }
+}
+
+/// The universe of a population over a period, as manifests write it; a
+/// trend table's manifest entry passes `{anno}` for the dates' year.
+pub fn universe(population: &Population, from: &str, to: &str) -> String {
+    match population {
+        Population::Stock => format!("stock {from} {to}"),
+        Population::Cohort {
+            window,
+            complete_followup,
+        } => format!(
+            "coorte {window} {from} {to}{}",
+            if *complete_followup { " completa" } else { "" }
+        ),
     }
 }
 
@@ -81,6 +96,21 @@ pub enum SelectionName {
 }
 
 impl Selection {
+    /// A canonical text of the selection: `lmp 2,3,4,5,6,7`, then any
+    /// activity codes and programmes.
+    pub fn describe(&self) -> String {
+        let join = |v: &[String]| v.join(",");
+        let categories: Vec<String> = self.categories.iter().map(u8::to_string).collect();
+        let mut text = format!("lmp {}", join(&categories));
+        if let Some(codes) = &self.activities {
+            text.push_str(&format!(" attivita {}", join(codes)));
+        }
+        if let Some(programmes) = &self.programmes {
+            text.push_str(&format!(" programma {}", join(programmes)));
+        }
+        text
+    }
+
     pub fn named(name: SelectionName) -> Selection {
         let categories = match name {
             SelectionName::Tutte => (1..=7).collect(),
@@ -118,6 +148,19 @@ fn serialize_dims<S: serde::Serializer>(dims: &[Dimension], s: S) -> Result<S::O
 }
 
 impl RatesPlan {
+    /// Which persons and activities the plan's cells count, for linking
+    /// them with other tables' (`disclosure::Scope`).
+    pub fn scope(&self) -> Scope {
+        Scope {
+            universe: universe(
+                &self.population,
+                &self.period.from.to_string(),
+                &self.period.to.to_string(),
+            ),
+            activities: self.selection.describe(),
+        }
+    }
+
     pub fn check(&self) -> Result<()> {
         if self.top.is_some() && !self.dims.contains(&Dimension::Cittadinanza) {
             bail!("--top applies to the cittadinanza breakdown: add cittadinanza to --by, or drop --top");

@@ -7,7 +7,6 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
-use crate::disclosure;
 use crate::engine::{
     collect_streaming, date_lit, epoch_days, inside_own_spells, is_in_series, is_one_of, spread_over_persons,
 };
@@ -302,7 +301,12 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         labels.push(label.alias(dim.name()));
     }
     let by_labels = labelled(by_codes, &labels, &[N, X]).collect()?.lazy();
-    let grouping_sets = grouping_sets(&plan.dims, plan.margins);
+    // A published table holds its margins, printed or not: protection
+    // treats them as public, since another command prints them.
+    let grouping_sets = grouping_sets(
+        &plan.dims,
+        plan.margins || (plan.threshold.is_some() && !plan.dims.is_empty()),
+    );
     let started = match &activity_detail {
         Some(detail) => started_by_activity_breakdowns(detail, &eligible, &sources, &labels, &grouping_sets)?,
         None => Vec::new(),
@@ -356,11 +360,9 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         dims: plan.dims.clone(),
         rows,
         confidence: plan.confidence,
+        margins_shown: plan.margins,
     };
     table.sort(&Codebook::new(reference, Lang::It));
-    if let Some(threshold) = plan.threshold {
-        disclosure::protect(&mut table, threshold);
-    }
     Ok(RatesResult {
         table,
         incomplete_followup,

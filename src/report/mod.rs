@@ -11,10 +11,11 @@ mod markdown;
 use anyhow::{bail, Result};
 use sha2::{Digest, Sha256};
 
-use crate::disclosure::Threshold;
+use crate::disclosure::files::{ListedTable, MANIFEST_TABLES, YEAR_PLACEHOLDER};
+use crate::disclosure::{recode, Protection, Scope, Threshold};
 use crate::extract::{Extract, Location};
 use crate::indicators::gap::{GapRow, GapTable};
-use crate::indicators::{self, Period, Population, RatesPlan, Selection, Standard};
+use crate::indicators::{self, Period, Population, Question, RatesPlan, Selection, Standard};
 use crate::output::terminal::{decimal, percent, thousands};
 use crate::quality;
 use crate::reference::Reference;
@@ -40,7 +41,12 @@ pub struct NamedTable {
     pub name: String,
     pub title: String,
     pub grid: Grid,
+    /// Which persons and activities it counts; none for the data-quality tables.
+    pub scope: Option<Scope>,
 }
+
+/// The trend table's name: one table, a period per year.
+const TREND: &str = "andamento";
 
 pub struct Section {
     pub id: &'static str,
@@ -103,6 +109,17 @@ fn group_name(lang: Lang, code: &str) -> String {
 }
 
 pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Result<Report> {
+    Ok(build_with(extract, reference, plan, Vec::new())?.0)
+}
+
+/// The report, protected together with `also` (a job's own tables), whose
+/// answers come back in order.
+pub fn build_with(
+    extract: &Extract,
+    reference: &Reference,
+    plan: &ReportPlan,
+    also: Vec<(String, Question)>,
+) -> Result<(Report, Vec<indicators::Answer>)> {
     let Some(&year) = plan.years.last() else {
         bail!("the report needs at least one year")
     };
@@ -119,55 +136,126 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
         threshold: Some(plan.threshold),
     };
     let with = |dims: Vec<Dimension>| RatesPlan { dims, ..base.clone() };
-    let memo = indicators::Memo::shared();
-    let rates = |p: &RatesPlan| -> Result<Table> { Ok(indicators::compute(extract, reference, p, &memo)?.table) };
-    let gap = |p: &RatesPlan| -> Result<GapTable> {
-        Ok(indicators::compare(extract, reference, p, Standard::Total, &memo)?.table)
-    };
     let measures = Selection::named(crate::indicators::plan::SelectionName::Misure);
     let services = Selection::named(crate::indicators::plan::SelectionName::Servizi);
-
-    let by_group = rates(&with(vec![Dimension::GruppoCittadinanza]))?;
-    let gap_group = gap(&RatesPlan {
-        margins: false,
-        ..with(vec![])
-    })?;
-    let by_province = rates(&with(vec![Dimension::Provincia, Dimension::GruppoCittadinanza]))?;
-    let gap_province = gap(&RatesPlan {
-        margins: false,
-        ..with(vec![Dimension::Provincia])
-    })?;
-    let gap_country = gap(&RatesPlan {
-        margins: false,
-        top: Some(10),
-        ..with(vec![Dimension::Cittadinanza])
-    })?;
-    let by_sex = rates(&with(vec![Dimension::Sesso, Dimension::GruppoCittadinanza]))?;
-    let by_age = rates(&with(vec![Dimension::ClasseEta, Dimension::GruppoCittadinanza]))?;
-    let by_programme = rates(&with(vec![Dimension::GruppoCittadinanza, Dimension::Programma]))?;
-    // Population by population: the memo keeps one at a time.
-    let services_group = rates(&RatesPlan {
-        selection: services,
-        ..with(vec![Dimension::GruppoCittadinanza])
-    })?;
-    let measures_group = rates(&RatesPlan {
-        selection: measures.clone(),
-        ..with(vec![Dimension::GruppoCittadinanza])
-    })?;
-    let gap_group_measures = gap(&RatesPlan {
-        margins: false,
-        selection: measures,
-        ..with(vec![])
-    })?;
-    let mut trend = Vec::new();
+    let rates = |plan: RatesPlan| Question::Rates(plan);
+    let gap = |plan: RatesPlan| Question::Gap(RatesPlan { margins: false, ..plan }, Standard::Total);
+    // In this order the memo keeps each population once (it holds one at a time).
+    let mut questions: Vec<(String, Question)> = vec![
+        (
+            "accesso-gruppo".into(),
+            rates(with(vec![Dimension::GruppoCittadinanza])),
+        ),
+        ("standardizzazione".into(), gap(with(vec![]))),
+        (
+            "accesso-provincia".into(),
+            rates(with(vec![Dimension::Provincia, Dimension::GruppoCittadinanza])),
+        ),
+        ("divario-provincia".into(), gap(with(vec![Dimension::Provincia]))),
+        (
+            "divario-cittadinanza".into(),
+            gap(RatesPlan {
+                top: Some(10),
+                ..with(vec![Dimension::Cittadinanza])
+            }),
+        ),
+        (
+            "accesso-sesso".into(),
+            rates(with(vec![Dimension::Sesso, Dimension::GruppoCittadinanza])),
+        ),
+        (
+            "accesso-eta".into(),
+            rates(with(vec![Dimension::ClasseEta, Dimension::GruppoCittadinanza])),
+        ),
+        (
+            "accesso-programma".into(),
+            rates(with(vec![Dimension::GruppoCittadinanza, Dimension::Programma])),
+        ),
+        (
+            "servizi-gruppo".into(),
+            rates(RatesPlan {
+                selection: services,
+                ..with(vec![Dimension::GruppoCittadinanza])
+            }),
+        ),
+        (
+            "misure-gruppo".into(),
+            rates(RatesPlan {
+                selection: measures.clone(),
+                ..with(vec![Dimension::GruppoCittadinanza])
+            }),
+        ),
+        // Published only through the key findings' sentences.
+        (
+            "divario-misure".into(),
+            gap(RatesPlan {
+                selection: measures,
+                ..with(vec![])
+            }),
+        ),
+    ];
     for y in &plan.years {
-        let p = RatesPlan {
-            period: Period::year(*y)?,
-            margins: false,
-            ..with(vec![Dimension::GruppoCittadinanza])
-        };
-        trend.push((*y, rates(&p)?));
+        questions.push((
+            TREND.into(),
+            rates(RatesPlan {
+                period: Period::year(*y)?,
+                margins: false,
+                ..with(vec![Dimension::GruppoCittadinanza])
+            }),
+        ));
     }
+    questions.extend(also);
+    let memo = indicators::Memo::shared();
+    let publication = indicators::publish(extract, reference, questions, &memo)?;
+    let protection = publication.protection;
+    let mut answers = publication.answers.into_iter();
+    let mut next = || answers.next().expect("one answer per question");
+    let by_group = next().table;
+    let gap_group = next().gap.expect("a gap question");
+    let by_province = next().table;
+    let gap_province = next().gap.expect("a gap question");
+    let gap_country = next().gap.expect("a gap question");
+    let by_sex = next().table;
+    let by_age = next().table;
+    let by_programme = next().table;
+    let services_group = next().table;
+    let measures_group = next().table;
+    let gap_group_measures = next().gap.expect("a gap question");
+    let trend: Vec<(i32, Table)> = plan.years.iter().map(|y| (*y, next().table)).collect();
+    let also_answers: Vec<indicators::Answer> = answers.collect();
+    let scope_of = |name: &str| -> Option<Scope> {
+        let plan = match name {
+            "accesso-gruppo"
+            | "accesso-provincia"
+            | "accesso-sesso"
+            | "accesso-eta"
+            | "accesso-programma"
+            | "standardizzazione"
+            | "divario-provincia"
+            | "divario-cittadinanza" => base.clone(),
+            "servizi-gruppo" => RatesPlan {
+                selection: Selection::named(crate::indicators::plan::SelectionName::Servizi),
+                ..base.clone()
+            },
+            "misure-gruppo" => RatesPlan {
+                selection: Selection::named(crate::indicators::plan::SelectionName::Misure),
+                ..base.clone()
+            },
+            TREND => {
+                let scope = base.scope();
+                return Some(Scope {
+                    universe: crate::indicators::plan::universe(
+                        &base.population,
+                        &format!("{YEAR_PLACEHOLDER}-01-01"),
+                        &format!("{YEAR_PLACEHOLDER}-12-31"),
+                    ),
+                    activities: scope.activities,
+                });
+            }
+            _ => return None,
+        };
+        Some(plan.scope())
+    };
 
     let mut tables = Vec::new();
     let mut add = |name: &str, title: String, grid: Grid| {
@@ -175,6 +263,7 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
             name: name.to_string(),
             title,
             grid,
+            scope: scope_of(name),
         });
         tables.len() - 1
     };
@@ -240,7 +329,7 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
         by_programme.grid(&codebook)?,
     );
     let t_trend = add(
-        "andamento",
+        TREND,
         t(lang, "Andamento per anno", "Trend by year"),
         trend_grid(&trend, &codebook)?,
     );
@@ -308,7 +397,7 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
                     .enumerate()
                     .map(|(s, g)| charts::Bar {
                         series: s,
-                        value: published_rate(table, &[g]),
+                        value: published_rate(table, g),
                     })
                     .collect(),
             })
@@ -390,6 +479,13 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
             tables: vec![t_quality, t_reasons],
         },
         Section {
+            id: "protezione",
+            title: t(lang, "Protezione dei dati", "Data protection"),
+            paragraphs: protection_paragraphs(lang, &protection),
+            charts: vec![],
+            tables: vec![],
+        },
+        Section {
             id: "metodi",
             title: t(lang, "Metodi", "Methods"),
             paragraphs: methods(lang, plan, reference),
@@ -397,8 +493,8 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
             tables: vec![],
         },
     ];
-    let manifest = manifest(extract, reference, plan)?;
-    Ok(Report {
+    let manifest = manifest(extract, reference, plan, &protection, &tables)?;
+    let report = Report {
         lang,
         title: t(
             lang,
@@ -414,15 +510,22 @@ pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Res
         sections,
         tables,
         manifest,
-    })
+    };
+    Ok((report, also_answers))
 }
 
-/// The rate of the cell with these keys when published.
-fn published_rate(table: &Table, keys: &[&str]) -> Option<f64> {
+/// Whether a group code is `group`, or the pooled code that stands for it
+/// where disclosure control pooled the stateless and unknown with it.
+fn is_group(code: &str, group: &str) -> bool {
+    code == group || (group == "EXTRA_UE" && code == recode::POOLED_NON_EU)
+}
+
+/// The rate of the cell of this citizenship group when published.
+fn published_rate(table: &Table, group: &str) -> Option<f64> {
     table
         .rows
         .iter()
-        .find(|r| r.keys.iter().map(String::as_str).eq(keys.iter().copied()))
+        .find(|r| is_group(&r.keys[0], group))
         .filter(|r| r.status == CellStatus::Publishable)
         .and_then(|r| r.rate())
 }
@@ -451,7 +554,7 @@ fn bar_groups(table: &Table, codebook: &Codebook) -> Vec<charts::BarGroup> {
                     let row = table
                         .rows
                         .iter()
-                        .find(|r| &r.keys[category] == c && r.keys[series] == *g)?;
+                        .find(|r| &r.keys[category] == c && is_group(&r.keys[series], g))?;
                     let value = (row.status == CellStatus::Publishable).then(|| row.rate()).flatten();
                     Some(charts::Bar { series: s, value })
                 })
@@ -487,7 +590,7 @@ fn points(value: f64, lang: Lang) -> String {
 fn findings(lang: Lang, year: i32, all: &GapTable, measures: &GapTable, by_province: &GapTable, z: f64) -> Vec<String> {
     let mut out = Vec::new();
     for group in ["EXTRA_UE", "UE"] {
-        let Some(row) = all.rows.iter().find(|r| r.group == group) else {
+        let Some(row) = all.rows.iter().find(|r| is_group(&r.group, group)) else {
             continue;
         };
         let who = match (group, lang) {
@@ -510,7 +613,7 @@ fn findings(lang: Lang, year: i32, all: &GapTable, measures: &GapTable, by_provi
             _ => out.push(t(lang, "Il confronto non è pubblicabile: celle sotto la soglia di riservatezza.", "The comparison cannot be published: cells under the disclosure threshold.")),
         }
     }
-    if let Some(row) = measures.rows.iter().find(|r| r.group == "EXTRA_UE") {
+    if let Some(row) = measures.rows.iter().find(|r| is_group(&r.group, "EXTRA_UE")) {
         if let (Some(d), Some(rate), Some(italian)) =
             (difference(row, z), row.group_cell.rate(), row.italian_cell.rate())
         {
@@ -526,7 +629,7 @@ fn findings(lang: Lang, year: i32, all: &GapTable, measures: &GapTable, by_provi
             });
         }
     }
-    if let Some(row) = all.rows.iter().find(|r| r.group == "EXTRA_UE") {
+    if let Some(row) = all.rows.iter().find(|r| is_group(&r.group, "EXTRA_UE")) {
         if let (Some(std_group), Some(std_italian)) = (row.standardised, row.standardised_italian) {
             out.push(match lang {
                 Lang::It => format!(
@@ -543,7 +646,7 @@ fn findings(lang: Lang, year: i32, all: &GapTable, measures: &GapTable, by_provi
     let mut provinces: Vec<(String, f64)> = by_province
         .rows
         .iter()
-        .filter(|r| r.group == "EXTRA_UE")
+        .filter(|r| is_group(&r.group, "EXTRA_UE"))
         .filter_map(|r| difference(r, z).map(|d| (r.strata[0].clone(), d.value)))
         .collect();
     provinces.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
@@ -664,7 +767,13 @@ fn digest(location: &Location, name: &str) -> Result<Option<String>> {
     ))
 }
 
-fn manifest(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Result<serde_json::Value> {
+fn manifest(
+    extract: &Extract,
+    reference: &Reference,
+    plan: &ReportPlan,
+    protection: &Protection,
+    tables: &[NamedTable],
+) -> Result<serde_json::Value> {
     let mut files = Vec::new();
     for f in &extract.files {
         files.push(serde_json::json!({
@@ -689,5 +798,74 @@ fn manifest(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Resu
         "extract": extract.location.describe(),
         "inputs": files,
         "reference_tables": reference.sources.iter().map(|(n, s)| serde_json::json!({"table": n, "source": s})).collect::<Vec<_>>(),
+        "protezione": {
+            "soglia": protection.threshold,
+            "ricodifiche": protection.recodings.iter().map(|(table, r)| serde_json::json!({"tabella": table, "ricodifica": r.describe()})).collect::<Vec<_>>(),
+            "celle_soppresse_primarie": protection.primary_cells,
+            "celle_soppresse_secondarie": protection.secondary_cells,
+            "persone_nelle_celle_soppresse": protection.hidden_persons,
+            "audit": "superato",
+            "celle_verificate": protection.audited_cells,
+        },
+        MANIFEST_TABLES: listed_tables(tables),
     }))
+}
+
+/// The tables an audit of the report's folder reads, with their scopes.
+fn listed_tables(tables: &[NamedTable]) -> Vec<ListedTable> {
+    tables
+        .iter()
+        .filter_map(|t| {
+            t.scope.clone().map(|scope| ListedTable {
+                file: format!("tabelle/{}.csv", t.name),
+                scope,
+            })
+        })
+        .collect()
+}
+
+/// "Protezione dei dati": the threshold, what was recoded, what is hidden,
+/// and that the published set passed the audit.
+fn protection_paragraphs(lang: Lang, protection: &Protection) -> Vec<String> {
+    let mut out = vec![match lang {
+        Lang::It => format!(
+            "Soglia: nessuna cella pubblicata conta da 1 a {} persone, beneficiari o non beneficiari. Le tabelle del rapporto sono protette insieme: una cella che compare in più tabelle ha lo stesso stato in tutte, e i totali sono considerati pubblici anche dove non sono stampati.",
+            protection.threshold - 1
+        ),
+        Lang::En => format!(
+            "Threshold: no published cell counts 1 to {} persons, beneficiaries or non-beneficiaries. The report's tables are protected together: a cell that appears in several tables has the same status in all, and totals count as public even where they are not printed.",
+            protection.threshold - 1
+        ),
+    }];
+    let recoded: Vec<String> = protection
+        .recodings
+        .iter()
+        .map(|(table, r)| format!("{table} ({} → {})", r.from.join(" + "), r.into))
+        .collect();
+    if !recoded.is_empty() {
+        out.push(match lang {
+            Lang::It => format!(
+                "Ricodifiche: dove le persone apolidi o di cittadinanza non nota (ND) erano sotto la soglia, sono state unite ai cittadini non UE (EXTRA_UE_ND), così che il gruppo UE resti pubblicato: {}.",
+                recoded.join("; ")
+            ),
+            Lang::En => format!(
+                "Recoding: where stateless persons or those of unknown citizenship (ND) were under the threshold they were pooled with non-EU citizens (EXTRA_UE_ND), so that the EU group stays published: {}.",
+                recoded.join("; ")
+            ),
+        });
+    }
+    let hidden = protection.primary_cells + protection.secondary_cells;
+    out.push(match (lang, hidden) {
+        (Lang::It, 0) => "Nessuna cella è soppressa. Un audit per programmazione lineare conferma che le tabelle pubblicate insieme non lasciano ricavare alcun valore nascosto.".to_string(),
+        (Lang::En, 0) => "No cell is suppressed. A linear-programming audit confirms that the tables published together leave no hidden value to recover.".to_string(),
+        (Lang::It, _) => format!(
+            "Celle soppresse: {} sotto la soglia (u) e {} per non farle ricavare (x), con {} persone in tutto. Un audit per programmazione lineare ha verificato, per ciascuna delle {} celle soppresse, i valori minimi e massimi compatibili con tutte le tabelle pubblicate: nessuna è ricavabile.",
+            protection.primary_cells, protection.secondary_cells, thousands(protection.hidden_persons, lang), protection.audited_cells
+        ),
+        (Lang::En, _) => format!(
+            "Suppressed cells: {} under the threshold (u) and {} so that they cannot be recovered (x), holding {} persons in all. A linear-programming audit checked, for each of the {} suppressed cells, the least and greatest values compatible with every published table: none can be recovered.",
+            protection.primary_cells, protection.secondary_cells, thousands(protection.hidden_persons, lang), protection.audited_cells
+        ),
+    });
+    out
 }

@@ -12,6 +12,21 @@ pub struct Workdir {
 }
 
 impl Workdir {
+    /// A synthetic extract written by `silp-access generate` into `name`.
+    pub fn generated(&self, name: &str, persons: u64, seed: u64) -> PathBuf {
+        let out = self.path().join(name);
+        run_ok(&[
+            "generate",
+            "--persons",
+            &persons.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        out
+    }
+
     pub fn new() -> Workdir {
         Workdir {
             dir: tempfile::tempdir().expect("temporary directory"),

@@ -1,0 +1,276 @@
+//! Protection of a published set: primary suppression of small cells,
+//! secondary suppression chosen over every line of every table (a cell has
+//! one status wherever it appears), repeated until the intruder's audit of
+//! the whole set, margins included whether printed or not, finds nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, Result};
+
+use super::audit::{self, Audit, Depth};
+use super::published::{CellKey, Groups, PublishedRow, PublishedTable, Scope};
+use super::recode::{pool_tiny_unknown, Recoding};
+use super::Threshold;
+use crate::reference::Reference;
+use crate::table::{CellStatus, Codebook, Lang, Table, TOTAL};
+
+/// The most rounds of audit and further suppression before giving up.
+const MAX_ROUNDS: usize = 100;
+
+/// A table to publish, with the persons and activities it counts.
+pub struct ScopedTable {
+    pub name: String,
+    pub scope: Scope,
+    pub table: Table,
+}
+
+/// What protection did, for the report's "Protezione dei dati" and manifests.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Protection {
+    pub threshold: u64,
+    /// Table name and what was pooled in it.
+    pub recodings: Vec<(String, Recoding)>,
+    /// Distinct cells suppressed, primary and secondary.
+    pub primary_cells: usize,
+    pub secondary_cells: usize,
+    /// Distinct populations in suppressed cells, summed.
+    pub hidden_persons: u64,
+    /// Suppressed cells the audit bounded, and rounds it took.
+    pub audited_cells: usize,
+    pub rounds: usize,
+}
+
+/// Protects `tables` together, in place.
+pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold: Threshold) -> Result<Protection> {
+    let codebook = Codebook::new(reference, Lang::It);
+    let mut recodings = Vec::new();
+    for scoped in tables.iter_mut() {
+        if let Some(recoding) = pool_tiny_unknown(&mut scoped.table, threshold) {
+            scoped.table.sort(&codebook);
+            recodings.push((scoped.name.clone(), recoding));
+        }
+    }
+    let groups = Groups::new(reference);
+    let mut published: Vec<PublishedTable> = tables.iter().map(published_table).collect();
+    let keys: Vec<Vec<CellKey>> = published.iter().map(|t| t.keys(&groups)).collect();
+
+    let mut cells: BTreeMap<CellKey, Candidate> = BTreeMap::new();
+    for (table, table_keys) in published.iter().zip(&keys) {
+        for (row, key) in table.rows.iter().zip(table_keys) {
+            let (n, x) = row.counts.expect("protection knows every count");
+            let cell = cells.entry(key.clone()).or_insert(Candidate {
+                population: n,
+                status: if threshold.is_sensitive(n, x) {
+                    CellStatus::Primary
+                } else {
+                    CellStatus::Publishable
+                },
+                margin_everywhere: true,
+            });
+            if !row.keys.iter().any(|k| k == TOTAL) {
+                cell.margin_everywhere = false;
+            }
+        }
+    }
+    let mut lines: Vec<Vec<CellKey>> = Vec::new();
+    for (table, table_keys) in published.iter().zip(&keys) {
+        for line in table.additive_lines() {
+            lines.push(line.members().map(|i| table_keys[i].clone()).collect());
+        }
+    }
+
+    let mut rounds = 0;
+    let mut audited = 0;
+    let mut recheck: Option<BTreeSet<CellKey>> = None;
+    let audit = loop {
+        rounds += 1;
+        let before: BTreeSet<CellKey> = suppressed(&cells);
+        close_lines(&lines, &mut cells);
+        if let Some(recheck) = recheck.as_mut() {
+            recheck.extend(suppressed(&cells).difference(&before).cloned());
+        }
+        for (table, table_keys) in published.iter_mut().zip(&keys) {
+            for (row, key) in table.rows.iter_mut().zip(table_keys) {
+                row.status = cells[key].status;
+            }
+        }
+        let audit = audit::audit_cells(&published, &groups, threshold, Depth::Verdict, recheck.as_ref())?;
+        if recheck.is_none() {
+            audited = audit.findings.len();
+        }
+        if audit.is_safe() {
+            break audit;
+        }
+        if rounds == MAX_ROUNDS {
+            bail!(disclosure_message(&audit, rounds));
+        }
+        // One new partner per line a round: a disclosed cell whose line
+        // already gained one waits for the next audit.
+        let mut added: BTreeSet<CellKey> = BTreeSet::new();
+        for finding in audit.disclosed() {
+            let through = |l: &&Vec<CellKey>| l.contains(&finding.key);
+            if lines
+                .iter()
+                .filter(through)
+                .any(|l| l.iter().any(|k| added.contains(k)))
+            {
+                continue;
+            }
+            if let Some(partner) = partner(&lines, &cells, &finding.key) {
+                cells.get_mut(&partner).expect("partners are cells").status = CellStatus::Secondary;
+                added.insert(partner);
+            }
+        }
+        if added.is_empty() {
+            bail!(disclosure_message(&audit, rounds));
+        }
+        let mut next: BTreeSet<CellKey> = audit.disclosed().map(|f| f.key.clone()).collect();
+        next.extend(added);
+        recheck = Some(next);
+    };
+
+    for (scoped, table) in tables.iter_mut().zip(&published) {
+        for (row, published_row) in scoped.table.rows.iter_mut().zip(&table.rows) {
+            row.status = published_row.status;
+        }
+    }
+    let printed = printed_keys(tables, &keys);
+    let count = |status: CellStatus| printed.iter().filter(|k| cells[**k].status == status).count();
+    let populations: BTreeSet<_> = printed
+        .iter()
+        .filter(|k| cells[**k].status.is_suppressed())
+        .map(|k| (k.population(), cells[*k].population))
+        .collect();
+    Ok(Protection {
+        threshold: threshold.value(),
+        recodings,
+        primary_cells: count(CellStatus::Primary),
+        secondary_cells: count(CellStatus::Secondary),
+        hidden_persons: populations.iter().map(|(_, n)| n).sum(),
+        audited_cells: audited.max(audit.findings.len()),
+        rounds,
+    })
+}
+
+fn suppressed(cells: &BTreeMap<CellKey, Candidate>) -> BTreeSet<CellKey> {
+    cells
+        .iter()
+        .filter(|(_, c)| c.status.is_suppressed())
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+struct Candidate {
+    population: u64,
+    status: CellStatus,
+    /// Appears only as a margin, which another command publishes: hidden
+    /// only when no inner cell of its line can be.
+    margin_everywhere: bool,
+}
+
+fn published_table(scoped: &ScopedTable) -> PublishedTable {
+    PublishedTable {
+        name: scoped.name.clone(),
+        scope: scoped.scope.clone(),
+        dims: scoped.table.dims.clone(),
+        rows: scoped
+            .table
+            .rows
+            .iter()
+            .map(|r| PublishedRow {
+                keys: r.keys.clone(),
+                counts: Some((r.population, r.beneficiaries)),
+                status: r.status,
+            })
+            .collect(),
+        lists_every_cell: true,
+    }
+}
+
+/// A line with a single suppressed cell gives it away by subtraction: hide
+/// its cheapest other cell, until no line has one.
+fn close_lines(lines: &[Vec<CellKey>], cells: &mut BTreeMap<CellKey, Candidate>) {
+    loop {
+        let mut changed = false;
+        for line in lines {
+            let suppressed = line.iter().filter(|k| cells[*k].status.is_suppressed()).count();
+            if suppressed != 1 {
+                continue;
+            }
+            if let Some(key) = cheapest(line.iter(), cells) {
+                cells.get_mut(&key).expect("line cells are cells").status = CellStatus::Secondary;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The published cell of `candidates` that costs least to hide: an inner
+/// cell before a margin, then the fewest persons, then code order.
+fn cheapest<'a>(
+    candidates: impl Iterator<Item = &'a CellKey>,
+    cells: &BTreeMap<CellKey, Candidate>,
+) -> Option<CellKey> {
+    // An empty cell hides nothing: hiding it beside a small one leaves the
+    // small one's count readable from the line's total.
+    candidates
+        .filter(|k| !cells[*k].status.is_suppressed() && cells[*k].population > 0)
+        .min_by_key(|k| (cells[*k].margin_everywhere, cells[*k].population, (*k).clone()))
+        .cloned()
+}
+
+/// A further cell to hide for a disclosed one: the cheapest published cell
+/// of the lines through it, or, when those hold none (all hidden, empty, or
+/// margins already hidden), of the lines through their hidden cells, and
+/// so on outwards.
+fn partner(lines: &[Vec<CellKey>], cells: &BTreeMap<CellKey, Candidate>, disclosed: &CellKey) -> Option<CellKey> {
+    let mut reached: BTreeSet<&CellKey> = BTreeSet::from([disclosed]);
+    let mut used = vec![false; lines.len()];
+    loop {
+        let through: Vec<usize> = (0..lines.len())
+            .filter(|l| !used[*l] && lines[*l].iter().any(|k| reached.contains(k)))
+            .collect();
+        if through.is_empty() {
+            return None;
+        }
+        if let Some(found) = cheapest(through.iter().flat_map(|l| lines[*l].iter()), cells) {
+            return Some(found);
+        }
+        for l in through {
+            used[l] = true;
+            reached.extend(lines[l].iter().filter(|k| cells[*k].status.is_suppressed()));
+        }
+    }
+}
+
+fn printed_keys<'a>(tables: &[ScopedTable], keys: &'a [Vec<CellKey>]) -> BTreeSet<&'a CellKey> {
+    tables
+        .iter()
+        .zip(keys)
+        .flat_map(|(scoped, table_keys)| {
+            scoped
+                .table
+                .rows
+                .iter()
+                .zip(table_keys)
+                .filter(|(row, _)| scoped.table.margins_shown || !row.is_margin())
+                .map(|(_, k)| k)
+        })
+        .collect()
+}
+
+pub fn disclosure_message(audit: &Audit, rounds: usize) -> String {
+    let named: Vec<String> = audit
+        .disclosed()
+        .take(5)
+        .map(|f| format!("{} ({})", f.key.describe(), f.disclosure.unwrap_or_default()))
+        .collect();
+    format!(
+        "after {rounds} rounds of suppression {} cell(s) can still be recovered from the published tables: {}; publish fewer tables together, or raise the breakdowns' level",
+        audit.disclosed().count(),
+        named.join("; ")
+    )
+}

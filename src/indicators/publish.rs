@@ -1,0 +1,132 @@
+//! Everything one command, one report or one job publishes: each table is
+//! computed, then all are protected together as one set (`disclosure`),
+//! and only then are gap tables and their derived statistics built from
+//! the protected cells. No table leaves this module unprotected.
+
+use anyhow::{bail, Context, Result};
+
+use super::gap::{self, GapTable, Standard};
+use super::plan::RatesPlan;
+use super::rates::{compute, Memo};
+use crate::disclosure::{protect_set, Protection, ScopedTable};
+use crate::extract::Extract;
+use crate::reference::Reference;
+use crate::table::Table;
+
+/// One table to publish.
+#[derive(Debug, Clone)]
+pub enum Question {
+    Rates(RatesPlan),
+    Gap(RatesPlan, Standard),
+}
+
+impl Question {
+    pub fn plan(&self) -> &RatesPlan {
+        match self {
+            Question::Rates(plan) | Question::Gap(plan, _) => plan,
+        }
+    }
+}
+
+/// A protected answer: the rates table, and for a gap question its gap table.
+pub struct Answer {
+    pub name: String,
+    pub plan: RatesPlan,
+    pub table: Table,
+    pub gap: Option<GapTable>,
+    pub incomplete_followup: u64,
+}
+
+pub struct Publication {
+    pub answers: Vec<Answer>,
+    pub protection: Protection,
+}
+
+/// Computes every question and protects the answers together.
+pub fn publish(
+    extract: &Extract,
+    reference: &Reference,
+    questions: Vec<(String, Question)>,
+    memo: &Memo,
+) -> Result<Publication> {
+    let Some(threshold) = questions
+        .iter()
+        .filter_map(|(_, q)| q.plan().threshold)
+        .max_by_key(|t| t.value())
+    else {
+        bail!("nothing to publish: every table needs a disclosure threshold");
+    };
+    let mut scoped = Vec::with_capacity(questions.len());
+    let mut gaps = Vec::with_capacity(questions.len());
+    let mut followups = Vec::with_capacity(questions.len());
+    for (name, question) in &questions {
+        let plan = question.plan();
+        let context = || format!("table {name:?}");
+        let (table, inputs, followup) = match question {
+            Question::Rates(plan) => {
+                let result = compute(extract, reference, plan, memo).with_context(context)?;
+                (result.table, None, result.incomplete_followup)
+            }
+            Question::Gap(plan, standard) => {
+                let mut inputs = gap::prepare(extract, reference, plan, *standard, memo).with_context(context)?;
+                let empty = empty_like(&inputs.published);
+                let table = std::mem::replace(&mut inputs.published, empty);
+                let followup = inputs.incomplete_followup;
+                (table, Some(inputs), followup)
+            }
+        };
+        scoped.push(ScopedTable {
+            name: name.clone(),
+            scope: plan.scope(),
+            table,
+        });
+        gaps.push(inputs);
+        followups.push(followup);
+    }
+    let protection = protect_set(&mut scoped, reference, threshold)?;
+    let answers = questions
+        .into_iter()
+        .zip(scoped)
+        .zip(gaps)
+        .zip(followups)
+        .map(|((((name, question), scoped), inputs), incomplete_followup)| {
+            let gap = inputs.map(|mut inputs| {
+                inputs.published = scoped.table.clone();
+                inputs.finish(threshold)
+            });
+            Answer {
+                name,
+                plan: question.plan().clone(),
+                table: scoped.table,
+                gap,
+                incomplete_followup,
+            }
+        })
+        .collect();
+    Ok(Publication { answers, protection })
+}
+
+fn empty_like(table: &Table) -> Table {
+    Table {
+        dims: table.dims.clone(),
+        rows: Vec::new(),
+        confidence: table.confidence,
+        margins_shown: table.margins_shown,
+    }
+}
+
+/// Publishes one table on its own, as `rates` and `gap` do.
+pub fn publish_one(
+    extract: &Extract,
+    reference: &Reference,
+    question: Question,
+    memo: &Memo,
+) -> Result<(Answer, Protection)> {
+    let publication = publish(extract, reference, vec![("tabella".to_string(), question)], memo)?;
+    let answer = publication
+        .answers
+        .into_iter()
+        .next()
+        .expect("one question, one answer");
+    Ok((answer, publication.protection))
+}

@@ -1,0 +1,176 @@
+//! `audit` end to end: it recovers what a leaky published set gives away,
+//! and finds nothing in what `report`, `run`, `rates` and `gap` publish.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{records, run, run_ok, Workdir};
+
+fn audit(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["audit", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn generated(work: &Workdir, persons: u64, seed: u64) -> PathBuf {
+    work.generated(&format!("g{persons}-{seed}"), persons, seed)
+}
+
+#[test]
+fn the_audit_recovers_the_cells_the_old_sample_report_leaked() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/leaky-report");
+    let out = audit(&fixture, &["--format", "csv"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let to_nd = rows
+        .iter()
+        .find(|r| r["cella"].starts_with("cittadinanza=ND, provincia=TO"))
+        .expect("TO/ND is audited");
+    // 5,305 − 3,845 − 858 − 590 = 12 persons; 2,703 − 2,012 − 406 − 282 = 3.
+    let bounds: Vec<&str> = [
+        "popolazione_min",
+        "popolazione_max",
+        "beneficiari_min",
+        "beneficiari_max",
+    ]
+    .iter()
+    .map(|c| to_nd[*c].as_str())
+    .collect();
+    assert_eq!(bounds, ["12", "12", "3", "3"]);
+    assert_eq!(to_nd["esito"], "primary cell proved below the threshold");
+    let at_nd = rows
+        .iter()
+        .find(|r| r["cella"].starts_with("cittadinanza=ND, provincia=AT"))
+        .unwrap();
+    assert_eq!(
+        (at_nd["popolazione_max"].as_str(), at_nd["beneficiari_max"].as_str()),
+        ("3", "3")
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("verdict: DISCLOSED"), "{stderr}");
+}
+
+#[test]
+fn the_committed_sample_report_passes_the_audit() {
+    let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/piemonte-20k/tabelle");
+    let out = audit(&tables, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("none recoverable at threshold 5"),
+        "{stdout}"
+    );
+    // The EU group is published in every province.
+    let provinces = std::fs::read_to_string(tables.join("accesso-provincia.csv")).unwrap();
+    let eu: Vec<_> = records(&provinces)
+        .into_iter()
+        .filter(|r| r["gruppo_cittadinanza"] == "UE")
+        .collect();
+    assert_eq!(eu.len(), 9);
+    assert!(eu.iter().all(|r| r["stato_cella"] == "s"), "{eu:?}");
+}
+
+#[test]
+fn reports_of_other_extracts_pass_the_audit_for_one_and_three_years() {
+    let work = Workdir::new();
+    for (persons, seed) in [(2_000, 7), (6_000, 3)] {
+        let extract = generated(&work, persons, seed);
+        for years in ["2024", "2022-2024"] {
+            let out = work.path().join(format!("r{persons}-{years}"));
+            run_ok(&[
+                "report",
+                "--extract",
+                extract.to_str().unwrap(),
+                "--years",
+                years,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            let audited = audit(&out.join("tabelle"), &[]);
+            assert_eq!(
+                audited.status.code(),
+                Some(0),
+                "{persons} persons, {years}: {}",
+                String::from_utf8_lossy(&audited.stdout)
+            );
+        }
+    }
+}
+
+#[test]
+fn rates_with_margins_and_gap_written_to_one_folder_pass_the_audit() {
+    let work = Workdir::new();
+    let extract = generated(&work, 2_000, 7);
+    let folder = work.path().join("pubblicazione");
+    std::fs::create_dir(&folder).unwrap();
+    let e = extract.to_str().unwrap();
+    let rates = folder.join("rates.csv");
+    let gap = folder.join("gap.json");
+    run_ok(&[
+        "rates",
+        "--extract",
+        e,
+        "--year",
+        "2024",
+        "--by",
+        "provincia,gruppo_cittadinanza",
+        "--margins",
+        "--format",
+        "csv",
+        "-o",
+        rates.to_str().unwrap(),
+    ]);
+    run_ok(&[
+        "gap",
+        "--extract",
+        e,
+        "--year",
+        "2024",
+        "--by",
+        "provincia",
+        "--format",
+        "json",
+        "-o",
+        gap.to_str().unwrap(),
+    ]);
+    let hidden = records(&std::fs::read_to_string(&rates).unwrap())
+        .iter()
+        .filter(|r| r["stato_cella"] != "s")
+        .count();
+    assert!(hidden > 0, "the small extract has cells to protect");
+    let out = audit(&folder, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_jobs_tables_and_report_are_protected_together_and_pass_the_audit() {
+    let work = Workdir::new();
+    let extract = generated(&work, 2_000, 7);
+    let job = work.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "extract = {:?}\noutput = \"out\"\nyears = [2024]\nreport = true\n\n[[table]]\nname = \"provincia\"\ncommand = \"rates\"\nby = [\"provincia\", \"gruppo_cittadinanza\", \"sesso\"]\nformats = [\"csv\"]\n\n[[table]]\nname = \"divario\"\ncommand = \"gap\"\nby = [\"provincia\"]\nformats = [\"json\"]\n",
+            extract.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    run_ok(&["run", "--config", job.to_str().unwrap()]);
+    let out = audit(&work.path().join("out"), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // The job's 2 tables and the report's 11 count tables of one year.
+    assert!(stdout.contains("13 tables"), "{stdout}");
+}
+
+#[test]
+fn a_folder_without_tables_and_a_bad_threshold_are_usage_errors() {
+    let work = Workdir::new();
+    let out = audit(work.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no table"));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/leaky-report");
+    let out = audit(&fixture, &["--threshold", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+}
