@@ -225,9 +225,11 @@ impl QueryOptions {
     }
 
     /// The plan, once the as-of date (the default period's year) is known.
-    pub fn plan(&self, query: &QueryArgs, as_of: NaiveDate) -> Result<RatesPlan> {
+    /// The plan, with a note when its period had to be cut at the as-of date.
+    pub fn plan(&self, query: &QueryArgs, as_of: NaiveDate) -> Result<(RatesPlan, Option<String>)> {
+        let (period, note) = period(&query.period, as_of)?.within(as_of)?;
         let plan = RatesPlan {
-            period: period(&query.period, as_of)?,
+            period,
             population: self.population,
             selection: self.selection.clone(),
             dims: self.dims.clone(),
@@ -237,7 +239,7 @@ impl QueryOptions {
             threshold: Some(self.threshold),
         };
         plan.check()?;
-        Ok(plan)
+        Ok((plan, note))
     }
 }
 
@@ -285,12 +287,16 @@ pub fn answer(
     let dims: Vec<Dimension> = options.dims.iter().chain(also_by).copied().collect();
     let columns_read = crate::indicators::columns_read(&dims, &options.selection);
     let session = Session::open(&args.extract, Some(columns_read), stderr, progress)?;
-    let plan = options.plan(&args.query, session.extract.as_of)?;
+    let (plan, cut) = options.plan(&args.query, session.extract.as_of)?;
+    if let Some(note) = cut {
+        writeln!(stderr, "warning: {note}")?;
+    }
     let codebook = Codebook::new(&session.reference, args.output.lang);
     let memo = crate::indicators::Memo::default();
     let (answer, protection) =
         crate::indicators::publish_one(&session.extract, &session.reference, question(plan), &memo)?;
     report_followup(&answer.plan, answer.incomplete_followup, stderr)?;
+    warn_if_empty(&session.extract, &answer, stderr)?;
     for (_, recoding) in &protection.recodings {
         writeln!(stderr, "recoded for disclosure control: {}", recoding.describe())?;
     }
@@ -299,6 +305,35 @@ pub fn answer(
         None => answer.table.grid(&codebook)?,
     };
     publish(&grid, &args.output)
+}
+
+/// Says so when no person is eligible in the period, with the dates the
+/// extract's DID spells cover: an all-zero table is otherwise easy to misread.
+pub fn warn_if_empty(extract: &Extract, answer: &crate::indicators::Answer, stderr: &mut dyn Write) -> Result<()> {
+    if answer.table.rows.iter().any(|r| r.population > 0) {
+        return Ok(());
+    }
+    let spells = extract
+        .date_ranges()?
+        .into_iter()
+        .find(|r| r.column == "data_did")
+        .and_then(|r| r.first.zip(r.last));
+    let period = &answer.plan.period;
+    let covered = match spells {
+        Some((first, last)) => format!(
+            "its DID spells start between {} and {}",
+            first.format("%d/%m/%Y"),
+            last.format("%d/%m/%Y")
+        ),
+        None => "it holds no DID spell".to_string(),
+    };
+    writeln!(
+        stderr,
+        "warning: no person of the extract is eligible in the period {}-{} ({covered})",
+        period.from.format("%d/%m/%Y"),
+        period.to.format("%d/%m/%Y")
+    )?;
+    Ok(())
 }
 
 /// Tells the analyst how many cohort members lack a full follow-up.

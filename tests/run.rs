@@ -135,11 +135,35 @@ fn a_failing_table_leaves_no_output_and_keeps_the_previous_one() {
 }
 
 #[test]
+fn a_lock_left_by_a_killed_run_is_taken_over() {
+    let work = Workdir::new();
+    let job = example_job(&work, "");
+    std::fs::create_dir_all(work.path().join("out")).unwrap();
+    // The lock of a run killed with -9: its process no longer exists.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(work.path().join("out/accesso-2024-12-31.lock"), format!("{pid}\n")).unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        names(&work.path().join("out")),
+        ["accesso-2024-12-31"],
+        "the stale lock is gone"
+    );
+}
+
+#[test]
 fn a_lock_stops_a_second_run() {
     let work = Workdir::new();
     let job = example_job(&work, "");
     std::fs::create_dir_all(work.path().join("out")).unwrap();
-    std::fs::write(work.path().join("out/accesso-2024-12-31.lock"), "12345\n").unwrap();
+    // Held by a live process: this test's own.
+    std::fs::write(
+        work.path().join("out/accesso-2024-12-31.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
     let out = run(&["run", "--config", job.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("another run is writing"));

@@ -32,6 +32,9 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
     let step = progress.step("computing the report's tables");
     let report = report::build(&session.extract, &session.reference, &plan)?;
     drop(step);
+    if let Some(note) = report.manifest.get("periodo_tagliato").and_then(|n| n.as_str()) {
+        writeln!(stderr, "warning: {note}")?;
+    }
 
     let step = progress.step(format!("writing the report into {}", args.out.display()));
     let staging = staging_dir(&args.out)?;

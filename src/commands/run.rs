@@ -81,9 +81,12 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let memo = indicators::Memo::shared();
     let mut questions = Vec::new();
     for (table, _, query, options) in &planned {
-        let plan = options
+        let (plan, cut) = options
             .plan(query, extract.as_of)
             .with_context(|| format!("table {:?}", table.name))?;
+        if let Some(note) = cut {
+            log.event("period_cut", &[("table", &table.name), ("note", &note)])?;
+        }
         let question = match table.command {
             TableCommand::Rates => Question::Rates(plan),
             TableCommand::Gap => Question::Gap(plan, table.standard.into()),
@@ -178,18 +181,33 @@ struct Lock {
 impl Lock {
     fn acquire(output: &Path) -> Result<Lock> {
         let path = output.with_file_name(format!("{}.lock", file_name(output)));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut file) => {
-                writeln!(file, "{}", std::process::id())?;
-                Ok(Lock { path })
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut file) => {
+                    writeln!(file, "{}", std::process::id())?;
+                    return Ok(Lock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // A run killed before it could remove its lock left it
+                    // behind: a lock whose process is gone is taken over.
+                    let holder = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u32>().ok());
+                    match holder {
+                        Some(pid) if !Path::new(&format!("/proc/{pid}")).exists() => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                        _ => bail!(
+                            "another run is writing {} (lock file {}); if no run is active, delete the lock file and retry",
+                            output.display(),
+                            path.display()
+                        ),
+                    }
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot create the lock file {}", path.display())),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
-                "another run is writing {} (lock file {}); if no run is active, delete the lock file and retry",
-                output.display(),
-                path.display()
-            ),
-            Err(e) => Err(e).with_context(|| format!("cannot create the lock file {}", path.display())),
         }
+        bail!("cannot take the lock file {}: delete it and retry", path.display())
     }
 }
 

@@ -35,6 +35,38 @@ impl Period {
         Ok(Period { from, to })
     }
 
+    /// The period as an extract extracted on `as_of` can answer it: an error
+    /// when it starts after that date; cut at it, with a note saying so,
+    /// when it ends after it (nothing after the as-of date is in the extract).
+    pub fn within(self, as_of: NaiveDate) -> Result<(Period, Option<String>)> {
+        let show = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+        if self.from > as_of {
+            bail!(
+                "the period {}-{} starts after the extract's as-of date {}: the extract holds nothing about it; choose an earlier --year or --dal, or give the extract's real extraction date with --as-of",
+                show(self.from),
+                show(self.to),
+                show(as_of)
+            );
+        }
+        if self.to > as_of {
+            let note = format!(
+                "the period {}-{} runs past the extract's as-of date {}: it is cut at {} (the extract holds nothing later)",
+                show(self.from),
+                show(self.to),
+                show(as_of),
+                show(as_of)
+            );
+            return Ok((
+                Period {
+                    from: self.from,
+                    to: as_of,
+                },
+                Some(note),
+            ));
+        }
+        Ok((self, None))
+    }
+
     /// The year ages are computed in: `year(al)`.
     pub fn age_year(&self) -> i32 {
         self.to.year()

@@ -9,7 +9,9 @@ pub mod xlsx;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use std::os::unix::fs::PermissionsExt;
+
+use anyhow::{bail, Context, Result};
 
 use crate::table::{Grid, Lang};
 
@@ -54,43 +56,86 @@ pub fn render(grid: &Grid, format: Format, lang: Lang) -> Result<Vec<u8>> {
     })
 }
 
-/// Writes to `path` through a temporary file in the same directory, renamed
-/// into place only when complete; without a path, to stdout.
+/// Writes to `path` (see [`write_file_atomically`]); without a path, to
+/// stdout, where a failed write is an error naming it (a closed pipe is
+/// told apart by the caller).
 pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match path {
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
-            Ok(())
+            stdout
+                .write_all(bytes)
+                .and_then(|()| stdout.flush())
+                .context("cannot write to standard output")
         }
         Some(path) => write_file_atomically(path, bytes),
     }
 }
 
+/// Writes a file so that a reader never sees it half-written, and without
+/// replacing what is not a regular file:
+/// - an existing device, FIFO or `/dev/fd/N` is written straight into;
+/// - a symlink is followed, and its target replaced in the target's folder;
+/// - a regular file is replaced by a temporary file renamed over it, which
+///   keeps the old file's mode; a new file gets `0666` less the umask.
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+    let cannot = || format!("cannot write {}", path.display());
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(cannot)?;
+            return file.write_all(bytes).and_then(|()| file.flush()).with_context(cannot);
+        }
+        Ok(meta) if meta.is_dir() => bail!("cannot write {}: it is a folder; give a file name", path.display()),
+        _ => {}
+    }
+    let target = final_target(path).with_context(cannot)?;
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
     };
-    let mut staged = tempfile::NamedTempFile::new_in(dir).with_context(|| {
-        format!(
-            "cannot write {}: cannot create a file in {}",
-            path.display(),
-            dir.display()
-        )
-    })?;
-    staged
-        .write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    staged
-        .as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    staged
-        .persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let existing = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    let mut staged = tempfile::Builder::new()
+        .prefix(&format!(".{}.", file_name(&target)))
+        .permissions(std::fs::Permissions::from_mode(NEW_FILE_MODE))
+        .tempfile_in(&dir)
+        .with_context(|| {
+            format!(
+                "cannot write {}: cannot create a file in {}",
+                path.display(),
+                dir.display()
+            )
+        })?;
+    if let Some(permissions) = existing {
+        staged.as_file().set_permissions(permissions).with_context(cannot)?;
+    }
+    staged.write_all(bytes).with_context(cannot)?;
+    staged.as_file().sync_all().with_context(cannot)?;
+    staged.persist(&target).with_context(cannot)?;
     Ok(())
+}
+
+/// Mode a new file is created with, before the umask (as `touch` does).
+const NEW_FILE_MODE: u32 = 0o666;
+
+/// The file a path names after following its symlinks, even a dangling one.
+fn final_target(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&target) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = std::fs::read_link(&target)?;
+                target = match target.parent() {
+                    Some(parent) if link.is_relative() => parent.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
 /// Numbers in machine formats: the shortest text that reads back as the
@@ -120,6 +165,15 @@ pub fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
 
 /// Puts the finished staging folder where the output goes, replacing an older one.
 pub fn replace_dir(staging: std::path::PathBuf, output: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(output) {
+        if !meta.is_dir() {
+            let _ = std::fs::remove_dir_all(&staging);
+            bail!(
+                "{} exists and is not a folder (a file, a link or a device): nothing was written; choose another output folder",
+                output.display()
+            );
+        }
+    }
     if output.exists() {
         let previous = output.with_file_name(format!(".{}.previous-{}", file_name(output), std::process::id()));
         std::fs::rename(output, &previous)

@@ -125,8 +125,9 @@ pub fn build_with(
     };
     let lang = plan.lang;
     let codebook = Codebook::new(reference, lang);
+    let (report_period, cut) = Period::year(year)?.within(extract.as_of)?;
     let base = RatesPlan {
-        period: Period::year(year)?,
+        period: report_period,
         population: Population::Stock,
         selection: Selection::named(crate::indicators::plan::SelectionName::Tutte),
         dims: vec![],
@@ -198,7 +199,7 @@ pub fn build_with(
         questions.push((
             TREND.into(),
             rates(RatesPlan {
-                period: Period::year(*y)?,
+                period: Period::year(*y)?.within(extract.as_of)?.0,
                 margins: false,
                 ..with(vec![Dimension::GruppoCittadinanza])
             }),
@@ -405,7 +406,11 @@ pub fn build_with(
         lang,
     );
 
-    let period = format!("01/01/{year}-31/12/{year}");
+    let period = format!(
+        "{}-{}",
+        report_period.from.format("%d/%m/%Y"),
+        report_period.to.format("%d/%m/%Y")
+    );
     let sections = vec![
         Section {
             id: "provincia",
@@ -488,12 +493,15 @@ pub fn build_with(
         Section {
             id: "metodi",
             title: t(lang, "Metodi", "Methods"),
-            paragraphs: methods(lang, plan, reference),
+            paragraphs: methods(lang, plan, reference, cut.as_deref()),
             charts: vec![],
             tables: vec![],
         },
     ];
-    let manifest = manifest(extract, reference, plan, &protection, &tables)?;
+    let mut manifest = manifest(extract, reference, plan, &protection, &tables)?;
+    if let Some(note) = &cut {
+        manifest["periodo_tagliato"] = serde_json::Value::String(note.clone());
+    }
     let report = Report {
         lang,
         title: t(
@@ -726,7 +734,7 @@ fn reasons_grid(report: &quality::QualityReport) -> Grid {
     }
 }
 
-fn methods(lang: Lang, plan: &ReportPlan, reference: &Reference) -> Vec<String> {
+fn methods(lang: Lang, plan: &ReportPlan, reference: &Reference, cut: Option<&str>) -> Vec<String> {
     let sources: Vec<String> = reference
         .sources
         .iter()
@@ -748,6 +756,9 @@ fn methods(lang: Lang, plan: &ReportPlan, reference: &Reference) -> Vec<String> 
                   "persons, beneficiaries or non-beneficiaries are suppressed (n.a.), with the cells needed so that none can be recovered from the totals.")),
         format!("{}: {}.", t(lang, "Tabelle di riferimento", "Reference tables"), sources.join(", ")),
     ]
+    .into_iter()
+    .chain(cut.map(|note| format!("{}: {note}.", t(lang, "Periodo", "Period"))))
+    .collect()
 }
 
 /// SHA-256 of a file of the extract (for the embedded sample, of its bytes).

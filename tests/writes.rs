@@ -1,0 +1,181 @@
+//! Writes that respect what is already there, write errors that are never
+//! swallowed, and periods the data can answer (issue 23), run as a
+//! scheduler would run them.
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use common::{run, Workdir};
+
+fn rates_to(path: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["rates", "--format", "csv", "--output", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn shell(script: &str) {
+    let status = Command::new("sh").arg("-c").arg(script).status().unwrap();
+    assert!(status.success(), "{script}");
+}
+
+#[test]
+fn a_new_file_gets_the_umask_mode_and_an_existing_one_keeps_its_own() {
+    let work = Workdir::new();
+    let new = work.path().join("nuovo.csv");
+    // The test binary's umask is the caller's; the file gets 0666 less it.
+    let umask = {
+        let out = Command::new("sh").arg("-c").arg("umask").output().unwrap();
+        u32::from_str_radix(String::from_utf8_lossy(&out.stdout).trim(), 8).unwrap()
+    };
+    assert!(rates_to(&new, &[]).status.success());
+    assert_eq!(mode(&new), 0o666 & !umask);
+    let old = work.path().join("vecchio.csv");
+    std::fs::write(&old, "prima\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(rates_to(&old, &[]).status.success());
+    assert_eq!(mode(&old), 0o640);
+    assert!(std::fs::read_to_string(&old).unwrap().starts_with("popolazione;"));
+}
+
+#[test]
+fn a_symlink_is_followed_and_stays_a_link() {
+    let work = Workdir::new();
+    let target = work.path().join("dati/tassi.csv");
+    std::fs::create_dir(work.path().join("dati")).unwrap();
+    std::fs::write(&target, "prima\n").unwrap();
+    let link = work.path().join("ultimo.csv");
+    std::os::unix::fs::symlink("dati/tassi.csv", &link).unwrap();
+    assert!(rates_to(&link, &[]).status.success());
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&target).unwrap().starts_with("popolazione;"));
+    assert_eq!(
+        common::names(&work.path().join("dati")),
+        ["tassi.csv"],
+        "no temporary file left beside the target"
+    );
+}
+
+#[test]
+fn a_fifo_is_written_into_not_replaced() {
+    let work = Workdir::new();
+    let fifo = work.path().join("tubo.csv");
+    shell(&format!("mkfifo {}", fifo.display()));
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    assert!(rates_to(&fifo, &[]).status.success());
+    let read = reader.join().unwrap();
+    assert!(read.starts_with("popolazione;"), "{read}");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn a_device_node_is_written_into_and_a_full_one_is_an_error() {
+    let work = Workdir::new();
+    let null = work.path().join("null");
+    let full = work.path().join("full");
+    // Device nodes of our own, in a temporary folder: never the real /dev.
+    let made = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "mknod {} c 1 3 && mknod {} c 1 7",
+            null.display(),
+            full.display()
+        ))
+        .status()
+        .unwrap();
+    if !made.success() {
+        // Only root makes device nodes; CI runs as root, as schedulers do.
+        assert_ne!(user_id(), 0, "mknod failed as root");
+        return;
+    }
+    assert!(rates_to(&null, &[]).status.success());
+    assert!(std::fs::metadata(&null).unwrap().file_type().is_char_device());
+    let out = rates_to(&full, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot write {}", full.display())), "{stderr}");
+    assert!(
+        std::fs::metadata(&full).unwrap().file_type().is_char_device(),
+        "the device is still a device"
+    );
+}
+
+fn user_id() -> u32 {
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn a_failed_write_to_standard_output_is_an_error_naming_it() {
+    let binary = assert_cmd::cargo::cargo_bin("silp-access");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} rates --format csv > /dev/full", binary.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to standard output"));
+    // A closed pipe is not an error.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} rates --by cittadinanza --format csv | head -1",
+            binary.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("silp-access rates:"));
+}
+
+#[test]
+fn an_output_folder_that_is_a_file_is_left_alone() {
+    let work = Workdir::new();
+    let out_path = work.path().join("rapporto");
+    std::fs::write(&out_path, "non una cartella\n").unwrap();
+    let out = run(&["report", "--out", out_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"));
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "non una cartella\n");
+    assert_eq!(common::names(work.path()), ["rapporto"], "no staging folder left");
+}
+
+#[test]
+fn periods_the_extract_cannot_answer_are_refused_cut_or_flagged() {
+    // The sample's as-of date is 31/12/2024.
+    let out = run(&["rates", "--year", "2030"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("01/01/2030-31/12/2030 starts after the extract's as-of date 31/12/2024"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--as-of"));
+
+    let out = run(&["rates", "--dal", "01/07/2024", "--al", "30/06/2025", "--format", "csv"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: the period 01/07/2024-30/06/2025 runs past the extract's as-of date 31/12/2024: it is cut at 31/12/2024"), "{stderr}");
+    let cut = run(&["rates", "--dal", "01/07/2024", "--al", "31/12/2024", "--format", "csv"]);
+    assert_eq!(
+        out.stdout, cut.stdout,
+        "the cut period is the period up to the as-of date"
+    );
+
+    let out = run(&["rates", "--year", "1850", "--format", "csv"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no person of the extract is eligible in the period 01/01/1850-31/12/1850 (its DID spells start between 01/01/2020 and 31/12/2024)"),
+        "{stderr}"
+    );
+}
