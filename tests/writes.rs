@@ -150,6 +150,32 @@ fn an_output_folder_that_is_a_file_is_left_alone() {
 }
 
 #[test]
+fn a_report_killed_mid_write_leaves_the_old_report_and_the_next_run_cleans_up() {
+    let work = Workdir::new();
+    let out = work.path().join("rapporto");
+    assert!(run(&["report", "--out", out.to_str().unwrap()]).status.success());
+    let before = std::fs::read(out.join("sintesi.html")).unwrap();
+    // What kill -9 leaves: a staging folder of a process that is gone.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let abandoned = work.path().join(format!(".rapporto.staging-{pid}-AbCdEf"));
+    std::fs::create_dir(&abandoned).unwrap();
+    std::fs::write(abandoned.join("sintesi.html"), "<html>a metà").unwrap();
+    assert_eq!(
+        std::fs::read(out.join("sintesi.html")).unwrap(),
+        before,
+        "the published report is untouched"
+    );
+    assert!(run(&["report", "--out", out.to_str().unwrap()]).status.success());
+    assert_eq!(
+        common::names(work.path()),
+        ["rapporto"],
+        "the abandoned staging folder is removed"
+    );
+}
+
+#[test]
 fn periods_the_extract_cannot_answer_are_refused_cut_or_flagged() {
     // The sample's as-of date is 31/12/2024.
     let out = run(&["rates", "--year", "2030"]);

@@ -13,7 +13,7 @@ use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::indicators::{self, Question};
 use crate::job::{parse_format, Job, TableCommand};
-use crate::output::{self, file_name, replace_dir};
+use crate::output::{self, file_name, replace_dir, staging_dir};
 use crate::progress::Progress;
 use crate::report::{self, ReportPlan};
 use crate::session::{write_rejects, QueryOptions, Session};
@@ -72,10 +72,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         .to_path_buf();
     std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let _lock = Lock::acquire(&output)?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{}.staging-", file_name(&output)))
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    let staging = staging_dir(&output)?;
 
     let codebook = Codebook::new(&session.reference, job.lang);
     let memo = indicators::Memo::shared();

@@ -150,17 +150,36 @@ pub fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| "output".to_string())
 }
 
-/// A folder beside `output` to write into before `replace_dir` moves it in place.
+/// A folder beside `output` to write into before `replace_dir` moves it in
+/// place. Its name carries this process's id, so that the folders a killed
+/// run left behind (its process gone) are removed first.
 pub fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
     let parent = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    remove_abandoned(parent, &file_name(output));
     tempfile::Builder::new()
-        .prefix(&format!(".{}.staging-", file_name(output)))
+        .prefix(&format!(".{}.staging-{}-", file_name(output), std::process::id()))
         .tempdir_in(parent)
         .with_context(|| format!("cannot write in {}", parent.display()))
+}
+
+/// Staging and set-aside folders of `name` whose process no longer runs.
+fn remove_abandoned(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let owner = [".staging-", ".previous-"].iter().find_map(|kind| {
+            let rest = file.strip_prefix(&format!(".{name}{kind}"))?;
+            rest.split('-').next()?.parse::<u32>().ok()
+        });
+        let abandoned = owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+        if abandoned && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Puts the finished staging folder where the output goes, replacing an older one.
