@@ -4,10 +4,11 @@
 //! until the intruder's audit recovers none of them. `published` is the
 //! set's model, `recode` pools structurally tiny categories, `protect`
 //! chooses the suppressions and `audit` bounds every suppressed cell by
-//! linear programming; `files` reads a folder of published tables back.
+//! linear programming (`lp`); `files` reads a folder of published tables back.
 
 pub mod audit;
 pub mod files;
+mod lp;
 pub mod protect;
 pub mod published;
 pub mod recode;
