@@ -174,3 +174,31 @@ fn a_folder_without_tables_and_a_bad_threshold_are_usage_errors() {
     let out = audit(&fixture, &["--threshold", "2"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_report_cut_at_the_as_of_date_links_its_trend_to_its_other_tables() {
+    let work = Workdir::new();
+    let out = work.path().join("rapporto");
+    run_ok(&[
+        "report",
+        "--as-of",
+        "30/06/2024",
+        "--years",
+        "2023-2024",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let listed = manifest["tabelle_pubblicate"].as_array().unwrap();
+    let universe_of = |file: &str| listed.iter().find(|t| t["file"] == file).unwrap().clone();
+    let cut = "stock 2024-01-01 2024-06-30";
+    assert_eq!(universe_of("tabelle/accesso-gruppo.csv")["universe"], cut);
+    let trend = universe_of("tabelle/andamento.csv");
+    assert_eq!(
+        trend["universes_by_year"]["2024"], cut,
+        "the trend's last year is the report's own cells"
+    );
+    assert_eq!(trend["universes_by_year"]["2023"], "stock 2023-01-01 2023-12-31");
+    assert_eq!(audit(&out.join("tabelle"), &[]).status.code(), Some(0));
+}

@@ -127,6 +127,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
             listed.push(ListedTable {
                 file: name.clone(),
                 scope: answer.plan.scope(),
+                universes_by_year: Default::default(),
             });
             written.push(name);
         }

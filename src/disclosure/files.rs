@@ -18,8 +18,6 @@ use crate::table::{CellStatus, Dimension};
 pub const MANIFEST_TABLES: &str = "tabelle_pubblicate";
 /// The column of a trend table that changes the period row by row.
 const YEAR: &str = "anno";
-/// How a manifest writes the year of a trend table's universe.
-pub const YEAR_PLACEHOLDER: &str = "{anno}";
 
 /// One table of a manifest: its file, relative to the manifest's folder.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -27,6 +25,9 @@ pub struct ListedTable {
     pub file: String,
     #[serde(flatten)]
     pub scope: Scope,
+    /// A trend table's universe for each value of its `anno` column.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub universes_by_year: BTreeMap<String, String>,
 }
 
 pub struct Folder {
@@ -47,7 +48,7 @@ pub fn read_folder(dir: &Path, groups: &Groups) -> Result<Folder> {
     let mut files = Vec::new();
     collect(dir, 0, &mut files)?;
     files.sort();
-    let mut scopes: BTreeMap<PathBuf, Scope> = BTreeMap::new();
+    let mut listed_tables: BTreeMap<PathBuf, ListedTable> = BTreeMap::new();
     let mut threshold = None;
     let manifests = files
         .iter()
@@ -63,7 +64,7 @@ pub fn read_folder(dir: &Path, groups: &Groups) -> Result<Folder> {
             let listed: Vec<ListedTable> = serde_json::from_value(listed.clone())
                 .with_context(|| format!("{}: {MANIFEST_TABLES} is not a list of tables", manifest.display()))?;
             for table in listed {
-                scopes.insert(base.join(&table.file), table.scope);
+                listed_tables.insert(base.join(&table.file), table);
             }
         }
         if let Some(k) = value.pointer("/protezione/soglia").and_then(|v| v.as_u64()) {
@@ -79,13 +80,17 @@ pub fn read_folder(dir: &Path, groups: &Groups) -> Result<Folder> {
             skipped.push((name, "not a CSV or JSON table".to_string()));
             continue;
         };
-        let scope = scopes.get(file).cloned().unwrap_or(Scope {
-            universe: String::new(),
-            activities: String::new(),
+        let listed = listed_tables.get(file).cloned().unwrap_or(ListedTable {
+            file: name.clone(),
+            scope: Scope {
+                universe: String::new(),
+                activities: String::new(),
+            },
+            universes_by_year: BTreeMap::new(),
         });
-        match parse_table(&name, &scope, &columns, &rows)? {
+        match parse_table(&name, &listed, &columns, &rows)? {
             Some(parsed) => {
-                unlisted.extend(std::iter::repeat_n(!scopes.contains_key(file), parsed.len()));
+                unlisted.extend(std::iter::repeat_n(!listed_tables.contains_key(file), parsed.len()));
                 tables.extend(parsed);
             }
             None => skipped.push((name, "not a table of eligible persons and beneficiaries".to_string())),
@@ -188,7 +193,7 @@ fn read_grid(path: &Path) -> Result<Option<Grid>> {
 /// The tables a grid holds: one per year for a trend table.
 fn parse_table(
     name: &str,
-    scope: &Scope,
+    listed: &ListedTable,
     columns: &[String],
     rows: &[Vec<String>],
 ) -> Result<Option<Vec<PublishedTable>>> {
@@ -268,15 +273,18 @@ fn parse_table(
         .into_iter()
         .map(|(year, rows)| {
             let universe = match &year {
-                Some(y) if scope.universe.contains(YEAR_PLACEHOLDER) => scope.universe.replace(YEAR_PLACEHOLDER, y),
-                Some(y) => format!("{} {YEAR} {y}", scope.universe),
-                None => scope.universe.clone(),
+                Some(y) => listed
+                    .universes_by_year
+                    .get(y)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{} {YEAR} {y}", listed.scope.universe)),
+                None => listed.scope.universe.clone(),
             };
             PublishedTable {
                 name: name.to_string(),
                 scope: Scope {
                     universe,
-                    activities: scope.activities.clone(),
+                    activities: listed.scope.activities.clone(),
                 },
                 dims: dims.iter().map(|(_, d)| *d).collect(),
                 lists_every_cell: italians.is_none(),

@@ -35,7 +35,8 @@ pub struct Protection {
     pub secondary_cells: usize,
     /// Distinct populations in suppressed cells, summed.
     pub hidden_persons: u64,
-    /// Suppressed cells the audit bounded, and rounds it took.
+    /// Suppressed cells of the whole set, margins included, each proved
+    /// safe by the audit, and the rounds it took.
     pub audited_cells: usize,
     pub rounds: usize,
 }
@@ -80,9 +81,8 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
     }
 
     let mut rounds = 0;
-    let mut audited = 0;
     let mut recheck: Option<BTreeSet<CellKey>> = None;
-    let audit = loop {
+    loop {
         rounds += 1;
         let before: BTreeSet<CellKey> = suppressed(&cells);
         close_lines(&lines, &mut cells);
@@ -95,11 +95,8 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
             }
         }
         let audit = audit::audit_cells(&published, &groups, threshold, Depth::Verdict, recheck.as_ref())?;
-        if recheck.is_none() {
-            audited = audit.findings.len();
-        }
         if audit.is_safe() {
-            break audit;
+            break;
         }
         if rounds == MAX_ROUNDS {
             bail!(disclosure_message(&audit, rounds));
@@ -127,7 +124,7 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
         let mut next: BTreeSet<CellKey> = audit.disclosed().map(|f| f.key.clone()).collect();
         next.extend(added);
         recheck = Some(next);
-    };
+    }
 
     for (scoped, table) in tables.iter_mut().zip(&published) {
         for (row, published_row) in scoped.table.rows.iter_mut().zip(&table.rows) {
@@ -147,7 +144,9 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
         primary_cells: count(CellStatus::Primary),
         secondary_cells: count(CellStatus::Secondary),
         hidden_persons: populations.iter().map(|(_, n)| n).sum(),
-        audited_cells: audited.max(audit.findings.len()),
+        // A cell proved safe stays safe as more are hidden: every suppressed
+        // cell was proved in the round it was hidden in or a later one.
+        audited_cells: suppressed(&cells).len(),
         rounds,
     })
 }

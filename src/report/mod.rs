@@ -7,11 +7,12 @@
 mod charts;
 mod html;
 mod markdown;
+mod protection;
 
 use anyhow::{bail, Result};
 use sha2::{Digest, Sha256};
 
-use crate::disclosure::files::{ListedTable, MANIFEST_TABLES, YEAR_PLACEHOLDER};
+use crate::disclosure::files::MANIFEST_TABLES;
 use crate::disclosure::{recode, Protection, Scope, Threshold};
 use crate::extract::{Extract, Location};
 use crate::indicators::gap::{GapRow, GapTable};
@@ -22,6 +23,7 @@ use crate::reference::Reference;
 use crate::stats;
 use crate::table::{CellStatus, Codebook, Dimension, Grid, Lang, Table, Value, TOTAL};
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::output::{self, xlsx};
@@ -209,6 +211,17 @@ pub fn build_with(
     let memo = indicators::Memo::shared();
     let publication = indicators::publish(extract, reference, questions, &memo)?;
     let protection = publication.protection;
+    // Which persons and activities each table counts, from the plan that
+    // computed it; the trend's universe changes year by year.
+    let mut scopes: BTreeMap<String, Scope> = BTreeMap::new();
+    let mut trend_universes: BTreeMap<String, String> = BTreeMap::new();
+    for answer in &publication.answers {
+        let scope = answer.plan.scope();
+        if answer.name == TREND {
+            trend_universes.insert(answer.plan.period.age_year().to_string(), scope.universe.clone());
+        }
+        scopes.entry(answer.name.clone()).or_insert(scope);
+    }
     let mut answers = publication.answers.into_iter();
     let mut next = || answers.next().expect("one answer per question");
     let by_group = next().table;
@@ -224,39 +237,6 @@ pub fn build_with(
     let gap_group_measures = next().gap.expect("a gap question");
     let trend: Vec<(i32, Table)> = plan.years.iter().map(|y| (*y, next().table)).collect();
     let also_answers: Vec<indicators::Answer> = answers.collect();
-    let scope_of = |name: &str| -> Option<Scope> {
-        let plan = match name {
-            "accesso-gruppo"
-            | "accesso-provincia"
-            | "accesso-sesso"
-            | "accesso-eta"
-            | "accesso-programma"
-            | "standardizzazione"
-            | "divario-provincia"
-            | "divario-cittadinanza" => base.clone(),
-            "servizi-gruppo" => RatesPlan {
-                selection: Selection::named(crate::indicators::plan::SelectionName::Servizi),
-                ..base.clone()
-            },
-            "misure-gruppo" => RatesPlan {
-                selection: Selection::named(crate::indicators::plan::SelectionName::Misure),
-                ..base.clone()
-            },
-            TREND => {
-                let scope = base.scope();
-                return Some(Scope {
-                    universe: crate::indicators::plan::universe(
-                        &base.population,
-                        &format!("{YEAR_PLACEHOLDER}-01-01"),
-                        &format!("{YEAR_PLACEHOLDER}-12-31"),
-                    ),
-                    activities: scope.activities,
-                });
-            }
-            _ => return None,
-        };
-        Some(plan.scope())
-    };
 
     let mut tables = Vec::new();
     let mut add = |name: &str, title: String, grid: Grid| {
@@ -264,7 +244,7 @@ pub fn build_with(
             name: name.to_string(),
             title,
             grid,
-            scope: scope_of(name),
+            scope: scopes.get(name).cloned(),
         });
         tables.len() - 1
     };
@@ -486,7 +466,7 @@ pub fn build_with(
         Section {
             id: "protezione",
             title: t(lang, "Protezione dei dati", "Data protection"),
-            paragraphs: protection_paragraphs(lang, &protection),
+            paragraphs: protection::protection_paragraphs(lang, &protection),
             charts: vec![],
             tables: vec![],
         },
@@ -498,7 +478,7 @@ pub fn build_with(
             tables: vec![],
         },
     ];
-    let mut manifest = manifest(extract, reference, plan, &protection, &tables)?;
+    let mut manifest = manifest(extract, reference, plan, &protection, &tables, &trend_universes)?;
     if let Some(note) = &cut {
         manifest["periodo_tagliato"] = serde_json::Value::String(note.clone());
     }
@@ -784,6 +764,7 @@ fn manifest(
     plan: &ReportPlan,
     protection: &Protection,
     tables: &[NamedTable],
+    trend_universes: &BTreeMap<String, String>,
 ) -> Result<serde_json::Value> {
     let mut files = Vec::new();
     for f in &extract.files {
@@ -818,65 +799,6 @@ fn manifest(
             "audit": "superato",
             "celle_verificate": protection.audited_cells,
         },
-        MANIFEST_TABLES: listed_tables(tables),
+        MANIFEST_TABLES: protection::listed_tables(tables, trend_universes),
     }))
-}
-
-/// The tables an audit of the report's folder reads, with their scopes.
-fn listed_tables(tables: &[NamedTable]) -> Vec<ListedTable> {
-    tables
-        .iter()
-        .filter_map(|t| {
-            t.scope.clone().map(|scope| ListedTable {
-                file: format!("tabelle/{}.csv", t.name),
-                scope,
-            })
-        })
-        .collect()
-}
-
-/// "Protezione dei dati": the threshold, what was recoded, what is hidden,
-/// and that the published set passed the audit.
-fn protection_paragraphs(lang: Lang, protection: &Protection) -> Vec<String> {
-    let mut out = vec![match lang {
-        Lang::It => format!(
-            "Soglia: nessuna cella pubblicata conta da 1 a {} persone, beneficiari o non beneficiari. Le tabelle del rapporto sono protette insieme: una cella che compare in più tabelle ha lo stesso stato in tutte, e i totali sono considerati pubblici anche dove non sono stampati.",
-            protection.threshold - 1
-        ),
-        Lang::En => format!(
-            "Threshold: no published cell counts 1 to {} persons, beneficiaries or non-beneficiaries. The report's tables are protected together: a cell that appears in several tables has the same status in all, and totals count as public even where they are not printed.",
-            protection.threshold - 1
-        ),
-    }];
-    let recoded: Vec<String> = protection
-        .recodings
-        .iter()
-        .map(|(table, r)| format!("{table} ({} → {})", r.from.join(" + "), r.into))
-        .collect();
-    if !recoded.is_empty() {
-        out.push(match lang {
-            Lang::It => format!(
-                "Ricodifiche: dove le persone apolidi o di cittadinanza non nota (ND) erano sotto la soglia, sono state unite ai cittadini non UE (EXTRA_UE_ND), così che il gruppo UE resti pubblicato: {}.",
-                recoded.join("; ")
-            ),
-            Lang::En => format!(
-                "Recoding: where stateless persons or those of unknown citizenship (ND) were under the threshold they were pooled with non-EU citizens (EXTRA_UE_ND), so that the EU group stays published: {}.",
-                recoded.join("; ")
-            ),
-        });
-    }
-    let hidden = protection.primary_cells + protection.secondary_cells;
-    out.push(match (lang, hidden) {
-        (Lang::It, 0) => "Nessuna cella è soppressa. Un audit per programmazione lineare conferma che le tabelle pubblicate insieme non lasciano ricavare alcun valore nascosto.".to_string(),
-        (Lang::En, 0) => "No cell is suppressed. A linear-programming audit confirms that the tables published together leave no hidden value to recover.".to_string(),
-        (Lang::It, _) => format!(
-            "Celle soppresse: {} sotto la soglia (u) e {} per non farle ricavare (x), con {} persone in tutto. Un audit per programmazione lineare ha verificato, per ciascuna delle {} celle soppresse, i valori minimi e massimi compatibili con tutte le tabelle pubblicate: nessuna è ricavabile.",
-            protection.primary_cells, protection.secondary_cells, thousands(protection.hidden_persons, lang), protection.audited_cells
-        ),
-        (Lang::En, _) => format!(
-            "Suppressed cells: {} under the threshold (u) and {} so that they cannot be recovered (x), holding {} persons in all. A linear-programming audit checked, for each of the {} suppressed cells, the least and greatest values compatible with every published table: none can be recovered.",
-            protection.primary_cells, protection.secondary_cells, thousands(protection.hidden_persons, lang), protection.audited_cells
-        ),
-    });
-    out
 }
