@@ -286,6 +286,10 @@ pub fn answer(
     let options = QueryOptions::parse(&args.query, &args.stats)?;
     let dims: Vec<Dimension> = options.dims.iter().chain(also_by).copied().collect();
     let columns_read = crate::indicators::columns_read(&dims, &options.selection);
+    if let Some(as_of) = args.extract.source.as_of {
+        // A period the extract cannot answer is refused before any data is read.
+        options.plan(&args.query, as_of)?;
+    }
     let session = Session::open(&args.extract, Some(columns_read), stderr, progress)?;
     let (plan, cut) = options.plan(&args.query, session.extract.as_of)?;
     if let Some(note) = cut {

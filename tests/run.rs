@@ -4,27 +4,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{names, run, Workdir};
+use common::{example_job, names, run, Workdir};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
-
-/// The README's example job with its paths pointed into `work`.
-fn example_job(work: &Workdir, extra_tables: &str) -> std::path::PathBuf {
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/job.toml")).unwrap();
-    let job = example
-        .replace(
-            "extract = \"../data-samples/piemonte-20k\"",
-            &format!("extract = \"{SAMPLE}\""),
-        )
-        .replace(
-            "output = \"../out/accesso-{as_of}\"",
-            "output = \"out/accesso-{as_of}\"",
-        )
-        + extra_tables;
-    let path = work.path().join("job.toml");
-    std::fs::write(&path, job).unwrap();
-    path
-}
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut entries: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)

@@ -8,7 +8,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use common::{run, Workdir};
+use common::{run, user_id, Workdir};
 
 fn rates_to(path: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["rates", "--format", "csv", "--output", path.to_str().unwrap()];
@@ -109,11 +109,6 @@ fn a_device_node_is_written_into_and_a_full_one_is_an_error() {
     );
 }
 
-fn user_id() -> u32 {
-    let out = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
 #[test]
 fn a_failed_write_to_standard_output_is_an_error_naming_it() {
     let binary = assert_cmd::cargo::cargo_bin("silp-access");
@@ -150,32 +145,6 @@ fn an_output_folder_that_is_a_file_is_left_alone() {
 }
 
 #[test]
-fn a_report_killed_mid_write_leaves_the_old_report_and_the_next_run_cleans_up() {
-    let work = Workdir::new();
-    let out = work.path().join("rapporto");
-    assert!(run(&["report", "--out", out.to_str().unwrap()]).status.success());
-    let before = std::fs::read(out.join("sintesi.html")).unwrap();
-    // What kill -9 leaves: a staging folder of a process that is gone.
-    let mut gone = Command::new("true").spawn().unwrap();
-    let pid = gone.id();
-    gone.wait().unwrap();
-    let abandoned = work.path().join(format!(".rapporto.staging-{pid}-AbCdEf"));
-    std::fs::create_dir(&abandoned).unwrap();
-    std::fs::write(abandoned.join("sintesi.html"), "<html>a metà").unwrap();
-    assert_eq!(
-        std::fs::read(out.join("sintesi.html")).unwrap(),
-        before,
-        "the published report is untouched"
-    );
-    assert!(run(&["report", "--out", out.to_str().unwrap()]).status.success());
-    assert_eq!(
-        common::names(work.path()),
-        ["rapporto"],
-        "the abandoned staging folder is removed"
-    );
-}
-
-#[test]
 fn periods_the_extract_cannot_answer_are_refused_cut_or_flagged() {
     // The sample's as-of date is 31/12/2024.
     let out = run(&["rates", "--year", "2030"]);
@@ -203,5 +172,89 @@ fn periods_the_extract_cannot_answer_are_refused_cut_or_flagged() {
     assert!(
         stderr.contains("no person of the extract is eligible in the period 01/01/1850-31/12/1850 (its DID spells start between 01/01/2020 and 31/12/2024)"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_period_after_a_given_as_of_date_is_refused_before_any_data_is_read() {
+    let work = Workdir::new();
+    // No extract there: the period is judged before the files are looked for.
+    let missing = work.path().join("assente");
+    let missing = missing.to_str().unwrap();
+    let refused = "01/01/2030-31/12/2030 starts after the extract's as-of date 31/12/2024";
+    for args in [
+        vec!["rates", "--extract", missing, "--as-of", "31/12/2024", "--year", "2030"],
+        vec!["gap", "--extract", missing, "--as-of", "31/12/2024", "--year", "2030"],
+        vec![
+            "report",
+            "--extract",
+            missing,
+            "--as-of",
+            "31/12/2024",
+            "--years",
+            "2024,2030",
+            "--out",
+            "r",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(refused), "{args:?}: {stderr}");
+    }
+    let job = work.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "extract = \"{missing}\"\nas_of = \"31/12/2024\"\noutput = \"out\"\nyears = [2024, 2030]\n\n[[table]]\nname = \"accesso\"\ncommand = \"rates\"\nby = [\"provincia\"]\nformats = [\"csv\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("table \"accesso\""), "{stderr}");
+    assert!(stderr.contains(refused), "{stderr}");
+    assert_eq!(common::names(work.path()), ["job.toml"]);
+}
+
+#[test]
+fn pseudonymise_follows_links_and_keeps_modes_like_every_write() {
+    let work = Workdir::new();
+    let key = work.path().join("chiave");
+    std::fs::write(&key, "k".repeat(32) + "\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out_dir = work.path().join("pseudo");
+    let elsewhere = work.path().join("altrove");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("did.csv"), "prima\n").unwrap();
+    std::fs::set_permissions(elsewhere.join("did.csv"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink("../altrove/did.csv", out_dir.join("did.csv")).unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
+    let args = [
+        "pseudonymise",
+        "--in",
+        sample,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ];
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(out_dir.join("did.csv"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(elsewhere.join("did.csv"))
+        .unwrap()
+        .starts_with("id_did;"));
+    assert_eq!(mode(&elsewhere.join("did.csv")), 0o640);
+    assert_eq!(common::names(&elsewhere), ["did.csv"], "nothing left beside the target");
+    assert!(
+        !common::names(&out_dir).iter().any(|n| n.starts_with('.')),
+        "{:?}",
+        common::names(&out_dir)
     );
 }

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::PseudonymiseArgs;
 use crate::extract::schema::ALL_FILES;
 use crate::extract::{prepare_path, EncodingChoice};
+use crate::output::AtomicFile;
 use crate::progress::Progress;
 use crate::pseudonym::Pseudonymiser;
 
@@ -22,10 +23,8 @@ pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write, progress: Progress) 
         bail!("--out must differ from --in: the original extract is never overwritten");
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".silp-pseudonymise-")
-        .tempdir_in(&args.out)
-        .with_context(|| format!("cannot write in {}", args.out.display()))?;
+    // Every file is complete before any is put in place: a failure halfway
+    // leaves the previous output whole.
     let mut written = Vec::new();
     for spec in ALL_FILES {
         let source = args.input.join(spec.name);
@@ -36,18 +35,23 @@ pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write, progress: Progress) 
             continue;
         }
         let _step = progress.step(format!("pseudonymising {}", spec.name));
-        let rows = rewrite(&source, &staging.path().join(spec.name), args.encoding, &pseudonymiser)?;
+        let mut target = AtomicFile::create(&args.out.join(spec.name))?;
+        let rows = rewrite(&source, &mut target, args.encoding, &pseudonymiser)?;
         writeln!(stderr, "{}: {rows} rows, {PERSON_ID} pseudonymised", spec.name)?;
-        written.push(spec.name);
+        written.push(target);
     }
-    for name in written {
-        std::fs::rename(staging.path().join(name), args.out.join(name))
-            .with_context(|| format!("cannot move {name} into {}", args.out.display()))?;
+    for target in written {
+        target.commit()?;
     }
     Ok(())
 }
 
-fn rewrite(source: &Path, target: &Path, encoding: EncodingChoice, pseudonymiser: &Pseudonymiser) -> Result<u64> {
+fn rewrite(
+    source: &Path,
+    target: &mut AtomicFile,
+    encoding: EncodingChoice,
+    pseudonymiser: &Pseudonymiser,
+) -> Result<u64> {
     let prepared = prepare_path(source, encoding)?;
     let name = source.display();
     let Some(id_column) = prepared.header.iter().position(|h| h == PERSON_ID) else {
@@ -62,13 +66,13 @@ fn rewrite(source: &Path, target: &Path, encoding: EncodingChoice, pseudonymiser
         .has_headers(false)
         .flexible(true)
         .from_reader(body);
-    let file = std::fs::File::create(target).with_context(|| format!("cannot create {}", target.display()))?;
+    let cannot = format!("cannot write {}", target.path().display());
     let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::Any(b'\n'))
         .flexible(true)
-        .from_writer(std::io::BufWriter::new(file));
-    writer.write_record(&prepared.header)?;
+        .from_writer(target);
+    writer.write_record(&prepared.header).context(cannot.clone())?;
     let mut rows = 0;
     let mut record = csv::StringRecord::new();
     loop {
@@ -87,8 +91,10 @@ fn rewrite(source: &Path, target: &Path, encoding: EncodingChoice, pseudonymiser
                 field.to_string()
             }
         });
-        writer.write_record(fields.collect::<Vec<_>>())?;
+        writer
+            .write_record(fields.collect::<Vec<_>>())
+            .with_context(|| cannot.clone())?;
     }
-    writer.flush()?;
+    writer.flush().context(cannot)?;
     Ok(rows)
 }

@@ -8,6 +8,7 @@ use chrono::Datelike;
 
 use crate::cli::ReportArgs;
 use crate::disclosure::Threshold;
+use crate::indicators::Period;
 use crate::output::{replace_dir, staging_dir};
 use crate::progress::Progress;
 use crate::report::{self, ReportPlan};
@@ -17,12 +18,15 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
     let threshold = Threshold::new(args.stats.threshold)?;
     crate::stats::critical_value(args.stats.confidence)?;
     let requested = args.years.as_deref().map(parse_years).transpose()?;
+    let given = requested.or(args.year.map(|year| vec![year]));
+    if let (Some(years), Some(as_of)) = (&given, args.extract.source.as_of) {
+        // A year the extract cannot answer is refused before any data is read.
+        for year in years {
+            Period::year(*year)?.within(as_of)?;
+        }
+    }
     let session = Session::open(&args.extract, None, stderr, progress)?;
-    let years = match (requested, args.year) {
-        (Some(years), _) => years,
-        (None, Some(year)) => vec![year],
-        (None, None) => vec![session.extract.as_of.year()],
-    };
+    let years = given.unwrap_or_else(|| vec![session.extract.as_of.year()]);
     let plan = ReportPlan {
         years,
         lang: args.lang,

@@ -31,6 +31,12 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
             let query = table.query(*year);
             let options =
                 QueryOptions::parse(&query, &table.stats()).with_context(|| format!("table {:?}", table.name))?;
+            if let Some(as_of) = job.as_of {
+                // A period the extract cannot answer is refused before any data is read.
+                options
+                    .plan(&query, as_of)
+                    .with_context(|| format!("table {:?}", table.name))?;
+            }
             planned.push((table, *year, query, options));
         }
     }
@@ -118,8 +124,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         for format in &table.formats {
             let format = parse_format(format)?;
             let name = format!("{}-{year}.{}", table.name, format.extension());
-            std::fs::write(staging.path().join(&name), output::render(&grid, format, job.lang)?)
-                .with_context(|| format!("cannot write {name} in {}", staging.path().display()))?;
+            output::write_new(&staging.path().join(&name), &output::render(&grid, format, job.lang)?)?;
             log.event(
                 "table_written",
                 &[("file", &name), ("rows", &grid.rows.len().to_string())],
@@ -157,7 +162,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     });
     let mut bytes = serde_json::to_vec_pretty(&summary)?;
     bytes.push(b'\n');
-    std::fs::write(staging.path().join("job.json"), bytes)?;
+    output::write_new(&staging.path().join("job.json"), &bytes)?;
 
     crate::commands::audit::refuse_disclosure(staging.path(), &session.reference)?;
     replace_dir(staging.keep(), &output)?;

@@ -170,6 +170,44 @@ fn hash_file(path: &Path, piece_bytes: usize) -> Result<String> {
 
 const HASHED_PIECE_BYTES: usize = 16 << 20;
 
+/// What changes when a file is rewritten, appended to or replaced, read
+/// without reading its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+    bytes: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Result<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(FileIdentity {
+            device: meta.dev(),
+            inode: meta.ino(),
+            bytes: meta.len(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        })
+    }
+}
+
+/// The hash of `path` as it was when `seen` was taken, before it was read:
+/// a file that changed since cannot be vouched for by a hash taken now.
+fn hash_as_read(path: &Path, seen: &FileIdentity) -> Result<String> {
+    let hash = hash_file(path, HASHED_PIECE_BYTES)?;
+    if FileIdentity::of(path)? != *seen {
+        bail!(
+            "{} changed while it was read, so the Parquet cache was not written; run the import again once the file is no longer being written",
+            path.display()
+        );
+    }
+    Ok(hash)
+}
+
 /// Whether the cache in `cache_dir` matches the files of `kinds` in `extract_dir`.
 pub fn check(
     cache_dir: &Path,
@@ -368,18 +406,29 @@ pub struct Stager<'a> {
     /// politiche.parquet's rows.
     activities: usize,
     files: Vec<CachedFile>,
+    /// Each file as it was before any was read.
+    seen: Vec<(FileKind, FileIdentity)>,
 }
 
 impl<'a> Stager<'a> {
-    pub fn new(staging: &'a Path, extract_dir: &'a Path) -> Stager<'a> {
-        Stager {
+    /// Notes what each file of the extract is before any is read.
+    pub fn new(staging: &'a Path, extract_dir: &'a Path) -> Result<Stager<'a>> {
+        let mut seen = Vec::new();
+        for spec in super::schema::ALL_FILES {
+            let path = extract_dir.join(spec.name);
+            if path.exists() {
+                seen.push((spec.kind, FileIdentity::of(&path)?));
+            }
+        }
+        Ok(Stager {
             staging,
             extract_dir,
             person_numbers: None,
             persons: 0,
             activities: 0,
             files: Vec::new(),
-        }
+            seen,
+        })
     }
 
     /// Writes the file of `kind`, just read into `checked`.
@@ -453,12 +502,16 @@ impl<'a> Stager<'a> {
         }
         crate::memory::release_freed();
         let path = self.extract_dir.join(spec.name);
+        let Some((_, seen)) = self.seen.iter().find(|(seen, _)| *seen == kind) else {
+            bail!(
+                "{} appeared while the extract was read; run the import again",
+                path.display()
+            );
+        };
         self.files.push(CachedFile {
             name: spec.name.to_string(),
-            bytes: std::fs::metadata(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?
-                .len(),
-            xxh3_128: hash_file(&path, HASHED_PIECE_BYTES)?,
+            bytes: seen.bytes,
+            xxh3_128: hash_as_read(&path, seen)?,
             parquet,
             report: checked.reports[&kind].clone(),
             latest: checked.latest[&kind].map(NaiveDateText),
@@ -544,9 +597,7 @@ pub fn write_manifest(
         as_of_rejects,
     };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
-    let path = staging.join(MANIFEST);
-    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::output::write_new(&staging.join(MANIFEST), &bytes)
 }
 
 /// Rows in a Parquet row group (polars' default).
@@ -593,7 +644,7 @@ fn write_parquet(frame: &DataFrame, order: Option<&IdxCa>, target: &Path, rows_p
 mod tests {
     use polars::prelude::*;
 
-    use super::{content_hash, hash_file, order_by, write_parquet};
+    use super::{content_hash, hash_as_read, hash_file, order_by, write_parquet, FileIdentity};
 
     #[test]
     fn a_frame_written_row_group_by_row_group_reads_back_whole() {
@@ -662,5 +713,29 @@ mod tests {
         }
         std::fs::write(&path, b"").unwrap();
         assert_eq!(hash_file(&path, 4096).unwrap(), content_hash(b""));
+    }
+
+    #[test]
+    fn a_file_that_changed_after_it_was_first_seen_is_not_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("did.csv");
+        std::fs::write(&path, b"id_did;id_lav\nD1;P1\n").unwrap();
+        let seen = FileIdentity::of(&path).unwrap();
+        assert_eq!(hash_as_read(&path, &seen).unwrap(), hash_file(&path, 4096).unwrap());
+
+        // Rewritten in place with the same length, as an export still running would.
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut &file, b"id_did;id_lav\nD2;P2\n").unwrap();
+        file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(1))
+            .unwrap();
+        let error = hash_as_read(&path, &seen).unwrap_err().to_string();
+        assert!(error.contains("did.csv changed while it was read"), "{error}");
+
+        // Replaced by another file of the same length and times.
+        let seen = FileIdentity::of(&path).unwrap();
+        let other = dir.path().join("other.csv");
+        std::fs::copy(&path, &other).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(hash_as_read(&path, &seen).is_err());
     }
 }

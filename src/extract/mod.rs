@@ -267,8 +267,13 @@ impl Extract {
     pub fn import(dir: &Path, cache_dir: &Path, options: &LoadOptions, reference: &Reference) -> Result<Imported> {
         let location = Location::Dir(dir.to_path_buf());
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
-        let staging = crate::output::staging_dir(cache_dir)?;
-        let mut stager = cache::Stager::new(staging.path(), dir);
+        let staging = crate::output::staging_dir(cache_dir).with_context(|| {
+            format!(
+                "cannot write the Parquet cache {}; give a folder that can be written with --cache DIR",
+                cache_dir.display()
+            )
+        })?;
+        let mut stager = cache::Stager::new(staging.path(), dir)?;
         let checked = read_files(&location, &kinds, options, reference, |kind, checked| {
             let _step = options
                 .progress

@@ -9,7 +9,7 @@ mod html;
 mod markdown;
 mod protection;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::disclosure::files::MANIFEST_TABLES;
@@ -73,19 +73,19 @@ pub struct Report {
 /// Writes the report's files into `dir`: sintesi.html, sintesi.md,
 /// tabelle.xlsx, tabelle/*.csv and manifest.json.
 pub fn write_files(report: &Report, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir.join("tabelle"))?;
-    std::fs::write(dir.join("sintesi.html"), html::render(report))?;
-    std::fs::write(dir.join("sintesi.md"), markdown::render(report))?;
+    let tables = dir.join("tabelle");
+    std::fs::create_dir_all(&tables).with_context(|| format!("cannot create {}", tables.display()))?;
+    output::write_new(&dir.join("sintesi.html"), &html::render(report))?;
+    output::write_new(&dir.join("sintesi.md"), &markdown::render(report))?;
     let sheets: Vec<(&str, &Grid)> = report.tables.iter().map(|t| (t.name.as_str(), &t.grid)).collect();
-    std::fs::write(dir.join("tabelle.xlsx"), xlsx::render_workbook(&sheets)?)?;
+    output::write_new(&dir.join("tabelle.xlsx"), &xlsx::render_workbook(&sheets)?)?;
     for table in &report.tables {
         let csv = output::render(&table.grid, output::Format::Csv, report.lang)?;
-        std::fs::write(dir.join("tabelle").join(format!("{}.csv", table.name)), csv)?;
+        output::write_new(&tables.join(format!("{}.csv", table.name)), &csv)?;
     }
     let mut manifest = serde_json::to_vec_pretty(&report.manifest)?;
     manifest.push(b'\n');
-    std::fs::write(dir.join("manifest.json"), manifest)?;
-    Ok(())
+    output::write_new(&dir.join("manifest.json"), &manifest)
 }
 
 /// Italian or English, whichever the report is written in.

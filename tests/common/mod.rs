@@ -263,3 +263,33 @@ pub fn names(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The effective user id: root ignores folder permissions, and only root
+/// makes device nodes and mounts file systems.
+pub fn user_id() -> u32 {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The README's example job with its paths pointed into `work`.
+pub fn example_job(work: &Workdir, extra_tables: &str) -> std::path::PathBuf {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/job.toml")).unwrap();
+    let job = example
+        .replace(
+            "extract = \"../data-samples/piemonte-20k\"",
+            &format!("extract = \"{}\"", sample_dir()),
+        )
+        .replace(
+            "output = \"../out/accesso-{as_of}\"",
+            "output = \"out/accesso-{as_of}\"",
+        )
+        + extra_tables;
+    let path = work.path().join("job.toml");
+    std::fs::write(&path, job).unwrap();
+    path
+}
+
+/// The shipped sample extract.
+pub fn sample_dir() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k")
+}
