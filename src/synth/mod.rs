@@ -6,7 +6,6 @@
 pub mod params;
 mod rng;
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use params::{Group, Profile};
 use rng::{splitmix64, Rng};
 
+use crate::output::AtomicFile;
 use crate::progress::Progress;
 
 #[derive(Debug, Clone)]
@@ -43,26 +43,23 @@ const HEADERS: [&str; 4] = [
     "id_avv;id_lav;data_avviamento;data_cessazione;tipo_contratto;prov_sede\n",
 ];
 
-/// Writes the four files into `out` (created if needed). They are written in
-/// a staging directory beside it and moved in only when all are complete.
 /// Persons generated between two updates of the progress display.
 const PROGRESS_EVERY: u64 = 10_000;
 
+/// Writes the four files into `out` (created if needed), each beside its
+/// target, all put in place only when all are complete (see `output::files`).
 pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Result<Written> {
     if options.persons == 0 {
         bail!("--persons 0: give at least one person");
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".silp-generate-")
-        .tempdir_in(out)
-        .with_context(|| format!("cannot write in {}", out.display()))?;
-    let paths: Vec<PathBuf> = FILES.iter().map(|f| staging.path().join(f)).collect();
+    let paths: Vec<PathBuf> = FILES.iter().map(|f| out.join(f)).collect();
     let mut writers = Vec::new();
     for (path, header) in paths.iter().zip(HEADERS) {
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut writer = BufWriter::with_capacity(1 << 20, file);
-        writer.write_all(header.as_bytes())?;
+        let mut writer = BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?);
+        writer
+            .write_all(header.as_bytes())
+            .with_context(|| cannot_write(path))?;
         writers.push(writer);
     }
     let mut generator = Generator::new(options);
@@ -75,22 +72,30 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
         }
         buffers.iter_mut().for_each(Vec::clear);
         generator.person(index, &mut buffers, &mut written);
-        for (writer, buffer) in writers.iter_mut().zip(&buffers) {
-            writer.write_all(buffer)?;
+        for ((writer, buffer), path) in writers.iter_mut().zip(&buffers).zip(&paths) {
+            writer.write_all(buffer).with_context(|| cannot_write(path))?;
         }
     }
+    let mut files = Vec::new();
     for (writer, path) in writers.into_iter().zip(&paths) {
-        let file = writer
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        file.sync_all()?;
+        files.push(
+            writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| cannot_write(path))?,
+        );
     }
-    for (path, name) in paths.iter().zip(FILES) {
-        std::fs::rename(path, out.join(name))
-            .with_context(|| format!("cannot move {} into {}", name, out.display()))?;
+    for file in files {
+        file.commit()?;
     }
     Ok(written)
+}
+
+fn cannot_write(path: &Path) -> String {
+    format!(
+        "cannot write {}; check that its folder can be written and has room",
+        path.display()
+    )
 }
 
 struct Generator {
