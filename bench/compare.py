@@ -1,24 +1,29 @@
 """Benchmark: silp-access against DuckDB and pandas on the same generated extracts.
 
-For each size it generates an extract with `silp-access generate` (kept in
---workdir between runs), checks that silp-access, DuckDB and pandas give the
-same counts, imports the extract once (`silp-access import`, timed), then runs
-alternately, --runs times (each run after reading the extract's files once, so
-all start with them in the page cache):
+For each size and each export shape (`generate --shape`: rows in random
+order, job centres by name, quoted fields, CR LF, Windows-1252) it generates
+an extract with `silp-access generate` (kept in --workdir between runs),
+checks that silp-access, DuckDB (over the CSV files and over its own
+database file) and pandas (plain shape only) give the same counts, then runs
+alternately, --runs times (each run after reading the extract's files once,
+so all start with them in the page cache):
   - silp-access rates from the CSV files (--no-cache)  [the question DuckDB answers]
   - DuckDB SQL over the CSV files (python subprocess)
   - pandas over the CSV files (python subprocess)
   - silp-access rates from the Parquet cache
+  - DuckDB SQL over its own database file (the cache's peer)
   - silp-access report (all its tables) from the CSV files (--no-cache)
+  - silp-access import, and DuckDB's CREATE TABLE ... AS SELECT * FROM read_csv
 and prints medians of wall time and peak memory (each run's own max RSS,
-from wait4), the ratios against DuckDB, report / rates, CSV / cache, and,
-with two sizes, how each grows from the smaller to the larger.
+from wait4), each target ratio (met or missed) and, with two sizes, how
+each grows from the smaller to the larger.
 
 With --pseudonymised it first runs `silp-access pseudonymise` on each
 extract and measures the copy, whose person ids are 64 characters long.
 
 usage: python3 bench/compare.py [--persons 1000000,10000000] [--runs 5]
        [--binary $CARGO_TARGET_DIR/release/silp-access] [--skip-pandas-above N]
+       [--shapes 'plain;shuffled;named-centres;quoted;crlf;named-centres,windows1252']
        [--pseudonymised]
 """
 import argparse
@@ -85,27 +90,45 @@ def peer_counts(text):
     return rows
 
 
-def same_counts(silp, peer, threshold=5):
-    """Published cells must match exactly; a suppressed cell must be small in the peer."""
+def pooled_as_published(silp, peer):
+    """The peer's cells with citizenship groups pooled as silp-access pooled
+    them for disclosure control (ND with EXTRA_UE when an ND cell is small)."""
+    groups = {g for _, g, _ in silp}
+    pool = {"EXTRA_UE": "EXTRA_UE_ND", "ND": "EXTRA_UE_ND"} if "EXTRA_UE_ND" in groups else {}
+    pooled = {}
+    for (p, g, s), (n, x) in peer.items():
+        key = (p, pool.get(g, g), s)
+        pn, px = pooled.get(key, (0, 0))
+        pooled[key] = (pn + n, px + x)
+    return pooled
+
+
+def same_counts(silp, peer):
+    """The same cells, and every published one with the peer's counts (a
+    hidden cell may be small, or hidden to protect a small one)."""
+    peer = pooled_as_published(silp, peer)
     if silp.keys() != peer.keys():
         return False
-    for key, counts in silp.items():
-        n, x = peer[key]
-        if counts is None:
-            if not any(1 <= c < threshold for c in (n, x, n - x)):
-                return False
-        elif counts != (n, x):
-            return False
-    return True
+    return all(counts is None or counts == peer[key] for key, counts in silp.items())
 
 
-def bench_size(args, persons, report_dir):
-    extract = Path(args.workdir) / f"p{persons}-s{args.seed}"
+def extract_dir(args, persons, shape):
+    """The extract of `persons` in `shape` (generated once, kept in --workdir)."""
+    name = f"p{persons}-s{args.seed}" + ("" if shape == "plain" else "-" + shape.replace(",", "+"))
+    extract = Path(args.workdir) / name
     if not (extract / "politiche.csv").exists():
         t = time.perf_counter()
-        subprocess.run([args.binary, "--quiet", "generate", "--persons", str(persons), "--seed", str(args.seed),
-                        "--out", str(extract)], check=True)
-        print(f"generate {persons} persons: {time.perf_counter() - t:.1f} s")
+        argv = [args.binary, "--quiet", "generate", "--persons", str(persons), "--seed", str(args.seed),
+                "--out", str(extract)]
+        if shape != "plain":
+            argv += ["--shape", shape]
+        subprocess.run(argv, check=True)
+        print(f"generate {persons} persons ({shape}): {time.perf_counter() - t:.1f} s")
+    return extract
+
+
+def bench_size(args, persons, shape, report_dir):
+    extract = extract_dir(args, persons, shape)
     if args.pseudonymised:
         # The 64-character identifiers `pseudonymise` writes, where the
         # generator writes 16: real extracts reach the analysis this way.
@@ -118,40 +141,45 @@ def bench_size(args, persons, report_dir):
                             "--key-file", str(key)], check=True, stderr=subprocess.DEVNULL)
             print(f"pseudonymise {persons} persons: {time.perf_counter() - t:.1f} s")
     size = sum(f.stat().st_size for f in extract.glob("*.csv")) / 2**20
-    print(f"\n== {persons} persons: {extract}, {size:.0f} MiB of CSV")
+    print(f"\n== {persons} persons, shape {shape}: {extract}, {size:.0f} MiB of CSV")
 
     year = str(args.year)
     rates = [args.binary, "--quiet", "rates", "--extract", str(extract), "--year", year, *QUESTION]
-    peer_args = [str(extract), str(ROOT / "reference"), year]
+    encoding = ["--encoding", "latin-1"] if "windows1252" in shape else []
+    peer_args = [str(extract), str(ROOT / "reference"), year, *encoding]
+    database = Path(args.workdir) / f"{extract.name}.duckdb"
     commands = {
         "silp-access rates (CSV)": rates + ["--no-cache"],
-        "duckdb (python subprocess)": [sys.executable, str(HERE / "duckdb_rates.py"), *peer_args],
+        "duckdb (CSV)": [sys.executable, str(HERE / "duckdb_rates.py"), *peer_args],
     }
-    with_pandas = persons <= args.skip_pandas_above
+    with_pandas = persons <= args.skip_pandas_above and shape == "plain"
     if with_pandas:
-        commands["pandas (python subprocess)"] = [sys.executable, str(HERE / "pandas_rates.py"), *peer_args]
+        commands["pandas (CSV)"] = [sys.executable, str(HERE / "pandas_rates.py"), *peer_args]
     commands["silp-access rates (cache)"] = rates
+    commands["duckdb (own database file)"] = commands["duckdb (CSV)"] + ["--db", str(database)]
     commands["silp-access report (CSV)"] = [args.binary, "--quiet", "report", "--extract", str(extract),
                                             "--year", year, "--out", str(report_dir), "--no-cache"]
+    commands["silp-access import"] = [args.binary, "--quiet", "import", "--extract", str(extract)]
+    commands["duckdb import"] = [sys.executable, str(HERE / "duckdb_import.py"), str(extract), str(database),
+                                 *encoding]
 
+    measure(commands["duckdb import"])
     silp = silp_counts(measure(commands["silp-access rates (CSV)"]).out)
-    peers = ["duckdb (python subprocess)"] + (["pandas (python subprocess)"] if with_pandas else [])
+    peers = ["duckdb (CSV)", "duckdb (own database file)"] + (["pandas (CSV)"] if with_pandas else [])
     for name in peers:
         peer = peer_counts(measure(commands[name]).out)
         if not same_counts(silp, peer):
             sys.exit(f"counts differ:\nsilp-access {sorted(silp.items())[:5]}...\n{name} {sorted(peer.items())[:5]}...")
     published = [c for c in silp.values() if c is not None]
-    print(f"same counts in silp-access and {', '.join(p.split(' ')[0] for p in peers)}: {len(published)} published "
-          f"cells ({len(silp) - len(published)} suppressed, small in the peers too), "
+    print(f"same counts in silp-access and {', '.join(peers)}: {len(published)} published "
+          f"cells ({len(silp) - len(published)} suppressed), "
           f"{sum(n for n, _ in published)} eligible persons in them")
 
     shutil.rmtree(extract / ".silp-cache", ignore_errors=True)
-    warm(extract)
-    imported = measure([args.binary, "--quiet", "import", "--extract", str(extract)])
+    measure(commands["silp-access import"])
     cached = silp_counts(measure(commands["silp-access rates (cache)"]).out)
     if cached != silp:
         sys.exit("rates from the Parquet cache differ from rates from the CSV files")
-    print(f"import (once): {imported.wall:.2f} s, peak {imported.peak:.0f} MiB; rates from the cache give the same cells")
 
     runs = {name: [] for name in commands}
     for _ in range(args.runs):
@@ -166,18 +194,38 @@ def bench_size(args, persons, report_dir):
     print(f"{'':30} {'wall s':>8} {'peak MiB':>9}")
     for name, (wall, rss) in medians.items():
         print(f"{name:30} {wall:8.2f} {rss:9.0f}")
-    duck = medians["duckdb (python subprocess)"]
-    csv = medians["silp-access rates (CSV)"]
-    cache = medians["silp-access rates (cache)"]
-    report = medians["silp-access report (CSV)"]
     print()
-    for name in ["silp-access rates (CSV)", "silp-access rates (cache)"] + (
-            ["pandas (python subprocess)"] if with_pandas else []):
+    for name in ["pandas (CSV)"] if with_pandas else []:
         wall, rss = medians[name]
-        print(f"ratio {name} / duckdb: wall {wall / duck[0]:.2f}, peak memory {rss / duck[1]:.2f}")
-    print(f"ratio report / rates (both from CSV): wall {report[0] / csv[0]:.2f}")
-    print(f"ratio rates CSV / rates cache: wall {csv[0] / cache[0]:.2f}")
+        duck = medians["duckdb (CSV)"]
+        print(f"ratio {name} / duckdb (CSV): wall {wall / duck[0]:.2f}, peak memory {rss / duck[1]:.2f}")
     return medians
+
+
+def ratio(medians, ours, peer, column=0):
+    return medians[ours][column] / medians[peer][column]
+
+
+# (what, our command, the peer's, 0 for wall time or 1 for peak memory, target)
+TARGETS = [
+    ("rates CSV / duckdb CSV, wall", "silp-access rates (CSV)", "duckdb (CSV)", 0, 0.8),
+    ("rates CSV / duckdb CSV, memory", "silp-access rates (CSV)", "duckdb (CSV)", 1, 1.0),
+    ("rates cache / duckdb database, wall", "silp-access rates (cache)", "duckdb (own database file)", 0, 0.3),
+    ("import / duckdb import, wall", "silp-access import", "duckdb import", 0, 1.2),
+    ("report / rates, both from CSV, wall", "silp-access report (CSV)", "silp-access rates (CSV)", 0, 3.0),
+]
+
+
+def print_targets(all_medians):
+    print("\n== targets: ratio (target), medians of alternating runs")
+    header = f"{'persons':>9} {'shape':36}" + "".join(f" {t[0][:24]:>26}" for t in TARGETS)
+    print(header)
+    for (persons, shape), medians in all_medians.items():
+        cells = []
+        for _, ours, peer, column, target in TARGETS:
+            r = ratio(medians, ours, peer, column)
+            cells.append(f"{r:.2f} ({target}) {'met' if r <= target else 'MISSED'}")
+        print(f"{persons:>9} {shape:36}" + "".join(f" {c:>26}" for c in cells))
 
 
 def main():
@@ -194,19 +242,26 @@ def main():
                         help="run on a pseudonymised copy of each extract (64-character person ids)")
     parser.add_argument("--skip-pandas-above", type=int, default=10**12,
                         help="leave pandas out for extracts larger than this many persons")
+    parser.add_argument("--shapes", default="plain",
+                        help="semicolon-separated `generate --shape` lists, `plain` for none, e.g. "
+                             "'plain;shuffled;named-centres;quoted;crlf;named-centres,windows1252'")
     args = parser.parse_args()
     sizes = [int(p) for p in args.persons.split(",")]
 
+    shapes = args.shapes.split(";")
     all_medians = {}
     with tempfile.TemporaryDirectory() as tmp:
         for persons in sizes:
-            all_medians[persons] = bench_size(args, persons, Path(tmp) / f"report-{persons}")
+            for shape in shapes:
+                report_dir = Path(tmp) / f"report-{persons}-{shape}"
+                all_medians[(persons, shape)] = bench_size(args, persons, shape, report_dir)
+    print_targets(all_medians)
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         print(f"\ngrowth from {small} to {large} persons ({large / small:.0f}x the rows): wall time ratio")
-        for name, (wall, _) in all_medians[large].items():
-            if name in all_medians[small]:
-                print(f"{name:30} {wall / all_medians[small][name][0]:6.1f}")
+        for shape in shapes:
+            for name, (wall, _) in all_medians[(large, shape)].items():
+                print(f"{shape:36} {name:30} {wall / all_medians[(small, shape)][name][0]:6.1f}")
 
 
 if __name__ == "__main__":

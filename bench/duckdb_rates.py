@@ -1,29 +1,40 @@
 """The `rates` question (stock population, by provincia, gruppo_cittadinanza,
-sesso) in DuckDB SQL over the same CSV files: the peer silp-access is
-measured against. Prints `;`-separated rows sorted like silp-access's CSV.
+sesso) in DuckDB SQL: the peer silp-access is measured against. Over the
+same CSV files, or, with --db, over the tables duckdb_import.py loaded into
+DuckDB's own database file (the peer of silp-access's Parquet cache).
+Prints `;`-separated rows.
 
-usage: python3 duckdb_rates.py EXTRACT_DIR REFERENCE_DIR YEAR [--startup-only]
+usage: python3 duckdb_rates.py EXTRACT_DIR REFERENCE_DIR YEAR [--encoding latin-1] [--db FILE]
 """
-import sys
+import argparse
 
 import duckdb
 
-extract, reference, year = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if "--startup-only" in sys.argv:
-    duckdb.sql("SELECT 1").fetchall()
-    sys.exit(0)
+from duckdb_import import csv_sources
+
+parser = argparse.ArgumentParser()
+parser.add_argument("extract")
+parser.add_argument("reference")
+parser.add_argument("year", type=int)
+parser.add_argument("--encoding", default="utf-8")
+parser.add_argument("--db")
+args = parser.parse_args()
+extract, reference, year = args.extract, args.reference, args.year
 
 dal, al = f"{year}-01-01", f"{year}-12-31"
-csv = "delim=';', header=true, quote='\"', dateformat='%d/%m/%Y'"
+if args.db:
+    connection = duckdb.connect(args.db, read_only=True)
+    lav, did, pol = "lavoratori", "did", "politiche"
+else:
+    connection = duckdb.connect()
+    lav, did, pol = (f"({source})" for source in csv_sources(extract, args.encoding))
 query = f"""
 WITH lav AS (
-  SELECT * FROM read_csv('{extract}/lavoratori.csv', {csv}, all_varchar=true)
+  SELECT * FROM {lav}
 ), did AS (
-  SELECT * FROM read_csv('{extract}/did.csv', {csv},
-    types={{'data_did': 'DATE', 'data_fine': 'DATE', 'id_did': 'VARCHAR', 'prov_cpi': 'VARCHAR'}})
+  SELECT * FROM {did}
 ), pol AS (
-  SELECT * FROM read_csv('{extract}/politiche.csv', {csv},
-    types={{'data_inizio': 'DATE', 'data_fine': 'DATE'}})
+  SELECT * FROM {pol}
 ), prov AS (
   SELECT * FROM read_csv('{reference}/province.csv', delim=';', header=true, all_varchar=true)
 ), cit AS (
@@ -48,6 +59,6 @@ LEFT JOIN prov ON prov.codice = r.prov_cpi
 LEFT JOIN cit ON cit.codice = l.cittadinanza
 GROUP BY ALL
 """
-rows = duckdb.sql(query).fetchall()
+rows = connection.sql(query).fetchall()
 for row in rows:
     print(";".join(str(v) for v in row))

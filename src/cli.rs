@@ -436,6 +436,11 @@ pub struct GenerateArgs {
     /// Extraction date of the synthetic extract.
     #[arg(long, value_name = "DATE", value_parser = parse_date_arg, default_value = "31/12/2024")]
     pub as_of: NaiveDate,
+    /// Lay the files out as real exports may be (comma-separated): rows in
+    /// random order, job centres by name, quoted fields, CR LF line ends,
+    /// Windows-1252. The content stays the same.
+    #[arg(long, value_name = "SHAPES", value_delimiter = ',')]
+    pub shape: Vec<crate::synth::Shape>,
 }
 
 fn parse_date_arg(text: &str) -> Result<NaiveDate, String> {

@@ -13,6 +13,7 @@ pub fn run(args: &GenerateArgs, stderr: &mut dyn Write, progress: Progress) -> R
         persons: args.persons,
         seed: args.seed,
         as_of: args.as_of,
+        shapes: args.shape.clone(),
     };
     let written = synth::generate(&options, &args.out, progress)?;
     writeln!(

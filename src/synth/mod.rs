@@ -5,6 +5,9 @@
 
 pub mod params;
 mod rng;
+mod shapes;
+
+pub use shapes::Shape;
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -24,6 +27,8 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// The extraction date: no date in the extract is later.
     pub as_of: NaiveDate,
+    /// How the files are laid out beyond their content (see [`Shape`]).
+    pub shapes: Vec<Shape>,
 }
 
 /// Counts of what was written.
@@ -87,6 +92,9 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
     }
     for file in files {
         file.commit()?;
+    }
+    for name in FILES {
+        shapes::reshape(out, name, &options.shapes, options.seed)?;
     }
     Ok(written)
 }
