@@ -13,10 +13,10 @@ type Identifiers = <StringType as PolarsDataType>::Array;
 
 /// A reference present but longer than any identifier may be (stage 1
 /// rejects it, like a long identifier).
-pub(super) const TOO_LONG: IdxSize = IdxSize::MAX;
+pub(in crate::extract) const TOO_LONG: IdxSize = IdxSize::MAX;
 /// A reference to no row of lavoratori.csv that passed the row rules: stage
 /// 3 rejects it, unless a rule of stage 2 rejects the row first.
-pub(super) const UNKNOWN: IdxSize = IdxSize::MAX - 1;
+pub(in crate::extract) const UNKNOWN: IdxSize = IdxSize::MAX - 1;
 
 /// lavoratori.csv's identifiers after the row rules, each found by its text.
 ///
@@ -28,7 +28,7 @@ pub(super) const UNKNOWN: IdxSize = IdxSize::MAX - 1;
 /// cache misses in a row, 18% of the CPU of `rates` at a million persons
 /// with a hashed table (hashbrown), which made the whole query 13% slower
 /// than joining the text.
-pub(super) struct PersonIndex {
+pub(in crate::extract) struct PersonIndex {
     ids: Identifiers,
     slots: Vec<u64>,
     mask: usize,
@@ -105,7 +105,7 @@ fn prefetch<T>(address: *const T) {
 }
 
 impl PersonIndex {
-    pub(super) fn new(ids: &StringChunked) -> PersonIndex {
+    pub(in crate::extract) fn new(ids: &StringChunked) -> PersonIndex {
         PersonIndex::filled_by(ids, SPAN, REGION_SLOT_BITS)
     }
 
@@ -139,7 +139,7 @@ impl PersonIndex {
             .collect();
         let regions = (capacity >> region_slot_bits).max(1);
         let region = |hashed: u64| (hashed as usize & index.mask) >> region_slot_bits;
-        let by_region = super::parallel::each(
+        let by_region = crate::extract::parallel::each(
             spans.len(),
             |span| {
                 let hashed: Vec<(u64, u32)> = spans[span]
@@ -194,7 +194,7 @@ impl PersonIndex {
     fn find_from<'a>(&'a self, mut at: usize, hashed: u64, id: impl Fn() -> &'a str) -> Result<IdxSize, usize> {
         loop {
             let (slot, position) = self.next_candidate(at, hashed)?;
-            if super::same_bytes(self.id(position).as_bytes(), id().as_bytes()) {
+            if crate::extract::typing::same_bytes(self.id(position).as_bytes(), id().as_bytes()) {
                 return Ok(position);
             }
             at = (slot + 1) & self.mask;
@@ -203,7 +203,7 @@ impl PersonIndex {
 
     /// Each reference's person: its position, [`UNKNOWN`] for an identifier
     /// of no person, [`TOO_LONG`] past `max_bytes`, null for none.
-    pub(super) fn resolve(&self, references: &[Option<&str>], max_bytes: usize) -> Vec<Option<IdxSize>> {
+    pub(in crate::extract) fn resolve(&self, references: &[Option<&str>], max_bytes: usize) -> Vec<Option<IdxSize>> {
         let mut resolved = Vec::with_capacity(references.len());
         let views = self.ids.views();
         let buffers = self.ids.data_buffers();
@@ -241,7 +241,9 @@ impl PersonIndex {
                         return TOO_LONG;
                     }
                     match candidates[i] {
-                        Some((_, position)) if super::same_bytes(self.id(position).as_bytes(), id.as_bytes()) => {
+                        Some((_, position))
+                            if crate::extract::typing::same_bytes(self.id(position).as_bytes(), id.as_bytes()) =>
+                        {
                             position
                         }
                         // Another identifier with the same tag: probe on.
@@ -257,16 +259,16 @@ impl PersonIndex {
     }
 
     /// The identifier of the person at `position`, as lavoratori.csv has it.
-    pub(super) fn id(&self, position: IdxSize) -> &str {
+    pub(in crate::extract) fn id(&self, position: IdxSize) -> &str {
         self.ids.value(position as usize)
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::extract) fn len(&self) -> usize {
         self.ids.len()
     }
 
     /// Whether two of the persons' rows hold the same identifier.
-    pub(super) fn repeats(&self) -> bool {
+    pub(in crate::extract) fn repeats(&self) -> bool {
         self.repeats
     }
 }

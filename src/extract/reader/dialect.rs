@@ -202,7 +202,7 @@ fn scan(raw: &Utf8Bytes, piece_bytes: usize) -> Option<Scan> {
         raw.release(piece_range);
         Some(quotes)
     };
-    let quotes = super::parallel::each(pieces.len(), check, Option::is_none).ok()?;
+    let quotes = crate::extract::parallel::each(pieces.len(), check, Option::is_none).ok()?;
     Some(Scan {
         quotes: quotes.into_iter().any(|quotes| quotes == Some(true)),
     })
@@ -210,7 +210,7 @@ fn scan(raw: &Utf8Bytes, piece_bytes: usize) -> Option<Scan> {
 
 /// Ranges of `bytes` of about `target` bytes, each ending after a line break
 /// (the last one where the bytes end; one empty range for no bytes).
-pub(super) fn line_pieces(bytes: &[u8], target: usize) -> Vec<std::ops::Range<usize>> {
+pub(in crate::extract) fn line_pieces(bytes: &[u8], target: usize) -> Vec<std::ops::Range<usize>> {
     let mut pieces = Vec::new();
     let mut start = 0;
     while start < bytes.len() {

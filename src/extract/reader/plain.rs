@@ -13,10 +13,12 @@
 use polars::prelude::*;
 
 use super::dialect::line_pieces;
-use super::{parallel, Check, Typing, BROKEN, LINE};
+use super::{BROKEN, LINE};
+use crate::extract::parallel;
+use crate::extract::typing::{Check, Typing};
 
 /// A column of the header the plain reader types.
-pub(super) struct PlainColumn {
+pub(in crate::extract) struct PlainColumn {
     /// Its place in the header.
     pub position: usize,
     pub name: &'static str,
@@ -36,7 +38,7 @@ const PART_BYTES: usize = 4 << 20;
 /// a column's rules; none when polars' reader must read
 /// it (a line with another number of fields than `width`, bytes that are
 /// not UTF-8).
-pub(super) fn read(
+pub(in crate::extract) fn read(
     piece: &[u8],
     separator: u8,
     width: usize,
