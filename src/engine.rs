@@ -44,9 +44,8 @@ pub fn null_of(dtype: DataType) -> Expr {
 /// person's first spell is found by position, and every activity is
 /// checked against it; those outside are checked against the person's next
 /// spell, and so on. A person has one spell in a period, rarely more, so
-/// the rounds end quickly. At 10 million persons (4.9 million activities in
-/// the year, 5.1 million spells) the hash join took 1.6-2.3 s, these rounds
-/// 0.5-1.0 s, reading their inputs included.
+/// the rounds end quickly, and cost a fraction of a hash join of the
+/// activities with the spells.
 pub fn inside_own_spells(
     owners: &IdxCa,
     days: &Int32Chunked,

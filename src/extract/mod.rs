@@ -254,9 +254,8 @@ impl Extract {
     /// [`Imported::write_cache`]). Each file's rows are written as soon as
     /// its row rules have run (the cache holds them, and the later rules'
     /// rejects), before the next file is read, so that only the columns the
-    /// later rules read stay in memory for them (10 million persons, two
-    /// runs each: peak 3,866-3,872 MiB when all four files were read before
-    /// any was written, 2,988-3,016 now).
+    /// later rules read stay in memory for them (see
+    /// `docs/design/memory.md`).
     pub fn import(dir: &Path, cache_dir: &Path, options: &LoadOptions, reference: &Reference) -> Result<Imported> {
         let location = Location::Dir(dir.to_path_buf());
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();

@@ -113,15 +113,12 @@ struct Query<'a> {
 impl<'a> Query<'a> {
     /// The eligible persons with `BENEFICIARY`. Where `id_lav` holds the
     /// persons' positions, the beneficiaries are marked in a flag per
-    /// person and the flags gathered with the persons' other columns: at 10
-    /// million persons, looking the 5.1 million eligible persons up in a
-    /// hashed set of the beneficiaries took 0.85 s, marking them 0.02 s.
-    /// Otherwise the beneficiaries' ids are gathered, made distinct and
-    /// looked up in one hashed set: joining them to the eligible persons
-    /// held both sides at once (200 MB more at the peak of a cached analysis
-    /// of 10 million persons), and looking up every activity's id built a
-    /// set twice as large, slower to probe (0.57 against 0.30 s, the
-    /// distinct ids found in 0.03 s).
+    /// person and the flags gathered with the persons' other columns, which
+    /// is far cheaper than looking every eligible person up in a hashed set
+    /// of the beneficiaries. Otherwise the beneficiaries' ids are gathered,
+    /// made distinct and looked up in one hashed set: a join would hold both
+    /// sides at once, and looking up every activity's id would build a set
+    /// twice as large and slower to probe.
     fn flagged(self) -> Result<LazyFrame> {
         let beneficiaries = self.beneficiary_activities.select([col("id_lav")]).collect()?;
         let beneficiaries = beneficiaries.column("id_lav")?;
@@ -234,8 +231,8 @@ impl<'a> Query<'a> {
 }
 
 /// The reference spells beside their persons' columns, gathered from the
-/// persons' rows by the positions `id_lav` holds: at 10 million persons
-/// joining them on 64-bit keys took 0.87-1.05 s.
+/// persons' rows by the positions `id_lav` holds, without the cost of a
+/// join on 64-bit keys.
 fn gathered_persons(reference_spells: LazyFrame, persons: &DataFrame) -> Result<LazyFrame> {
     let spells = reference_spells.collect()?;
     let gathered = persons.drop("id_lav")?.take(spells.column("id_lav")?.idx()?)?;
@@ -252,8 +249,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     let person_dims = person_side(&plan.dims);
     // Persons are counted by the columns their breakdowns are read from and
     // labelled once counted: labelling every person first built a text
-    // column per breakdown for millions of rows and grouped by text (at 10
-    // million persons, 0.4-0.7 s against 0.15-0.25 s for the codes). Each
+    // column per breakdown for millions of rows and grouped by text. Each
     // person falls in one group of codes, so the counts of the groups that
     // share a label add up to the label's.
     let mut sources: Vec<&str> = Vec::new();
@@ -288,9 +284,8 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         )
     };
     let counts = [len().alias(N), col(BENEFICIARY).sum().alias(X)];
-    // Streamed: at 10 million persons polars' in-memory engine took
-    // 0.17-0.43 s to group the 5.1 million eligible persons by three codes,
-    // the streaming engine 0.05 s.
+    // Streamed: polars' streaming engine groups millions of persons by a
+    // few codes several times faster than its in-memory engine.
     let by_codes = collect_streaming(grouped(eligible.clone(), source_keys(&sources), counts.to_vec()))?.lazy();
     let mut labels: Vec<Expr> = Vec::with_capacity(person_dims.len());
     for dim in &person_dims {
@@ -589,9 +584,8 @@ fn positions<S: AsRef<str>>(values: &[&str], wanted: &[S]) -> Series {
 /// come person by person in that order (the Parquet cache keeps them so)
 /// give it as the last (or first) row of each person's run; others are
 /// sorted so first. Sorting inside every person's group costs more, and
-/// keeping the last row of each person through a hash table took 0.54-0.84 s
-/// for 5 million spells, against 0.14-0.15 s for finding the spells that
-/// overlap the period and comparing each with the next.
+/// keeping the last row of each person through a hash table costs several
+/// times more than comparing each overlapping spell with the next.
 fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
     // Sorted by person first, a person's spells are adjacent; ids are
     // compared only between spells of one person on one day, where sorting

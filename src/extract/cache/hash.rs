@@ -38,8 +38,8 @@ fn hash_file(path: &Path, piece_bytes: usize) -> Result<String> {
     let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
     let bytes = Utf8Bytes::Mapped(map);
     // Piece by piece, each page let go once hashed: otherwise every mapped
-    // page of the extract stays resident (up to 2 GB at 10 million persons,
-    // about the peak of the whole cached analysis).
+    // page of the extract stays resident, as much as the whole cached
+    // analysis needs besides.
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let whole = bytes.as_ref();
     for start in (0..whole.len()).step_by(piece_bytes) {

@@ -97,8 +97,8 @@ impl<'a> Stager<'a> {
         // going by id_did: stored person by person in that order, they are
         // the last or first of each person's run, found without a sort or a
         // hash table. The order is found before the rows are gathered, so the
-        // sort and the gathered rows are not held at once (one import of 10
-        // million persons each way: peak 3,590 against 3,756 MiB).
+        // sort and the gathered rows are not held at once (a lower peak for
+        // `import`).
         let order = match kind {
             FileKind::Spells => {
                 let person = if self.person_numbers.is_some() {
@@ -244,8 +244,8 @@ pub fn write_manifest(
 const ROW_GROUP_ROWS: usize = 512 * 512;
 
 /// The positions of `rows` in the order of `columns` (ties
-/// kept in the order read). Sorting the whole frame instead copied all its
-/// columns at once, +1.65 GB for the spells at 10 million persons.
+/// kept in the order read). Sorting the whole frame instead copies all its
+/// columns at once.
 fn order_by(rows: LazyFrame, columns: &[&str]) -> PolarsResult<IdxCa> {
     let ordered = rows
         .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
@@ -261,8 +261,8 @@ fn order_by(rows: LazyFrame, columns: &[&str]) -> PolarsResult<IdxCa> {
 
 /// Writes `frame` (its rows at the positions in `order`, if given) one row
 /// group at a time: polars' `ParquetWriter::finish` first copies a frame
-/// read in pieces into row groups all at once (+1.2 GB for politiche.csv at
-/// 10 million persons).
+/// read in pieces into row groups all at once, which for the largest file
+/// of a large extract is gigabytes.
 fn write_parquet(frame: &DataFrame, order: Option<&IdxCa>, target: &Path, rows_per_group: usize) -> PolarsResult<()> {
     let file = File::create(target)?;
     let mut writer = ParquetWriter::new(file)

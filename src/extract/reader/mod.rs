@@ -263,7 +263,7 @@ pub(super) fn read_file(
     // which cannot reject a row while the identifiers ascend strictly (an
     // extract exported in key order): an analysis drops them piece by piece
     // while they do, and reads the file again keeping them if they stop
-    // (at 10 million persons, the peak of `rates` fell from 2,132 to 1,937 MiB).
+    // (see `docs/design/person-index.md`).
     let mut unread_ids: Vec<&str> = match keep {
         Keep::ForAnalysis(_) => spec
             .columns
@@ -280,8 +280,7 @@ pub(super) fn read_file(
         let mut unknown_persons = Vec::new();
         let mut last_ids = vec![None; unread_ids.len()];
         // Piece by piece, each let go once read: a mapped file's pages would
-        // otherwise all stay in memory until its last row (1.3 GB for
-        // politiche.csv at 10 million persons).
+        // otherwise all stay in memory until its last row.
         for (piece, quoted) in record_pieces(body.as_slice(), piece_bytes, prepared.quotes) {
             let first_line = 2 + report.rows_read as IdxSize;
             // Typed columns are materialised before the rules, which read them by name.
@@ -429,8 +428,8 @@ pub(super) fn record_pieces(
 
 /// The quotes in `bytes`, summed in bytes 64 at a time so that the
 /// compiler compares whole vector registers: counted into one `usize`, each
-/// byte was widened to 64 bits, 4 bytes a step (3.5% of the CPU of `rates`
-/// at 10 million persons, on the thread that hands out the pieces).
+/// byte was widened to 64 bits, 4 bytes a step, on the thread that hands
+/// out the pieces.
 pub(super) fn count_quotes(bytes: &[u8]) -> usize {
     let blocks = bytes.chunks_exact(64);
     let rest = blocks.remainder().iter().filter(|&&b| b == b'"').count();

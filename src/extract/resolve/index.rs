@@ -1,10 +1,9 @@
 //! Person references resolved while the files are read. lavoratori.csv is
 //! read first; an analysis then turns each `id_lav` of the other files into
 //! its person's position among lavoratori.csv's checked rows as each piece is
-//! typed, so no reference is held as text (at 10 million persons, 29 million
-//! of them: 32 bytes each with 16-character identifiers, 80 with the
-//! 64-character ones `pseudonymise` writes), and no later step hashes or
-//! joins them as text.
+//! typed, so no reference is held as text (tens of bytes each, tens of
+//! millions of them in a large extract), and no later step hashes or joins
+//! them as text. The design is in `docs/design/person-index.md`.
 
 use polars::prelude::*;
 
@@ -24,10 +23,9 @@ pub(in crate::extract) const UNKNOWN: IdxSize = IdxSize::MAX - 1;
 /// slots hold the high half of an identifier's hash beside its position
 /// plus one (0: empty). References are looked up in batches, each pass over
 /// a batch prefetching what the next one reads (slot, then the candidate's
-/// view, then its bytes): one lookup at a time waited on three or four
-/// cache misses in a row, 18% of the CPU of `rates` at a million persons
-/// with a hashed table (hashbrown), which made the whole query 13% slower
-/// than joining the text.
+/// view, then its bytes): one lookup at a time waits on three or four
+/// cache misses in a row, which with a general hash table made resolving
+/// slower than joining the text.
 pub(in crate::extract) struct PersonIndex {
     ids: Identifiers,
     slots: Vec<u64>,
@@ -45,8 +43,7 @@ const SPAN: usize = 1 << 20;
 
 /// The table is filled one region of 2^15 slots (256 KB, which stays in a
 /// core's cache) after the other, each identifier hashed first and sorted
-/// by its region: filled at random, each insertion waited on memory (10
-/// million persons: 0.34-0.55 s on one core).
+/// by its region: filled at random, each insertion waits on memory.
 const REGION_SLOT_BITS: u32 = 15;
 
 /// A span of persons' hashes and positions, sorted by region, stably.
@@ -122,9 +119,8 @@ impl PersonIndex {
         let slots = vec![0; capacity];
         // A table past glibc's 32 MB ceiling for serving from its heaps is
         // mapped afresh, so not touched yet. The lookups of the references
-        // probe it at random (10 million persons, 128 MB, when it was also
-        // filled at random, 5 runs each: filled in 0.35-0.38 s instead of
-        // 0.49-0.52, rates 0.97 of the wall time with 4 KB pages).
+        // probe it at random, and with 4 KB pages nearly every probe misses
+        // the TLB.
         crate::memory::prefer_huge_pages(&slots);
         let mut index = PersonIndex {
             slots,

@@ -22,11 +22,9 @@ use crate::extract::schema::{FileKind, Kind};
 /// they read, see [`check_resolved_references`]): rejects the references to
 /// persons that are not among the kept rows of lavoratori.csv. One anti
 /// join finds them in every file at once,
-/// so the persons' identifiers are hashed once (at 10 million persons a join
-/// per file took 2.5 and 2.8 s; the later rules went from 4.5 to 3.0 s), and
-/// polars spreads the probes over the cores. It runs streamed: in memory it
-/// hashed every reference at once (+1.2 GB for politiche.csv at 10 million
-/// persons, against +0.75 GB streamed).
+/// so the persons' identifiers are hashed once rather than once per file,
+/// and polars spreads the probes over the cores. It runs streamed: in
+/// memory it hashed every reference at once.
 pub(super) fn check_references(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<Vec<Reject>> {
     const REFERENCE: &str = "__reference";
     const SOURCE: &str = "__source";
@@ -191,8 +189,8 @@ impl PersonNumbers {
     /// person). A reference whose hash is a person's but whose identifier is
     /// not gets that person's position: stage 3 rejects it by its
     /// identifier, so no analysis reads it. Streamed, with the persons as
-    /// the hashed side: looked up in memory (polars' `replace_strict`), one
-    /// import of 10 million persons peaked at 4,180 MiB, streamed at 3,841.
+    /// the hashed side: looked up in memory (polars' `replace_strict`), the
+    /// peak of `import` is higher.
     pub(super) fn of(&self, frame: &DataFrame) -> Result<Column> {
         let found = collect_streaming(
             frame
@@ -265,8 +263,8 @@ pub(super) fn hashes(column: &str) -> Expr {
 
 /// Whether a text column may hold a value twice: never when its values
 /// ascend strictly, as the keys of an extract exported in key order do (one
-/// comparison of neighbours: 17.6 million activity ids at 10 million
-/// persons, 0.5 s hashed), nor when the hashes of its values are all
+/// comparison of neighbours, cheaper than hashing), nor when the hashes of
+/// its values are all
 /// distinct, which is much cheaper to check than the values themselves.
 pub(super) fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
     let ascending = ascends_strictly(frame.column(column)?.str()?, &mut None);
