@@ -121,28 +121,38 @@ pub enum CacheUse {
 /// code and enumeration columns as `UInt32` positions in [`Kind::values`]
 /// (no command needs their text once the rules have checked it). Loaded
 /// for an analysis (`analysed_only`), the frames hold the analysed columns
-/// only, and `id_lav` as the person's position among the persons' rows (see
-/// `persons_numbered`), or as a 64-bit key where a cache judged against
-/// another as-of date gave the identifiers as text.
+/// only, and `id_lav` as the person's position (see [`PersonKey`]).
 pub struct Extract {
     pub location: Location,
     pub as_of: NaiveDate,
     pub files: Vec<FileReport>,
     pub rejects: Vec<Reject>,
     pub cache: CacheUse,
+    pub persons: PersonKey,
+    frames: BTreeMap<FileKind, DataFrame>,
+}
+
+/// What `id_lav` holds in an extract's frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonKey {
+    /// The identifier as the files write it (validate, import).
+    Text,
+    /// The person's position among lavoratori.csv's kept rows, in every
+    /// file: what every analysis works with, so that a person's row is
+    /// gathered by position, never joined on a key.
+    Position(Layout),
+}
+
+/// What the rows of an extract loaded for an analysis let it skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
     /// did.csv's rows come person by person, each person's ordered by
     /// `data_did`, then `id_did` (as the cache stores them), so a person's
     /// first and last spell need no sort.
-    pub spells_in_order: bool,
-    /// `id_lav` holds each person's position among the persons' rows (as
-    /// the cache stores them, or as an analysis of the CSV files resolves
-    /// the references while it reads them), so a person's row is gathered,
-    /// not joined.
-    pub persons_numbered: bool,
+    pub spells_by_person: bool,
     /// The activities hold [`IN_SPELL`], read from a cache judged against
     /// the as-of date in use.
     pub activities_in_spells: bool,
-    frames: BTreeMap<FileKind, DataFrame>,
 }
 
 /// Whether an activity starts inside a spell of its own person, among the
@@ -282,6 +292,16 @@ impl Extract {
             staged,
             as_of_rejects,
         })
+    }
+
+    /// The layout of an extract loaded for an analysis.
+    pub fn analysed_layout(&self) -> Result<Layout> {
+        match self.persons {
+            PersonKey::Position(layout) => Ok(layout),
+            PersonKey::Text => Err(anyhow!(
+                "the extract was loaded with its identifiers as text (to validate or import it), not for an analysis"
+            )),
+        }
     }
 
     pub(crate) fn frame(&self, kind: FileKind) -> Result<&DataFrame> {

@@ -14,12 +14,12 @@ use crate::extract::reader::{open, read_file, FileRows, LINE, PIECE_BYTES};
 use crate::extract::reject::Reject;
 use crate::extract::resolve::index::PersonIndex;
 use crate::extract::resolve::{
-    check_references, check_resolved_references, key_persons_by_hash, may_repeat, person_positions, renumber_persons,
-    PERSON,
+    check_references, check_resolved_references, may_repeat, number_persons_by_text, person_positions,
+    renumber_persons, PERSON,
 };
 use crate::extract::rules::{apply_rules, as_of_rules, drop_lines};
 use crate::extract::schema::{ColumnSpec, FileKind, FileSpec, Kind};
-use crate::extract::{CacheUse, Checked, Extract, Judged, LoadOptions, Location, IN_SPELL};
+use crate::extract::{CacheUse, Checked, Extract, Judged, Layout, LoadOptions, Location, PersonKey, IN_SPELL};
 
 /// Stage 1 from the CSV files, one file after the other; `after_each` sees
 /// each file's checked rows before the next file is read.
@@ -195,7 +195,7 @@ pub(super) fn finish(
             persons.rename(PERSON, "id_lav".into())?;
         }
     }
-    if options.analysed_only {
+    let persons = if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
             let spec = kind.spec();
             let mut analysed: Vec<Expr> = options
@@ -211,9 +211,17 @@ pub(super) fn finish(
         if persons_numbered {
             renumber_persons(&mut frames)?;
         } else {
-            key_persons_by_hash(&mut frames)?;
+            number_persons_by_text(&mut frames)?;
         }
-    }
+        PersonKey::Position(Layout {
+            spells_by_person: spells_in_order,
+            activities_in_spells: frames
+                .get(&FileKind::Activities)
+                .is_some_and(|frame| frame.column(IN_SPELL).is_ok()),
+        })
+    } else {
+        PersonKey::Text
+    };
     crate::memory::release_freed();
 
     let mut files = Vec::new();
@@ -229,11 +237,7 @@ pub(super) fn finish(
         files,
         rejects,
         cache: CacheUse::None,
-        spells_in_order,
-        persons_numbered,
-        activities_in_spells: frames
-            .get(&FileKind::Activities)
-            .is_some_and(|frame| frame.column(IN_SPELL).is_ok()),
+        persons,
         frames,
     };
     Ok((extract, later))

@@ -103,43 +103,30 @@ impl Memo {
 /// The lazy queries behind a table: each eligible person's reference spell
 /// (put beside its person's row and flagged as beneficiary by
 /// [`Query::flagged`]), and the activities that make them beneficiaries.
+/// `id_lav` holds the person's position everywhere (`PersonKey::Position`).
 struct Query<'a> {
     reference_spells: LazyFrame,
     persons: &'a DataFrame,
-    persons_numbered: bool,
     beneficiary_activities: LazyFrame,
 }
 
 impl<'a> Query<'a> {
-    /// The eligible persons with `BENEFICIARY`. Where `id_lav` holds the
-    /// persons' positions, the beneficiaries are marked in a flag per
-    /// person and the flags gathered with the persons' other columns, which
-    /// is far cheaper than looking every eligible person up in a hashed set
-    /// of the beneficiaries. Otherwise the beneficiaries' ids are gathered,
-    /// made distinct and looked up in one hashed set: a join would hold both
-    /// sides at once, and looking up every activity's id would build a set
-    /// twice as large and slower to probe.
+    /// The eligible persons with `BENEFICIARY`: the beneficiaries are marked
+    /// in a flag per person and the flags gathered with the persons' other
+    /// columns, far cheaper than looking every eligible person up in a
+    /// hashed set of the beneficiaries.
     fn flagged(self) -> Result<LazyFrame> {
         let beneficiaries = self.beneficiary_activities.select([col("id_lav")]).collect()?;
         let beneficiaries = beneficiaries.column("id_lav")?;
-        if self.persons_numbered {
-            let marked = BooleanChunked::full(BENEFICIARY.into(), false, self.persons.height())
-                .scatter_single(beneficiaries.idx()?.into_no_null_iter(), Some(true))?;
-            let mut persons = self.persons.clone();
-            persons.with_column(marked.into_column())?;
-            return gathered_persons(self.reference_spells, &persons);
-        }
-        let ids = beneficiaries.as_materialized_series().unique()?;
-        let eligible = self.reference_spells.join(
-            self.persons.clone().lazy(),
-            [col("id_lav")],
-            [col("id_lav")],
-            JoinArgs::new(JoinType::Inner),
-        );
-        Ok(eligible.with_column(is_in_series(col("id_lav"), ids).alias(BENEFICIARY)))
+        let marked = BooleanChunked::full(BENEFICIARY.into(), false, self.persons.height())
+            .scatter_single(beneficiaries.idx()?.into_no_null_iter(), Some(true))?;
+        let mut persons = self.persons.clone();
+        persons.with_column(marked.into_column())?;
+        gathered_persons(self.reference_spells, &persons)
     }
 
     fn new(extract: &'a Extract, reference: &Reference, plan: &RatesPlan) -> Result<Query<'a>> {
+        let layout = extract.analysed_layout()?;
         let persons = extract.frame(FileKind::Persons)?;
         let spells_held = extract.frame(FileKind::Spells)?;
         let spells = spells_held.clone().lazy();
@@ -155,30 +142,17 @@ impl<'a> Query<'a> {
                         .and(col("data_fine").is_null().or(col("data_fine").gt_eq(date_lit(from)))),
                 );
                 // The latest spell gives province and job centre; ties go to the greatest id_did.
-                let latest = one_spell_per_person(overlapping.clone(), true, extract.spells_in_order)
+                let latest = one_spell_per_person(overlapping.clone(), true, layout.spells_by_person)
                     .select(held(spells_held, &["id_lav", "cpi", "prov_cpi"]));
                 let in_period = activities.filter(
                     col("data_inizio")
                         .gt_eq(date_lit(from))
                         .and(col("data_inizio").lt_eq(date_lit(to))),
                 );
-                let inside_a_spell = if extract.activities_in_spells {
+                let inside_a_spell = if layout.activities_in_spells {
                     in_period.filter(col(IN_SPELL))
-                } else if extract.persons_numbered {
-                    inside_own_spell(in_period, overlapping, persons.height())?
                 } else {
-                    in_period
-                        .join(
-                            overlapping.select([col("id_lav"), col("data_did"), col("data_fine").alias("fine_did")]),
-                            [col("id_lav")],
-                            [col("id_lav")],
-                            JoinArgs::new(JoinType::Inner),
-                        )
-                        .filter(
-                            col("data_did")
-                                .lt_eq(col("data_inizio"))
-                                .and(col("fine_did").is_null().or(col("data_inizio").lt_eq(col("fine_did")))),
-                        )
+                    inside_own_spell(in_period, overlapping, persons.height())?
                 };
                 (latest, inside_a_spell)
             }
@@ -191,7 +165,7 @@ impl<'a> Query<'a> {
                             .and(col("data_did").lt_eq(date_lit(to))),
                     ),
                     false,
-                    extract.spells_in_order,
+                    layout.spells_by_person,
                 )
                 .select(
                     held(spells_held, &["id_lav", "cpi", "prov_cpi"])
@@ -199,19 +173,9 @@ impl<'a> Query<'a> {
                         .chain([col("data_did").alias(REF_DID)])
                         .collect::<Vec<_>>(),
                 );
-                let with_reference_did = if extract.persons_numbered {
-                    let earliest_found = earliest.collect()?;
-                    let paired = with_persons_value(activities, &earliest_found, REF_DID, persons.height())?;
-                    earliest = earliest_found.lazy();
-                    paired
-                } else {
-                    activities.join(
-                        earliest.clone().select([col("id_lav"), col(REF_DID)]),
-                        [col("id_lav")],
-                        [col("id_lav")],
-                        JoinArgs::new(JoinType::Inner),
-                    )
-                };
+                let earliest_found = earliest.collect()?;
+                let with_reference_did = with_persons_value(activities, &earliest_found, REF_DID, persons.height())?;
+                earliest = earliest_found.lazy();
                 let within_window = with_reference_did.filter(
                     col("data_inizio")
                         .gt_eq(col(REF_DID))
@@ -224,7 +188,6 @@ impl<'a> Query<'a> {
         Ok(Query {
             reference_spells,
             persons,
-            persons_numbered: extract.persons_numbered,
             beneficiary_activities: with_category(beneficiary_activities, activities_held, reference),
         })
     }

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use crate::engine::collect_streaming;
 
 use crate::extract::reader::LINE;
-use crate::extract::reject::{unknown_person, Reject};
+use crate::extract::reject::{unknown_person, Reject, MAX_TEXT_BYTES};
 use crate::extract::resolve::index::PersonIndex;
 use crate::extract::rules::drop_lines;
 use crate::extract::schema::{FileKind, Kind};
@@ -140,24 +140,24 @@ pub(super) fn check_resolved_references(
     Ok(rejects)
 }
 
-/// Replaces `id_lav` in every frame by a 64-bit hash of it, where the
-/// references were read as text (a cache judged against another as-of
-/// date; an analysis of the CSV files resolves them to positions). The queries
-/// join on it many times, and hashing 8 bytes instead of a long pseudonym
-/// is what makes those joins cheap; it also takes less memory. It runs
-/// after stage 3, so every id in the other files is a person's id: when the
-/// persons' hashes are all distinct, equal hashes mean the same person.
-/// Should two persons ever share a hash, the ids stay as they are.
-pub(super) fn key_persons_by_hash(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
-    let Some(persons_keys) = distinct_hashes(loaded_persons(frames)?, "id_lav")? else {
-        return Ok(());
-    };
+/// Turns `id_lav` into the person's position among the persons' rows in
+/// every frame, each reference found by its exact text: for an analysis of
+/// a cache whose references are text (read against another as-of date).
+/// Stages 2 and 3 have left distinct persons and references to them only.
+pub(super) fn number_persons_by_text(frames: &mut BTreeMap<FileKind, DataFrame>) -> Result<()> {
+    let ids = loaded_persons(frames)?.column("id_lav")?.str()?.rechunk().into_owned();
+    let index = PersonIndex::new(&ids);
     for (kind, frame) in frames.iter_mut() {
-        if *kind == FileKind::Persons {
-            frame.with_column(persons_keys.clone())?;
-        } else if frame.column("id_lav").is_ok() {
-            *frame = std::mem::take(frame).lazy().with_column(hashes("id_lav")).collect()?;
-        }
+        let positions = if *kind == FileKind::Persons {
+            person_positions(frame.height())
+        } else if let Ok(references) = frame.column("id_lav") {
+            let references: Vec<Option<&str>> = references.str()?.iter().collect();
+            let found: IdxCa = index.resolve(&references, MAX_TEXT_BYTES).into_iter().collect();
+            found.with_name("id_lav".into()).into_series()
+        } else {
+            continue;
+        };
+        frame.with_column(positions.into_column())?;
     }
     Ok(())
 }
