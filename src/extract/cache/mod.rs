@@ -17,6 +17,8 @@ mod write;
 
 pub use write::{write_manifest, Staged, Stager};
 
+// The persons' positions, stored beside every reference.
+use crate::extract::resolve::PERSON as PERSON_KEY;
 use crate::extract::schema::FileKind;
 use crate::extract::{Checked, EncodingChoice, FileReport, Judged, LoadOptions, Reject};
 use crate::reference::Reference;
@@ -25,8 +27,6 @@ use hash::hash_files;
 /// The cache folder inside the extract folder, unless `--cache` says otherwise.
 const DEFAULT_DIR: &str = ".silp-cache";
 const MANIFEST: &str = "manifest.json";
-/// The column of the persons' positions (see `persons_numbered`).
-const PERSON_KEY: &str = "__person";
 
 /// Bumped whenever what the cache holds changes meaning.
 const LAYOUT: u32 = 8;
