@@ -183,14 +183,19 @@ proptest::proptest! {
         proptest::prop_assert_eq!(read, expected);
     }
 
-    /// A piece without quotes is read by [`plain`], one with quotes by
-    /// polars' reader: the same rows with every field quoted must give
-    /// the same typed rows, rejects and unresolved references, whatever
-    /// the values (padded, missing, unreadable, unknown), the line
-    /// endings, the rows of the wrong width and the pieces.
+    /// The plain reader reads a piece whose quotes wrap whole fields, and
+    /// leaves to polars' reader one with an escaped quote: the same rows,
+    /// some fields quoted in the one, an escaped quote in an unknown column
+    /// of every row of the other, must give the same typed rows, rejects
+    /// and unresolved references, whatever the values (padded, missing,
+    /// unreadable, unknown), the line endings, the rows of the wrong width
+    /// and the pieces.
     #[test]
     fn a_plain_piece_reads_as_polars_reads_it_quoted(
-        rows in proptest::collection::vec((proptest::collection::vec(0usize..100, 7), 0u8..12, proptest::bool::ANY), 0..60),
+        rows in proptest::collection::vec(
+            (proptest::collection::vec(0usize..100, 7), 0u8..12, proptest::bool::ANY, proptest::collection::vec(proptest::bool::ANY, 8)),
+            0..60,
+        ),
         piece_bytes in 1usize..600,
         resolved in proptest::bool::ANY,
     ) {
@@ -207,7 +212,7 @@ proptest::proptest! {
         ];
         let mut plain = header.join(";") + "\n";
         let mut quoted = plain.clone();
-        for (picks, shape, crlf) in &rows {
+        for (picks, shape, crlf, quote) in &rows {
             let fields: Vec<&str> = picks.iter().zip(pools).map(|(&pick, pool)| pool[pick % pool.len()]).collect();
             let fields = match shape {
                 0 => vec![],
@@ -215,8 +220,10 @@ proptest::proptest! {
                 2 => [fields.as_slice(), &["extra"]].concat(),
                 _ => fields,
             };
-            plain.push_str(&fields.join(";"));
-            quoted.push_str(&fields.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(";"));
+            let wrapped = |(i, f): (usize, &&str)| if quote[i] { format!("\"{f}\"") } else { f.to_string() };
+            plain.push_str(&fields.iter().enumerate().map(wrapped).collect::<Vec<_>>().join(";"));
+            let escaped = |(i, f): (usize, &&str)| if i == 2 { "\"x\"\"y\"".to_string() } else { format!("\"{f}\"") };
+            quoted.push_str(&fields.iter().enumerate().map(escaped).collect::<Vec<_>>().join(";"));
             let end = if *crlf { "\r\n" } else { "\n" };
             plain.push_str(end);
             quoted.push_str(end);

@@ -285,16 +285,14 @@ pub(super) fn read_file(
             let first_line = 2 + report.rows_read as IdxSize;
             // Typed columns are materialised before the rules, which read them by name.
             let typed = scan(body.clone().sliced(piece.clone()), first_line)?.with_columns(typed.clone());
-            let plain = match quoted {
-                true => None,
-                false => plain::read(
-                    &body.as_slice()[piece.clone()],
-                    separator,
-                    header.len(),
-                    &plain_columns,
-                    first_line,
-                )?,
-            };
+            let plain = plain::read(
+                &body.as_slice()[piece.clone()],
+                separator,
+                header.len(),
+                &plain_columns,
+                first_line,
+                quoted,
+            )?;
             let checked = match plain {
                 Some(frame) => frame,
                 None => typed

@@ -1,7 +1,8 @@
 //! Pieces of a file read without polars' CSV reader, when they can be.
 //!
-//! A piece with no quote character in it and every line holding as many
-//! fields as the header is split on separators and line breaks alone, and
+//! A piece whose every line holds as many fields as the header, and whose
+//! quotes, if any, only wrap whole fields (`"TO01"`, no separator, line
+//! break or quote inside), is split on separators and line breaks alone, and
 //! each column is typed straight from the slices of the piece: polars'
 //! reader first copies every field into a text column of its own, which
 //! the typing then reads again: most of the time of an analysis from the
@@ -33,17 +34,18 @@ pub(in crate::extract) struct PlainColumn {
 /// not a long list of tiny chunks.
 const PART_BYTES: usize = 4 << 20;
 
-/// The typed columns of a piece without quotes (see `record_pieces`), with
-/// `__line` counted from `first_line` and `__broken` for the rows that break
-/// a column's rules; none when polars' reader must read
-/// it (a line with another number of fields than `width`, bytes that are
-/// not UTF-8).
+/// The typed columns of a piece (see `record_pieces`), with `__line`
+/// counted from `first_line` and `__broken` for the rows that break a
+/// column's rules; none when polars' reader must read it (a line with
+/// another number of fields than `width`, bytes that are not UTF-8, quotes
+/// other than around whole fields). `quoted`: the piece holds a quote.
 pub(in crate::extract) fn read(
     piece: &[u8],
     separator: u8,
     width: usize,
     columns: &[PlainColumn],
     first_line: IdxSize,
+    quoted: bool,
 ) -> PolarsResult<Option<DataFrame>> {
     if !separator.is_ascii() || separator == b'\n' || width < 2 {
         return Ok(None);
@@ -52,7 +54,7 @@ pub(in crate::extract) fn read(
     let refused = |frame: &PolarsResult<Option<DataFrame>>| !matches!(frame, Ok(Some(_)));
     let read = match parallel::each(
         parts.len(),
-        |part| read_part(&piece[parts[part].clone()], separator, width, columns),
+        |part| read_part(&piece[parts[part].clone()], separator, width, columns, quoted),
         refused,
     ) {
         Ok(read) => read,
@@ -83,8 +85,15 @@ pub(in crate::extract) fn read(
 }
 
 /// One part's typed columns; none when it holds a line of another width,
-/// bytes that are not UTF-8 or more than 4 GB.
-fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn]) -> PolarsResult<Option<DataFrame>> {
+/// bytes that are not UTF-8, a quote that does not wrap a whole field, or
+/// more than 4 GB.
+fn read_part(
+    bytes: &[u8],
+    separator: u8,
+    width: usize,
+    columns: &[PlainColumn],
+    quoted: bool,
+) -> PolarsResult<Option<DataFrame>> {
     // Offsets are held in 32 bits: a part is one line past 4 MB, unless
     // its line is longer than 4 GB.
     if u32::try_from(bytes.len()).is_err() {
@@ -119,6 +128,14 @@ fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn])
             return Ok(None);
         }
     }
+    if quoted {
+        for field in &mut fields {
+            let Some((from, to)) = unquoted(&bytes[field.0 as usize..field.1 as usize]) else {
+                return Ok(None);
+            };
+            *field = (field.0 + from, field.0 + to);
+        }
+    }
     let height = fields.len() / width;
     let mut typed = columns
         .iter()
@@ -143,6 +160,20 @@ fn read_part(bytes: &[u8], separator: u8, width: usize, columns: &[PlainColumn])
     }
     typed.push(BooleanChunked::from_slice(BROKEN.into(), &broken).into_column());
     DataFrame::new(height, typed).map(Some)
+}
+
+/// Where a field's value lies within it: all of it when it holds no quote;
+/// inside the quotes when they wrap the whole field (before the CR of a CR
+/// LF line end, as polars' reader reads it). None for any other quote (an
+/// escaped one, or quotes around a separator or line break, which split the
+/// field here): polars' reader reads such a piece.
+fn unquoted(field: &[u8]) -> Option<(u32, u32)> {
+    let Some(first) = memchr::memchr(b'"', field) else {
+        return Some((0, field.len() as u32));
+    };
+    let end = field.len() - usize::from(field.last() == Some(&b'\r'));
+    let wraps = first == 0 && end >= 2 && field[end - 1] == b'"' && memchr::memchr(b'"', &field[1..end - 1]).is_none();
+    wraps.then_some((1, (end - 1) as u32))
 }
 
 /// The offsets of the separators and line breaks of `bytes`, in order,
@@ -212,7 +243,23 @@ fn block_mask(bytes: &[u8], separator: u8) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::Delimiters;
+    use super::{unquoted, Delimiters};
+
+    #[test]
+    fn quotes_around_a_whole_field_are_read_and_any_other_is_left_to_polars() {
+        assert_eq!(unquoted(b"TO01"), Some((0, 4)));
+        assert_eq!(unquoted(b""), Some((0, 0)));
+        assert_eq!(unquoted(b"\"TO01\""), Some((1, 5)));
+        assert_eq!(unquoted(b"\"\""), Some((1, 1)));
+        assert_eq!(unquoted(b"\"TO01\"\r"), Some((1, 5)));
+        assert_eq!(unquoted(b" \"TO01\""), None);
+        assert_eq!(unquoted(b"\"TO01\" "), None);
+        assert_eq!(unquoted(b"\"a\"\"b\""), None);
+        assert_eq!(unquoted(b"\"a"), None);
+        assert_eq!(unquoted(b"a\""), None);
+        assert_eq!(unquoted(b"\""), None);
+        assert_eq!(unquoted(b"ab\"c"), None);
+    }
 
     proptest::proptest! {
         #[test]
