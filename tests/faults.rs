@@ -17,8 +17,8 @@ use common::{example_job, names, run, run_ok, user_id, Workdir};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
 
-fn binary() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("silp-access")
+fn binary() -> &'static Path {
+    common::binary()
 }
 
 fn spawn(args: &[&str]) -> Child {

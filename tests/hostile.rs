@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
-
 mod common;
 
 struct Expected {
@@ -45,12 +43,7 @@ fn every_hostile_extract_gives_its_expected_outcome() {
             case.display().to_string(),
         ];
         args.extend(want.args.clone());
-        let out = Command::cargo_bin("silp-access")
-            .unwrap()
-            .args(&args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
+        let out = common::output_within(common::command().args(&args), Duration::from_secs(120));
         let said = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -80,12 +73,7 @@ fn every_hostile_extract_gives_its_expected_outcome() {
             "--output".into(),
             table.display().to_string(),
         ]);
-        let out = Command::cargo_bin("silp-access")
-            .unwrap()
-            .args(&args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
+        let out = common::output_within(common::command().args(&args), Duration::from_secs(120));
         assert_eq!(
             table.exists(),
             out.status.success(),

@@ -43,12 +43,7 @@ fn the_embedded_sample_is_the_default_extract_from_any_directory() {
     ];
     let from_files = run_ok(&[&args[..], &["--extract", SAMPLE_DIR]].concat());
     let work = Workdir::new();
-    let out = assert_cmd::Command::cargo_bin("silp-access")
-        .unwrap()
-        .current_dir(work.path())
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::command().current_dir(work.path()).args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), from_files);
     assert!(String::from_utf8_lossy(&out.stderr).contains("embedded sample (piemonte-20k)"));

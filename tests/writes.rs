@@ -111,7 +111,7 @@ fn a_device_node_is_written_into_and_a_full_one_is_an_error() {
 
 #[test]
 fn a_failed_write_to_standard_output_is_an_error_naming_it() {
-    let binary = assert_cmd::cargo::cargo_bin("silp-access");
+    let binary = common::binary();
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!("{} rates --format csv > /dev/full", binary.display()))

@@ -69,7 +69,7 @@ pub(super) fn split(
     rules: &[Rule],
     kept: &[Expr],
     file: &str,
-    rows: impl FnOnce(Series) -> LazyFrame,
+    rows: impl FnOnce(Series) -> Result<LazyFrame>,
 ) -> Result<(DataFrame, Vec<Reject>)> {
     let broken = frame.column(BROKEN)?.bool()?.sum().unwrap_or(0);
     if broken == 0 {
@@ -84,7 +84,7 @@ pub(super) fn split(
         .column(LINE)?
         .as_materialized_series()
         .clone();
-    let rejected = rows(broken_lines)
+    let rejected = rows(broken_lines)?
         .with_column(rule_index(rules))
         .with_column(rule_value(rules))
         .select([col(LINE), col(RULE), col(VALUE)])
@@ -131,7 +131,7 @@ pub(super) fn apply_rules(frame: &mut DataFrame, rules: &[Rule], file: &str) -> 
         .collect();
     let checked = frame.clone().lazy().with_column(any_broken(rules)).collect()?;
     let (kept, rejects) = split(checked.clone(), rules, &kept, file, |_| {
-        checked.lazy().filter(col(BROKEN))
+        Ok(checked.lazy().filter(col(BROKEN)))
     })?;
     *frame = kept;
     Ok(rejects)

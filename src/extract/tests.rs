@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::reader::{count_quotes, dialect, read_file, record_pieces, FileRows, BROKEN};
+use super::reader::{count_quotes, dialect, lines_at, read_file, record_pieces, FileRows, BROKEN};
 use super::reject::MAX_TEXT_BYTES;
 use super::resolve::index::{self as persons, PersonIndex};
 use super::resolve::may_repeat;
@@ -47,6 +47,16 @@ fn pieces_end_at_line_breaks_outside_quotes_and_cover_the_body() {
         let counted: Vec<_> = record_pieces(unquoted, target, true).collect();
         assert_eq!(pieces, counted, "target {target}");
     }
+}
+
+#[test]
+fn the_lines_of_rejected_rows_are_found_by_their_place() {
+    let piece = b"a;1\r\nb;2\n\nd;4";
+    assert_eq!(lines_at(piece, &[0]), b"a;1\r\n");
+    assert_eq!(lines_at(piece, &[1, 3]), b"b;2\nd;4\n");
+    assert_eq!(lines_at(piece, &[2]), b"\n");
+    assert_eq!(lines_at(piece, &[]), b"");
+    assert_eq!(lines_at(b"x\n", &[0]), b"x\n");
 }
 
 #[test]
@@ -141,11 +151,10 @@ proptest::proptest! {
         ..Default::default()
     })]
 
-    /// polars' CSV reader runs on this project's port of its 64-byte
-    /// scans (vendor/polars-io): quoted separators, quotes and line
-    /// breaks, in fields long enough to cross those blocks, must split
-    /// into the records and fields the `csv` crate finds, whatever the
-    /// pieces the file is read in.
+    /// Quoted separators, quotes and line breaks, in fields long enough to
+    /// cross 64-byte blocks, split into the records and fields the `csv`
+    /// crate finds, whatever the pieces the file is read in (by polars'
+    /// reader, as such quotes are not the plain reader's).
     #[test]
     fn quoted_fields_split_as_the_csv_crate_splits_them(
         ids in proptest::collection::vec(("[a;\"\n,Z0é]{1,150}", proptest::bool::ANY), 1..40),

@@ -2,10 +2,10 @@
 //! binary, and its output parsed back.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-use assert_cmd::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct Workdir {
     dir: tempfile::TempDir,
@@ -48,9 +48,53 @@ impl Workdir {
     }
 }
 
+/// The binary cargo built for these tests.
+pub fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_silp-access"))
+}
+
+/// The binary as a command, to add arguments to.
+pub fn command() -> Command {
+    Command::new(binary())
+}
+
 /// Runs the binary; on an unexpected status the panic shows the command and its output.
 pub fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("silp-access").unwrap().args(args).output().unwrap()
+    command().args(args).output().unwrap()
+}
+
+/// Runs `command` to its end, killing it (and failing) past `limit`.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout.read_to_end(&mut bytes).unwrap();
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stderr.read_to_end(&mut bytes).unwrap();
+        bytes
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{command:?} ran past {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 pub fn run_ok(args: &[&str]) -> String {

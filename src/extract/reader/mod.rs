@@ -228,12 +228,12 @@ pub(super) fn read_file(
         invalid: blank,
         value: lit(""),
     });
-    let mut typed = Vec::new();
+    let mut typed_columns = Vec::new();
     let mut plain_columns = Vec::new();
     for column in spec.columns {
         let (typing, checks) = type_column(column, reference, persons);
         rules.extend(checks.iter().map(|check| check.rule(column)));
-        typed.push(
+        typed_columns.push(
             typing
                 .clone()
                 .expr(col(raw_name(column.name).as_str()), column.optional)
@@ -284,7 +284,7 @@ pub(super) fn read_file(
         for (piece, quoted) in record_pieces(body.as_slice(), piece_bytes, prepared.quotes) {
             let first_line = 2 + report.rows_read as IdxSize;
             // Typed columns are materialised before the rules, which read them by name.
-            let typed = scan(body.clone().sliced(piece.clone()), first_line)?.with_columns(typed.clone());
+            let typed = scan(body.clone().sliced(piece.clone()), first_line)?.with_columns(typed_columns.clone());
             let plain = plain::read(
                 &body.as_slice()[piece.clone()],
                 separator,
@@ -293,6 +293,7 @@ pub(super) fn read_file(
                 first_line,
                 quoted,
             )?;
+            let read_plain = plain.is_some();
             let checked = match plain {
                 Some(frame) => frame,
                 None => typed
@@ -303,15 +304,26 @@ pub(super) fn read_file(
                     .unwrap_single(),
             };
             report.rows_read += checked.height() as u64;
-            // Rejected rows are read again, with their raw text, to say what broke.
-            let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, |lines| {
-                typed.clone().filter(is_in_series(col(LINE), lines))
-            })?;
+            // Rejected rows are read again, with their raw text, to say what
+            // broke: from a plain piece (a record per line) only their lines,
+            // by polars' reader; from any other, the piece again.
+            let rows_again = |lines: Series| -> Result<LazyFrame> {
+                if !read_plain {
+                    return Ok(typed.clone().filter(is_in_series(col(LINE), lines)));
+                }
+                let mut wanted: Vec<IdxSize> = lines.idx()?.into_no_null_iter().collect();
+                wanted.sort_unstable();
+                let at: Vec<usize> = wanted.iter().map(|line| (line - first_line) as usize).collect();
+                let bytes = lines_at(&body.as_slice()[piece.clone()], &at);
+                let numbers = IdxCa::from_vec(LINE.into(), wanted).into_series();
+                Ok(scan(Buffer::from(bytes), 0)?
+                    .with_column(lit(numbers))
+                    .with_columns(typed_columns.clone()))
+            };
+            let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, &rows_again)?;
             rejects.append(&mut piece_rejects);
             if let Some(column) = resolved {
-                unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, |lines| {
-                    typed.clone().filter(is_in_series(col(LINE), lines))
-                })?);
+                unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, &rows_again)?);
             }
             let mut kept_rows = kept_rows;
             if !unread_ids.is_empty() {
@@ -346,7 +358,7 @@ pub(super) fn unknown_references(
     kept: &DataFrame,
     column: &ColumnSpec,
     file: &str,
-    rows: impl FnOnce(Series) -> LazyFrame,
+    rows: impl FnOnce(Series) -> Result<LazyFrame>,
 ) -> Result<Vec<Reject>> {
     let lines = kept
         .clone()
@@ -358,7 +370,7 @@ pub(super) fn unknown_references(
         return Ok(Vec::new());
     }
     let lines = lines.column(LINE)?.as_materialized_series().clone();
-    let found = rows(lines)
+    let found = rows(lines)?
         .select([
             col(LINE),
             col(raw_name(column.name).as_str())
@@ -374,6 +386,31 @@ pub(super) fn unknown_references(
         .zip(ids.iter())
         .map(|(line, id)| unknown_person(file, line.map_or(0, u64::from), column.name, id.unwrap_or("")))
         .collect())
+}
+
+/// The lines at the positions `at` (ascending) among the lines of `piece`,
+/// one after the other, each ending with its line break.
+pub(super) fn lines_at(piece: &[u8], at: &[usize]) -> Vec<u8> {
+    let mut wanted = at.iter().copied().peekable();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', piece)
+        .map(|newline| newline + 1)
+        .chain((piece.last() != Some(&b'\n')).then_some(piece.len()));
+    for (index, end) in ends.enumerate() {
+        if wanted.peek() == Some(&index) {
+            lines.extend_from_slice(&piece[start..end]);
+            if lines.last() != Some(&b'\n') {
+                lines.push(b'\n');
+            }
+            wanted.next();
+            if wanted.peek().is_none() {
+                break;
+            }
+        }
+        start = end;
+    }
+    lines
 }
 
 /// Bytes of CSV read at a time (see [`record_pieces`]).

@@ -1,5 +1,0 @@
-mod read;
-mod write;
-
-pub use read::*;
-pub use write::*;
