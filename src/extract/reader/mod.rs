@@ -320,10 +320,10 @@ pub(super) fn read_file(
                     .with_column(lit(numbers))
                     .with_columns(typed_columns.clone()))
             };
-            let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, &rows_again)?;
+            let (kept_rows, mut piece_rejects) = split(checked, &rules, &kept, spec.name, rows_again)?;
             rejects.append(&mut piece_rejects);
             if let Some(column) = resolved {
-                unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, &rows_again)?);
+                unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, rows_again)?);
             }
             let mut kept_rows = kept_rows;
             if !unread_ids.is_empty() {
