@@ -6,7 +6,8 @@
 use anyhow::{bail, Result};
 
 use super::plan::RatesPlan;
-use super::rates::{compute, Memo};
+use super::population::Memo;
+use super::rates::compute;
 use crate::disclosure::{recode, Threshold};
 use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};

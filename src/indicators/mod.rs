@@ -4,10 +4,12 @@
 
 pub mod gap;
 pub mod plan;
+mod population;
 pub mod publish;
 mod rates;
 
 pub use gap::{Standard, GAP_ALSO_BY};
 pub use plan::{Period, Population, RatesPlan, Selection};
+pub use population::Memo;
 pub use publish::{publish, publish_one, Answer, Publication, Question};
-pub use rates::{columns_read, compute, Memo, RatesResult};
+pub use rates::{columns_read, compute, RatesResult};

@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 
 use super::gap::{self, GapTable, Standard};
 use super::plan::RatesPlan;
-use super::rates::{compute, Memo};
+use super::population::Memo;
+use super::rates::compute;
 use crate::disclosure::{protect_set, Protection, ScopedTable};
 use crate::extract::Extract;
 use crate::reference::Reference;

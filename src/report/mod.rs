@@ -5,26 +5,30 @@
 //! number comes from the same protected tables `rates` and `gap` publish.
 
 mod charts;
+mod findings;
+mod grids;
 mod html;
 mod markdown;
 mod protection;
+mod provenance;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
-use crate::disclosure::files::MANIFEST_TABLES;
-use crate::disclosure::{recode, Protection, Scope, Threshold};
-use crate::extract::{Extract, Location};
-use crate::indicators::gap::{GapRow, GapTable};
+use crate::disclosure::{recode, Scope, Threshold};
+use crate::extract::Extract;
+use crate::indicators::gap::GapTable;
 use crate::indicators::{self, Period, Population, Question, RatesPlan, Selection, Standard};
-use crate::output::terminal::{decimal, percent, thousands};
 use crate::quality;
 use crate::reference::Reference;
 use crate::stats;
-use crate::table::{CellStatus, Codebook, Dimension, Grid, Lang, Table, Value, TOTAL};
+use crate::table::{CellStatus, Codebook, Dimension, Grid, Lang, Table, TOTAL};
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use findings::{difference, findings};
+use grids::{quality_grid, reasons_grid, trend_grid};
+use provenance::{manifest, methods};
 
 use crate::output::{self, xlsx};
 
@@ -551,14 +555,6 @@ fn bar_groups(table: &Table, codebook: &Codebook) -> Vec<charts::BarGroup> {
         .collect()
 }
 
-fn difference(row: &GapRow, z: f64) -> Option<stats::Estimate> {
-    let published = !row.group_cell.status.is_suppressed() && !row.italian_cell.status.is_suppressed();
-    let (g, i) = (&row.group_cell, &row.italian_cell);
-    published
-        .then(|| stats::newcombe_difference(g.beneficiaries, g.population, i.beneficiaries, i.population, z))
-        .flatten()
-}
-
 fn whiskers(gap: &GapTable, codebook: &Codebook, z: f64) -> Vec<charts::Whisker> {
     gap.rows
         .iter()
@@ -567,238 +563,4 @@ fn whiskers(gap: &GapTable, codebook: &Codebook, z: f64) -> Vec<charts::Whisker>
             estimate: difference(row, z).map(|e| (e.value, e.low, e.high)),
         })
         .collect()
-}
-
-fn points(value: f64, lang: Lang) -> String {
-    let sign = if value > 0.0 { "+" } else { "" };
-    format!("{sign}{}", decimal(value * 100.0, 1, lang))
-}
-
-/// The key findings, as sentences built from the protected numbers.
-fn findings(lang: Lang, year: i32, all: &GapTable, measures: &GapTable, by_province: &GapTable, z: f64) -> Vec<String> {
-    let mut out = Vec::new();
-    for group in ["EXTRA_UE", "UE"] {
-        let Some(row) = all.rows.iter().find(|r| is_group(&r.group, group)) else {
-            continue;
-        };
-        let who = match (group, lang) {
-            ("EXTRA_UE", Lang::It) => "i cittadini non UE",
-            ("EXTRA_UE", Lang::En) => "non-EU citizens",
-            (_, Lang::It) => "i cittadini UE",
-            (_, Lang::En) => "EU citizens",
-        };
-        match (difference(row, z), row.group_cell.rate(), row.italian_cell.rate()) {
-            (Some(d), Some(rate), Some(italian)) => out.push(match lang {
-                Lang::It => format!(
-                    "Nel {year} {who} iscritti con una DID hanno avviato un servizio o una misura nel {}% dei casi, contro il {}% degli italiani: {} punti (IC 95% {}; {}).",
-                    percent(rate, lang), percent(italian, lang), points(d.value, lang), points(d.low, lang), points(d.high, lang)
-                ),
-                Lang::En => format!(
-                    "In {year}, {} {} registered with a DID started a service or measure in {}% of cases, against {}% of Italians: {} points (95% CI {}; {}).",
-                    thousands(row.group_cell.population, lang), who, percent(rate, lang), percent(italian, lang), points(d.value, lang), points(d.low, lang), points(d.high, lang)
-                ),
-            }),
-            _ => out.push(t(lang, "Il confronto non è pubblicabile: celle sotto la soglia di riservatezza.", "The comparison cannot be published: cells under the disclosure threshold.")),
-        }
-    }
-    if let Some(row) = measures.rows.iter().find(|r| is_group(&r.group, "EXTRA_UE")) {
-        if let (Some(d), Some(rate), Some(italian)) =
-            (difference(row, z), row.group_cell.rate(), row.italian_cell.rate())
-        {
-            out.push(match lang {
-                Lang::It => format!(
-                    "Per le sole misure attive (formazione, tirocini, incentivi) il tasso dei non UE è {}% contro {}% degli italiani ({} punti).",
-                    percent(rate, lang), percent(italian, lang), points(d.value, lang)
-                ),
-                Lang::En => format!(
-                    "For active measures alone (training, traineeships, incentives) the non-EU rate is {}% against {}% for Italians ({} points).",
-                    percent(rate, lang), percent(italian, lang), points(d.value, lang)
-                ),
-            });
-        }
-    }
-    if let Some(row) = all.rows.iter().find(|r| is_group(&r.group, "EXTRA_UE")) {
-        if let (Some(std_group), Some(std_italian)) = (row.standardised, row.standardised_italian) {
-            out.push(match lang {
-                Lang::It => format!(
-                    "A parità di sesso ed età (tassi standardizzati) il divario dei non UE è di {} punti.",
-                    points(std_group - std_italian, lang)
-                ),
-                Lang::En => format!(
-                    "At equal sex and age (standardised rates) the non-EU gap is {} points.",
-                    points(std_group - std_italian, lang)
-                ),
-            });
-        }
-    }
-    let mut provinces: Vec<(String, f64)> = by_province
-        .rows
-        .iter()
-        .filter(|r| is_group(&r.group, "EXTRA_UE"))
-        .filter_map(|r| difference(r, z).map(|d| (r.strata[0].clone(), d.value)))
-        .collect();
-    provinces.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    if !provinces.is_empty() {
-        let listed: Vec<String> = provinces
-            .iter()
-            .take(3)
-            .map(|(p, d)| format!("{p} ({})", points(*d, lang)))
-            .collect();
-        out.push(format!(
-            "{}: {}.",
-            t(
-                lang,
-                "Province con il divario più ampio per i non UE",
-                "Provinces with the widest non-EU gap"
-            ),
-            listed.join(", ")
-        ));
-    }
-    out
-}
-
-fn trend_grid(trend: &[(i32, Table)], codebook: &Codebook) -> Result<Grid> {
-    let mut columns = vec!["anno".to_string()];
-    let mut rows = Vec::new();
-    for (year, table) in trend {
-        let grid = table.grid(codebook)?;
-        if columns.len() == 1 {
-            columns.extend(grid.columns.iter().cloned());
-        }
-        for row in grid.rows {
-            let mut values = vec![Value::Code(year.to_string())];
-            values.extend(row);
-            rows.push(values);
-        }
-    }
-    Ok(Grid { columns, rows })
-}
-
-fn quality_grid(report: &quality::QualityReport) -> Grid {
-    Grid {
-        columns: ["file", "righe_lette", "righe_usate", "righe_scartate"]
-            .map(String::from)
-            .to_vec(),
-        rows: report
-            .files
-            .iter()
-            .map(|f| {
-                vec![
-                    Value::Code(f.read.file.clone()),
-                    Value::Count(f.read.rows_read),
-                    Value::Count(f.read.rows_used),
-                    Value::Count(f.read.rows_rejected),
-                ]
-            })
-            .collect(),
-    }
-}
-
-fn reasons_grid(report: &quality::QualityReport) -> Grid {
-    Grid {
-        columns: ["file", "colonna", "motivo", "righe"].map(String::from).to_vec(),
-        rows: report
-            .files
-            .iter()
-            .flat_map(|f| {
-                f.rejected_by_reason.iter().map(|r| {
-                    vec![
-                        Value::Code(f.read.file.clone()),
-                        Value::Code(r.column.clone()),
-                        Value::Text(r.reason.clone()),
-                        Value::Count(r.rows),
-                    ]
-                })
-            })
-            .collect(),
-    }
-}
-
-fn methods(lang: Lang, plan: &ReportPlan, reference: &Reference, cut: Option<&str>) -> Vec<String> {
-    let sources: Vec<String> = reference
-        .sources
-        .iter()
-        .map(|(name, from)| format!("{name} ({from})"))
-        .collect();
-    vec![
-        t(lang,
-          "Popolazione: persone con almeno una DID (dichiarazione di immediata disponibilità) attiva in un giorno dell'anno. Beneficiario: chi ha avviato un'attività conteggiata (non rifiutata) nell'anno e durante una propria DID. Provincia e centro per l'impiego sono quelli della DID più recente.",
-          "Population: persons with at least one DID (declaration of immediate availability) active on some day of the year. Beneficiary: who started a counted (not refused) activity in the year and during one of their DIDs. Province and job centre are those of the latest DID."),
-        format!("{} {:.0}% {}",
-          t(lang, "Statistiche: intervalli di Wilson al", "Statistics: Wilson intervals at"),
-          plan.confidence * 100.0,
-          t(lang, "per i tassi; Newcombe per le differenze; Katz (log) per i rapporti; standardizzazione diretta per sesso e classe di età. Un tasso con meno di 20 persone è segnalato come non affidabile.",
-                  "for rates; Newcombe for differences; Katz (log) for ratios; direct standardisation by sex and age class. A rate on fewer than 20 persons is flagged as not reliable.")),
-        format!("{} {} {}",
-          t(lang, "Tutela del segreto statistico: sono soppresse le celle con meno di", "Disclosure control: cells with fewer than"),
-          plan.threshold.value(),
-          t(lang, "persone, beneficiari o non beneficiari (n.d.), e le celle necessarie perché non si possano ricavare dai totali.",
-                  "persons, beneficiaries or non-beneficiaries are suppressed (n.a.), with the cells needed so that none can be recovered from the totals.")),
-        format!("{}: {}.", t(lang, "Tabelle di riferimento", "Reference tables"), sources.join(", ")),
-    ]
-    .into_iter()
-    .chain(cut.map(|note| format!("{}: {note}.", t(lang, "Periodo", "Period"))))
-    .collect()
-}
-
-/// SHA-256 of a file of the extract (for the embedded sample, of its bytes).
-fn digest(location: &Location, name: &str) -> Result<Option<String>> {
-    let bytes = match location {
-        Location::Dir(dir) => match std::fs::read(dir.join(name)) {
-            Ok(bytes) => bytes,
-            Err(_) => return Ok(None),
-        },
-        Location::Sample => match crate::sample::file(name) {
-            Some(bytes) => bytes.to_vec(),
-            None => return Ok(None),
-        },
-    };
-    Ok(Some(
-        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
-    ))
-}
-
-fn manifest(
-    extract: &Extract,
-    reference: &Reference,
-    plan: &ReportPlan,
-    protection: &Protection,
-    tables: &[NamedTable],
-    trend_universes: &BTreeMap<String, String>,
-) -> Result<serde_json::Value> {
-    let mut files = Vec::new();
-    for f in &extract.files {
-        files.push(serde_json::json!({
-            "file": f.file,
-            "sha256": digest(&extract.location, &f.file)?,
-            "rows_read": f.rows_read,
-            "rows_used": f.rows_used,
-            "rows_rejected": f.rows_rejected,
-            "encoding": f.encoding,
-        }));
-    }
-    Ok(serde_json::json!({
-        "silp_access": env!("CARGO_PKG_VERSION"),
-        "parameters": {
-            "years": plan.years,
-            "lang": plan.lang,
-            "threshold": plan.threshold.value(),
-            "confidence": plan.confidence,
-            "population": "stock",
-        },
-        "as_of": extract.as_of.format("%Y-%m-%d").to_string(),
-        "extract": extract.location.describe(),
-        "inputs": files,
-        "reference_tables": reference.sources.iter().map(|(n, s)| serde_json::json!({"table": n, "source": s})).collect::<Vec<_>>(),
-        "protezione": {
-            "soglia": protection.threshold,
-            "ricodifiche": protection.recodings.iter().map(|(table, r)| serde_json::json!({"tabella": table, "ricodifica": r.describe()})).collect::<Vec<_>>(),
-            "celle_soppresse_primarie": protection.primary_cells,
-            "celle_soppresse_secondarie": protection.secondary_cells,
-            "persone_nelle_celle_soppresse": protection.hidden_persons,
-            "audit": "superato",
-            "celle_verificate": protection.audited_cells,
-        },
-        MANIFEST_TABLES: protection::listed_tables(tables, trend_universes),
-    }))
 }
