@@ -75,7 +75,9 @@ pub fn reshape(dir: &Path, file: &str, shapes: &[Shape], seed: u64) -> Result<()
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines: Vec<&str> = text.lines().collect();
     let has = |shape| shapes.contains(&shape);
-    let mut rng = Rng::new(splitmix64(seed ^ file.len() as u64 ^ 0x5348_4150));
+    // A stream of its own for each file, from the seed and the file's name.
+    let name_key = file.bytes().fold(0x5348_4150u64, |key, byte| splitmix64(key ^ u64::from(byte)));
+    let mut rng = Rng::new(splitmix64(seed ^ name_key));
     if has(Shape::Shuffled) && lines.len() > 2 {
         // Fisher-Yates over the rows, the header staying first.
         for i in (2..lines.len()).rev() {
