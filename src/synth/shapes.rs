@@ -76,7 +76,9 @@ pub fn reshape(dir: &Path, file: &str, shapes: &[Shape], seed: u64) -> Result<()
     let mut lines: Vec<&str> = text.lines().collect();
     let has = |shape| shapes.contains(&shape);
     // A stream of its own for each file, from the seed and the file's name.
-    let name_key = file.bytes().fold(0x5348_4150u64, |key, byte| splitmix64(key ^ u64::from(byte)));
+    let name_key = file
+        .bytes()
+        .fold(0x5348_4150u64, |key, byte| splitmix64(key ^ u64::from(byte)));
     let mut rng = Rng::new(splitmix64(seed ^ name_key));
     if has(Shape::Shuffled) && lines.len() > 2 {
         // Fisher-Yates over the rows, the header staying first.
