@@ -172,7 +172,7 @@ struct Checked {
     /// rows, read from the Parquet cache (whose import checked the
     /// identifiers), not the identifiers.
     persons_numbered: bool,
-    /// See [`Extract::spells_in_order`].
+    /// See [`Layout::spells_by_person`].
     spells_in_order: bool,
     /// Set when the person references of the files read after
     /// lavoratori.csv hold positions among its rows (see [`persons`]).

@@ -217,7 +217,7 @@ impl FileSpec {
 
     /// The columns an analysis reads. `id_did` only breaks ties between a
     /// person's spells of the same date, so spells already in that order
-    /// (see `Extract::spells_in_order`) need it no more.
+    /// (see `Layout::spells_by_person`) need it no more.
     pub fn analysed_columns(&self, spells_in_order: bool) -> Vec<&'static str> {
         let order_only = |name: &str| spells_in_order && self.kind == FileKind::Spells && name == "id_did";
         self.analysed.iter().copied().filter(|name| !order_only(name)).collect()
