@@ -118,7 +118,7 @@ pub enum CacheUse {
 }
 
 /// A validated extract: typed frames of the rows that passed every rule,
-/// code and enumeration columns as `UInt32` positions in [`Kind::values`]
+/// code and enumeration columns as `UInt32` positions in [`schema::Kind::values`]
 /// (no command needs their text once the rules have checked it). Loaded
 /// for an analysis (`analysed_only`), the frames hold the analysed columns
 /// only, and `id_lav` as the person's position (see [`PersonKey`]).
@@ -175,7 +175,7 @@ struct Checked {
     /// See [`Layout::spells_by_person`].
     spells_in_order: bool,
     /// Set when the person references of the files read after
-    /// lavoratori.csv hold positions among its rows (see [`persons`]).
+    /// lavoratori.csv hold positions among its rows (see [`resolve::index`]).
     persons: Option<Arc<PersonIndex>>,
     /// The rows of those files whose reference found no person.
     unknown_persons: Vec<Reject>,

@@ -77,7 +77,7 @@ pub(super) fn read_files(
 }
 
 /// What stage 1 keeps of a file's rows; code and enumeration columns are
-/// numbered by [`type_column`] either way.
+/// numbered by [`crate::extract::typing::type_column`] either way.
 #[derive(Clone, Copy)]
 pub(super) enum Keep<'a> {
     /// Every column (validate, import).

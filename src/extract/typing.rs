@@ -28,7 +28,7 @@ use crate::extract::schema::{ColumnSpec, Kind};
 /// cheaper to gather in every join; polars' `replace_strict` did it but kept
 /// whole columns in memory in the streamed read); dates are read by [`date_days`], one pass for both layouts
 /// where polars' `to_date` needs one per format. With `persons`, a person
-/// reference becomes its person's position (see [`persons`]).
+/// reference becomes its person's position (see [`crate::extract::resolve::index`]).
 pub(super) fn type_column(
     column: &ColumnSpec,
     reference: &Reference,
@@ -166,7 +166,7 @@ impl Check {
 
     /// Sets `broken` where the rule rejects a row of `typed`; `start` is the
     /// column a [`Check::Before`] compares with. A comparison with a missing
-    /// value breaks nothing, as in [`any_broken`]. Read straight from the
+    /// value breaks nothing, as in [`crate::extract::rules::any_broken`]. Read straight from the
     /// arrays: through polars' iterators of optional values the checks
     /// cost twice what the expressions do.
     pub(super) fn mark_broken(self, typed: &Column, start: Option<&Column>, broken: &mut [bool]) -> PolarsResult<()> {
@@ -334,12 +334,12 @@ impl Positions {
 
 /// How a column's text becomes its typed values, value by value: the same
 /// whether polars' CSV reader scanned the piece (see [`Typing::expr`]) or
-/// the piece was read plain (see [`plain`]).
+/// the piece was read plain (see [`crate::extract::reader::plain`]).
 #[derive(Clone)]
 pub(super) enum Typing {
     /// Trimmed text, missing values as nulls.
     Text,
-    /// The referred person's position among lavoratori.csv's rows (see [`persons`]).
+    /// The referred person's position among lavoratori.csv's rows (see [`crate::extract::resolve::index`]).
     Person(Arc<PersonIndex>),
     /// The value's position in its list; [`NOT_IN_LIST`] when not in it.
     Numbered(Arc<Positions>),

@@ -233,7 +233,7 @@ fn with_category(activities: LazyFrame, held_by: &DataFrame, reference: &Referen
 }
 
 /// The columns of `names` that `frame` holds: loaded for one table, the
-/// frames hold only the columns its breakdowns read (see [`columns_read`]).
+/// frames hold only the columns its breakdowns read (see [`super::columns_read`]).
 pub(super) fn held(frame: &DataFrame, names: &[&str]) -> Vec<Expr> {
     names
         .iter()

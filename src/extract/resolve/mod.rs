@@ -171,7 +171,7 @@ pub(super) struct PersonNumbers {
 
 pub(super) const POSITION: &str = "__position";
 /// The persons' positions among lavoratori.csv's checked rows, which
-/// resolved references hold (see [`persons`]).
+/// resolved references hold (see [`index`]).
 pub(super) const PERSON: &str = "__person";
 
 impl PersonNumbers {
