@@ -17,12 +17,8 @@ use common::{example_job, names, run, run_ok, user_id, Workdir};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
 
-fn binary() -> &'static Path {
-    common::binary()
-}
-
 fn spawn(args: &[&str]) -> Child {
-    Command::new(binary())
+    common::command()
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -204,7 +200,7 @@ fn two_runs_at_once_on_one_output_never_mix() {
     let args = ["run", "--config", job.to_str().unwrap()];
     let (first, second) = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..2)
-            .map(|_| scope.spawn(|| Command::new(binary()).args(args).output().unwrap()))
+            .map(|_| scope.spawn(|| common::command().args(args).output().unwrap()))
             .collect();
         let mut outputs = runs.into_iter().map(|run| run.join().unwrap());
         (outputs.next().unwrap(), outputs.next().unwrap())

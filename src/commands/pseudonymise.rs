@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::PseudonymiseArgs;
 use crate::extract::schema::ALL_FILES;
 use crate::extract::{prepare_path, EncodingChoice};
-use crate::output::AtomicFile;
+use crate::output::{cannot_write, AtomicFile};
 use crate::progress::Progress;
 use crate::pseudonym::Pseudonymiser;
 
@@ -66,7 +66,7 @@ fn rewrite(
         .has_headers(false)
         .flexible(true)
         .from_reader(body);
-    let cannot = format!("cannot write {}", target.path().display());
+    let cannot = cannot_write(target.path());
     let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::Any(b'\n'))

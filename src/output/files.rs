@@ -99,7 +99,7 @@ impl AtomicFile {
 
     /// Flushes what is written and puts the file in place.
     pub fn commit(self) -> Result<()> {
-        let cannot = || format!("cannot write {}; {CHECK_ROOM}", self.path.display());
+        let cannot = || cannot_write(&self.path);
         match self.sink {
             Sink::Direct(mut file) => file.flush().with_context(cannot),
             Sink::Staged { file, target } => {
@@ -128,17 +128,21 @@ impl Write for AtomicFile {
     }
 }
 
+/// What a failed write of `path` says: which file, and what to check.
+pub fn cannot_write(path: &Path) -> String {
+    format!("cannot write {}; {CHECK_ROOM}", path.display())
+}
+
 /// Writes `bytes` to `path` with [`AtomicFile`].
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = AtomicFile::create(path)?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}; {CHECK_ROOM}", path.display()))?;
+    file.write_all(bytes).with_context(|| cannot_write(path))?;
     file.commit()
 }
 
 /// Writes a new file inside a staging folder, naming it in any error.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}; {CHECK_ROOM}", path.display()))
+    std::fs::write(path, bytes).with_context(|| cannot_write(path))
 }
 
 /// The file a path names after following its symlinks, even a dangling one.

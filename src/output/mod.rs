@@ -12,7 +12,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-pub use files::{file_name, replace_dir, staging_dir, write_file_atomically, write_new, AtomicFile};
+pub use files::{cannot_write, file_name, replace_dir, staging_dir, write_file_atomically, write_new, AtomicFile};
 
 use crate::table::{Grid, Lang};
 

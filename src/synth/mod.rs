@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use params::{Group, Profile};
 use rng::{splitmix64, Rng};
 
-use crate::output::AtomicFile;
+use crate::output::{cannot_write, AtomicFile};
 use crate::progress::Progress;
 
 #[derive(Debug, Clone)]
@@ -97,13 +97,6 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
         shapes::reshape(out, name, &options.shapes, options.seed)?;
     }
     Ok(written)
-}
-
-fn cannot_write(path: &Path) -> String {
-    format!(
-        "cannot write {}; check that its folder can be written and has room",
-        path.display()
-    )
 }
 
 struct Generator {
