@@ -289,6 +289,20 @@ impl Universe {
     /// Least and greatest value of the sum of `columns` (with signs); every
     /// solution found on the way is shown to `observe`.
     fn bounds(&mut self, columns: &[(Col, f64)], observe: &mut dyn FnMut(&[f64])) -> Result<Interval> {
+        // A column named twice (the population two hidden cells share)
+        // weighs the sum of its weights: a cost is set, not added.
+        let mut merged: Vec<(Col, f64)> = Vec::with_capacity(columns.len());
+        let mut position: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        for (col, weight) in columns {
+            match position.entry(col.index()) {
+                std::collections::hash_map::Entry::Occupied(at) => merged[*at.get()].1 += weight,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(merged.len());
+                    merged.push((*col, *weight));
+                }
+            }
+        }
+        let columns = &merged[..];
         let mut model = self.model.take().expect("the model is built");
         let mut extremes = [0.0f64; 2];
         let mut unbounded = false;
@@ -424,9 +438,12 @@ struct Target<'a> {
 /// persons, 1 beneficiaries, 2 non-beneficiaries) gives nothing away: two
 /// different values, and for a primary cell one outside 1..k−1.
 fn safe_by(seen: (f64, f64), q: usize, status: CellStatus, threshold: Threshold) -> bool {
-    let (low, high) = seen;
-    let varies = high - low > 0.5 || q == 0 || high < 0.5;
-    let escapes = status != CellStatus::Primary || low < 0.5 || high > threshold.value() as f64 - 0.5;
+    // Rounded as the bounds are: a count is whole, so a fractional value
+    // seen in a solution of the relaxation proves only its integer part.
+    let Interval { low, high } = seen_interval(seen);
+    let high = high.expect("seen values are finite");
+    let varies = high > low || q == 0 || high == 0;
+    let escapes = status != CellStatus::Primary || low == 0 || high >= threshold.value();
     varies && escapes
 }
 
@@ -434,5 +451,27 @@ fn seen_interval((low, high): (f64, f64)) -> Interval {
     Interval {
         low: (low - 1e-6).ceil().max(0.0) as u64,
         high: Some((high + 1e-6).floor().max(0.0) as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_by;
+    use crate::disclosure::Threshold;
+    use crate::table::CellStatus;
+
+    #[test]
+    fn a_fractional_value_proves_only_its_whole_part() {
+        let k = Threshold::new(5).unwrap();
+        // A relaxation's solution with 0.4 beneficiaries does not show that
+        // the count can be 0: the least whole count it allows is 1.
+        assert!(!safe_by((0.4, 2.0), 1, CellStatus::Primary, k));
+        assert!(safe_by((0.0, 2.0), 1, CellStatus::Primary, k));
+        // Nor does 4.6 show that it can reach the threshold.
+        assert!(!safe_by((1.0, 4.6), 1, CellStatus::Primary, k));
+        assert!(safe_by((1.0, 5.0), 1, CellStatus::Primary, k));
+        // A secondary cell is safe once its count is not pinned.
+        assert!(safe_by((1.0, 2.0), 1, CellStatus::Secondary, k));
+        assert!(!safe_by((1.2, 1.9), 1, CellStatus::Secondary, k));
     }
 }
