@@ -55,6 +55,12 @@ pub enum Command {
     /// Run a batch job described by a TOML file (for schedulers).
     #[command(after_long_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Time from the DID to a first service, measure, activity or hiring (Kaplan-Meier), by breakdown.
+    #[command(after_long_help = SURVIVAL_EXAMPLES)]
+    Survival(SurvivalArgs),
+    /// At work, hired or in a stable job some days after a measure or after the DID, by breakdown.
+    #[command(after_long_help = OUTCOMES_EXAMPLES)]
+    Outcomes(OutcomesArgs),
     /// Check a folder of published tables as an intruder would: can any suppressed cell be recovered?
     #[command(after_long_help = AUDIT_EXAMPLES)]
     Audit(AuditArgs),
@@ -73,6 +79,8 @@ impl Command {
             Command::Report(_) => "report",
             Command::Pseudonymise(_) => "pseudonymise",
             Command::Run(_) => "run",
+            Command::Survival(_) => "survival",
+            Command::Outcomes(_) => "outcomes",
             Command::Audit(_) => "audit",
             Command::Generate(_) => "generate",
         }
@@ -85,6 +93,37 @@ Examples:
   silp-access rates --extract estrazione/ --year 2024 --by cittadinanza --top 10 --margins
   silp-access rates --population coorte --window 365 --dal 01/01/2023 --al 31/12/2023 --select misure
   silp-access rates --year 2024 --by gruppo_cittadinanza,programma --format csv --output tassi.csv";
+
+const SURVIVAL_EXAMPLES: &str = "\
+Examples:
+  silp-access survival --year 2023 --by gruppo_cittadinanza
+  silp-access survival --year 2023 --event servizio --by provincia,gruppo_cittadinanza --days 30,90,180
+  silp-access survival --dal 01/01/2023 --al 30/06/2023 --event assunzione --competing --by sesso,gruppo_cittadinanza
+  silp-access survival --year 2023 --by gruppo_cittadinanza --ci log-log --format csv --output attese.csv
+
+The cohort is every person whose DID starts in the period, followed from
+that day (day 0) to the event, to the DID's end or to the as-of date. quota
+is the share with the event within giorni days (1 - Kaplan-Meier), with R's
+interval (--ci log) or lifelines' (--ci log-log); mediana_giorni follows R's
+rule. With --competing a closed DID is a competing event and quota is the
+Aalen-Johansen cumulative incidence. The log-rank test compares the groups of
+--compare (default gruppo_cittadinanza, when in --by) within each stratum of
+the other breakdowns. A row is hidden when its counts are small, and a curve
+is not shown past the first hidden day.";
+
+const OUTCOMES_EXAMPLES: &str = "\
+Examples:
+  silp-access outcomes --year 2023 --by gruppo_cittadinanza
+  silp-access outcomes --year 2023 --outcome stabili --days 90,180 --by provincia,gruppo_cittadinanza
+  silp-access outcomes --year 2023 --origin did --outcome assunti --contracts TI,TD,APPR
+  silp-access outcomes --year 2023 --by sesso,gruppo_cittadinanza --gap --format csv --output esiti-gap.csv
+
+With --origin fine-misura (default) the persons are those whose latest counted
+activity (--select, default misure) ended in the period, followed from that
+day; with --origin did the cohort of the period from its DID. At each horizon
+only persons followed that long before the as-of date are counted; those
+already at work at the origin are counted in gia_occupati. --gap compares each
+group with Italians in the same stratum, as the gap command does.";
 
 const IMPORT_EXAMPLES: &str = "\
 Examples:
@@ -245,10 +284,19 @@ pub struct QueryArgs {
     #[arg(long)]
     pub complete_followup: bool,
     /// Which activities count as access.
-    #[arg(long, value_enum, default_value_t = SelectionName::Tutte)]
+    #[arg(long, value_enum, default_value_t = SelectionName::Tutte, conflicts_with = "lmp")]
     pub select: SelectionName,
+    #[command(flatten)]
+    pub narrow: NarrowArgs,
+    #[command(flatten)]
+    pub cells: CellArgs,
+}
+
+/// Which activities count, narrowed from a selection.
+#[derive(Debug, Args)]
+pub struct NarrowArgs {
     /// Eurostat LMP categories instead of --select, e.g. 2,4.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', conflicts_with = "select")]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub lmp: Option<Vec<u8>>,
     /// Count only these activity codes, e.g. C01,C06.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -256,6 +304,11 @@ pub struct QueryArgs {
     /// Count only activities of these programmes (GOL, GG, FSE, FAMI, ORD).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub programma: Option<Vec<String>>,
+}
+
+/// The cells of a table: its breakdowns and margins.
+#[derive(Debug, Args)]
+pub struct CellArgs {
     /// Breakdowns, comma-separated: provincia, cpi, gruppo_cittadinanza,
     /// straniero, cittadinanza, sesso, classe_eta, titolo_studio,
     /// motivo_permesso, ex_msna, programma, categoria_lmp.
@@ -325,6 +378,87 @@ pub struct GapArgs {
     /// Standard population of the age-sex standardised rates.
     #[arg(long, value_enum, default_value_t = StandardName::Totale)]
     pub standard: StandardName,
+}
+
+#[derive(Debug, Args)]
+pub struct SurvivalArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// What ends the wait.
+    #[arg(long, value_enum, default_value_t = crate::indicators::survival::Event::Misura)]
+    pub event: crate::indicators::survival::Event,
+    /// Days after the DID at which the curve is given.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "30,90,180,365")]
+    pub days: Vec<i32>,
+    /// The interval of the share: log as R's survfit, log-log as lifelines.
+    #[arg(long = "ci", value_enum, default_value_t = crate::stats::survival::Interval::Log)]
+    pub interval: crate::stats::survival::Interval,
+    /// Treat the DID's closure before the event as a competing event (Aalen-Johansen).
+    #[arg(long)]
+    pub competing: bool,
+    /// The breakdown whose groups the log-rank test compares within each stratum of the others.
+    #[arg(long, value_name = "BREAKDOWN", default_value = "gruppo_cittadinanza")]
+    pub compare: String,
+    #[command(flatten)]
+    pub narrow: NarrowArgs,
+    #[command(flatten)]
+    pub cells: CellArgs,
+    #[command(flatten)]
+    pub stats: StatsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OriginName {
+    /// The end of the person's latest counted activity in the period.
+    FineMisura,
+    /// The DID of the cohort's reference spell.
+    Did,
+}
+
+#[derive(Debug, Args)]
+pub struct OutcomesArgs {
+    #[command(flatten)]
+    pub extract: ExtractArgs,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Where each person's follow-up starts.
+    #[arg(long, value_enum, default_value_t = OriginName::FineMisura)]
+    pub origin: OriginName,
+    /// Which activities make a person's origin (with --origin fine-misura).
+    #[arg(long, value_enum, default_value_t = SelectionName::Misure, conflicts_with = "lmp")]
+    pub select: SelectionName,
+    #[command(flatten)]
+    pub narrow: NarrowArgs,
+    /// What is counted at each horizon.
+    #[arg(long, value_enum, default_value_t = crate::indicators::outcomes::Outcome::Occupati)]
+    pub outcome: crate::indicators::outcomes::Outcome,
+    /// Contract types that count (and that make a person already at work).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "TI,TD,APPR,SOMM,ALTRO"
+    )]
+    pub contracts: Vec<String>,
+    /// Days after the origin at which the outcome is counted.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "30,90,180,365")]
+    pub days: Vec<i32>,
+    #[command(flatten)]
+    pub cells: CellArgs,
+    /// Compare each group with Italians in the same stratum (difference, ratio, standardised rates).
+    #[arg(long)]
+    pub gap: bool,
+    /// Standard population of the standardised rates, with --gap.
+    #[arg(long, value_enum, default_value_t = StandardName::Totale, requires = "gap")]
+    pub standard: StandardName,
+    #[command(flatten)]
+    pub stats: StatsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

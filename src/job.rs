@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::cli::{PeriodArgs, PopulationName, QueryArgs, StandardName, StatsArgs};
+use crate::cli::{CellArgs, NarrowArgs, PeriodArgs, PopulationName, QueryArgs, StandardName, StatsArgs};
 use crate::extract::EncodingChoice;
 use crate::indicators::plan::SelectionName;
 use crate::output::Format;
@@ -205,12 +205,16 @@ impl TableJob {
             window: self.window.unwrap_or(365),
             complete_followup: self.complete_followup,
             select: self.select,
-            lmp: self.lmp.clone(),
-            attivita: self.attivita.clone(),
-            programma: self.programma.clone(),
-            by: self.by.join(","),
-            top: self.top,
-            margins: self.margins,
+            narrow: NarrowArgs {
+                lmp: self.lmp.clone(),
+                attivita: self.attivita.clone(),
+                programma: self.programma.clone(),
+            },
+            cells: CellArgs {
+                by: self.by.join(","),
+                top: self.top,
+                margins: self.margins,
+            },
         }
     }
 

@@ -9,11 +9,15 @@ use anyhow::Result;
 use anyhow::bail;
 use chrono::{Datelike, NaiveDate};
 
-use crate::cli::{ExtractArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, SourceArgs, StatsArgs, TableArgs};
+use crate::cli::{
+    CellArgs, ExtractArgs, NarrowArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs, SourceArgs, StatsArgs,
+    TableArgs,
+};
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
 use crate::extract::{cache_dir_for, CacheUse, Extract, LoadOptions, Location, Reject};
+use crate::indicators::plan::SelectionName;
 use crate::indicators::{Period, Population, Question, RatesPlan, Selection};
 use crate::output;
 use crate::progress::Progress;
@@ -37,7 +41,24 @@ impl Session {
         stderr: &mut dyn Write,
         progress: Progress,
     ) -> Result<Session> {
-        let session = Session::load(&args.source, columns_read, progress)?;
+        Session::open_files(args, &ANALYSIS_FILES, columns_read, stderr, progress)
+    }
+
+    /// As [`Session::open`], reading `kinds` (avviamenti.csv beside the
+    /// three every analysis reads, for outcomes).
+    pub fn open_files(
+        args: &ExtractArgs,
+        kinds: &[FileKind],
+        columns_read: Option<Vec<&'static str>>,
+        stderr: &mut dyn Write,
+        progress: Progress,
+    ) -> Result<Session> {
+        let options = LoadOptions {
+            analysed_only: true,
+            columns_read,
+            ..load_options(&args.source, progress)
+        };
+        let session = Session::load_with(&args.source, kinds, &options)?;
         report_rows(&session.extract, args, stderr)?;
         Ok(session)
     }
@@ -187,18 +208,66 @@ fn rejects_csv(rejects: &[Reject]) -> Vec<u8> {
 /// The files every analysis command reads.
 pub const ANALYSIS_FILES: [FileKind; 3] = [FileKind::Persons, FileKind::Spells, FileKind::Activities];
 
-/// The checks on a query's options that need no data, run before loading it.
-pub struct QueryOptions {
+/// The checks on a table's cells and statistics that need no data, run
+/// before loading it.
+pub struct CellOptions {
     population: Population,
-    selection: Selection,
     dims: Vec<Dimension>,
+    top: Option<usize>,
+    margins: bool,
     confidence: f64,
     threshold: Threshold,
 }
 
+impl CellOptions {
+    pub fn parse(cells: &CellArgs, stats: &StatsArgs, population: Population) -> Result<CellOptions> {
+        crate::stats::critical_value(stats.confidence)?;
+        Ok(CellOptions {
+            population,
+            dims: Dimension::parse_list(&cells.by)?,
+            top: cells.top,
+            margins: cells.margins,
+            confidence: stats.confidence,
+            threshold: Threshold::new(stats.threshold)?,
+        })
+    }
+
+    pub fn dims(&self) -> &[Dimension] {
+        &self.dims
+    }
+
+    /// The plan, once the as-of date (the default period's year) is known,
+    /// with a note when its period had to be cut at the as-of date.
+    pub fn plan(
+        &self,
+        period_args: &PeriodArgs,
+        selection: Selection,
+        as_of: NaiveDate,
+    ) -> Result<(RatesPlan, Option<String>)> {
+        let (period, note) = period(period_args, as_of)?.within(as_of)?;
+        let plan = RatesPlan {
+            period,
+            population: self.population,
+            selection,
+            dims: self.dims.clone(),
+            top: self.top,
+            margins: self.margins,
+            confidence: self.confidence,
+            threshold: Some(self.threshold),
+        };
+        plan.check()?;
+        Ok((plan, note))
+    }
+}
+
+/// The checks on a query's options that need no data, run before loading it.
+pub struct QueryOptions {
+    cells: CellOptions,
+    selection: Selection,
+}
+
 impl QueryOptions {
     pub fn parse(query: &QueryArgs, stats: &StatsArgs) -> Result<QueryOptions> {
-        crate::stats::critical_value(stats.confidence)?;
         let population = match query.population {
             PopulationName::Stock => {
                 if query.complete_followup {
@@ -212,40 +281,26 @@ impl QueryOptions {
             },
         };
         Ok(QueryOptions {
-            population,
-            selection: selection(query)?,
-            dims: Dimension::parse_list(&query.by)?,
-            confidence: stats.confidence,
-            threshold: Threshold::new(stats.threshold)?,
+            cells: CellOptions::parse(&query.cells, stats, population)?,
+            selection: selection(query.select, &query.narrow)?,
         })
     }
 
     pub fn dims(&self) -> &[Dimension] {
-        &self.dims
+        self.cells.dims()
     }
 
-    /// The plan, once the as-of date (the default period's year) is known.
     /// The plan, with a note when its period had to be cut at the as-of date.
     pub fn plan(&self, query: &QueryArgs, as_of: NaiveDate) -> Result<(RatesPlan, Option<String>)> {
-        let (period, note) = period(&query.period, as_of)?.within(as_of)?;
-        let plan = RatesPlan {
-            period,
-            population: self.population,
-            selection: self.selection.clone(),
-            dims: self.dims.clone(),
-            top: query.top,
-            margins: query.margins,
-            confidence: self.confidence,
-            threshold: Some(self.threshold),
-        };
-        plan.check()?;
-        Ok((plan, note))
+        self.cells.plan(&query.period, self.selection.clone(), as_of)
     }
 }
 
-fn selection(query: &QueryArgs) -> Result<Selection> {
-    let mut selection = Selection::named(query.select);
-    if let Some(categories) = &query.lmp {
+/// The activities counted: a named selection, or the categories of
+/// `--lmp`, narrowed by activity codes and programmes.
+pub fn selection(select: SelectionName, narrow: &NarrowArgs) -> Result<Selection> {
+    let mut selection = Selection::named(select);
+    if let Some(categories) = &narrow.lmp {
         if let Some(bad) = categories.iter().find(|c| !(1..=7).contains(*c)) {
             bail!("--lmp {bad}: Eurostat LMP categories run from 1 (services) to 7 (start-up incentives)");
         }
@@ -254,17 +309,17 @@ fn selection(query: &QueryArgs) -> Result<Selection> {
         categories.dedup();
         selection.categories = categories;
     }
-    if let Some(programmes) = &query.programma {
+    if let Some(programmes) = &narrow.programma {
         if let Some(bad) = programmes.iter().find(|p| !PROGRAMMES.contains(&p.as_str())) {
             bail!("--programma {bad}: use any of {}", PROGRAMMES.join(", "));
         }
         selection.programmes = Some(programmes.clone());
     }
-    selection.activities = query.attivita.clone();
+    selection.activities = narrow.attivita.clone();
     Ok(selection)
 }
 
-fn period(args: &PeriodArgs, as_of: NaiveDate) -> Result<Period> {
+pub fn period(args: &PeriodArgs, as_of: NaiveDate) -> Result<Period> {
     match (args.year, args.dal, args.al) {
         (Some(year), _, _) => Period::year(year),
         (None, Some(from), Some(to)) => Period::new(from, to),
@@ -284,7 +339,7 @@ pub fn answer(
     question: impl FnOnce(RatesPlan) -> Question,
 ) -> Result<()> {
     let options = QueryOptions::parse(&args.query, &args.stats)?;
-    let dims: Vec<Dimension> = options.dims.iter().chain(also_by).copied().collect();
+    let dims: Vec<Dimension> = options.dims().iter().chain(also_by).copied().collect();
     let columns_read = crate::indicators::columns_read(&dims, &options.selection);
     if let Some(as_of) = args.extract.source.as_of {
         // A period the extract cannot answer is refused before any data is read.
@@ -301,14 +356,43 @@ pub fn answer(
         crate::indicators::publish_one(&session.extract, &session.reference, question(plan), &memo)?;
     report_followup(&answer.plan, answer.incomplete_followup, stderr)?;
     warn_if_empty(&session.extract, &answer, stderr)?;
-    for (_, recoding) in &protection.recodings {
-        writeln!(stderr, "recoded for disclosure control: {}", recoding.describe())?;
-    }
+    report_recodings(&protection, stderr)?;
     let grid = match &answer.gap {
         Some(gap) => gap.grid(&codebook)?,
         None => answer.table.grid(&codebook)?,
     };
     publish(&grid, &args.output)
+}
+
+/// What `survival` and `outcomes` share: the plan is checked before any
+/// data is read when the as-of date is given, `files` are loaded with
+/// `columns`, and the plan made with the extract's as-of date, with a
+/// warning when its period was cut there.
+pub fn open_planned<P>(
+    args: &ExtractArgs,
+    files: &[FileKind],
+    columns: Vec<&'static str>,
+    plan: impl Fn(NaiveDate) -> Result<(P, Option<String>)>,
+    stderr: &mut dyn Write,
+    progress: Progress,
+) -> Result<(Session, P)> {
+    if let Some(as_of) = args.source.as_of {
+        plan(as_of)?;
+    }
+    let session = Session::open_files(args, files, Some(columns), stderr, progress)?;
+    let (plan, cut) = plan(session.extract.as_of)?;
+    if let Some(note) = cut {
+        writeln!(stderr, "warning: {note}")?;
+    }
+    Ok((session, plan))
+}
+
+/// Tells the analyst what disclosure control pooled.
+pub fn report_recodings(protection: &crate::disclosure::Protection, stderr: &mut dyn Write) -> Result<()> {
+    for (_, recoding) in &protection.recodings {
+        writeln!(stderr, "recoded for disclosure control: {}", recoding.describe())?;
+    }
+    Ok(())
 }
 
 /// Says so when no person is eligible in the period, with the dates the
@@ -361,7 +445,7 @@ fn report_followup(plan: &RatesPlan, incomplete: u64, stderr: &mut dyn Write) ->
 }
 
 /// Renders a result grid as asked and writes it to stdout or `--output`.
-fn publish(grid: &Grid, args: &OutputArgs) -> Result<()> {
+pub fn publish(grid: &Grid, args: &OutputArgs) -> Result<()> {
     if args.format.is_binary() && args.output.is_none() {
         bail!(
             "--format {}: a binary format needs --output FILE",

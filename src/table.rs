@@ -270,6 +270,17 @@ impl Row {
         (self.population > 0).then(|| self.beneficiaries as f64 / self.population as f64)
     }
 
+    /// The rate, its Wilson interval at critical value `z`, and whether it is reliable.
+    pub fn rate_values(&self, z: f64) -> [Value; 4] {
+        let interval = crate::stats::wilson(self.beneficiaries, self.population, z);
+        [
+            self.rate().map_or(Value::Missing, Value::Proportion),
+            interval.map_or(Value::Missing, |i| Value::Proportion(i.low)),
+            interval.map_or(Value::Missing, |i| Value::Proportion(i.high)),
+            Value::Flag(self.population >= RELIABLE_POPULATION),
+        ]
+    }
+
     pub fn is_margin(&self) -> bool {
         self.keys.iter().any(|k| k == TOTAL)
     }
@@ -333,13 +344,9 @@ impl Table {
                 if row.status.is_suppressed() {
                     values.extend(std::iter::repeat_n(Value::Missing, 6));
                 } else {
-                    let interval = crate::stats::wilson(row.beneficiaries, row.population, z);
                     values.push(Value::Count(row.population));
                     values.push(Value::Count(row.beneficiaries));
-                    values.push(row.rate().map_or(Value::Missing, Value::Proportion));
-                    values.push(interval.map_or(Value::Missing, |i| Value::Proportion(i.low)));
-                    values.push(interval.map_or(Value::Missing, |i| Value::Proportion(i.high)));
-                    values.push(Value::Flag(row.population >= RELIABLE_POPULATION));
+                    values.extend(row.rate_values(z));
                 }
                 values.push(Value::Code(row.status.code().to_string()));
                 values

@@ -6,10 +6,12 @@ pub mod audit;
 pub mod gap;
 pub mod generate;
 pub mod import;
+pub mod outcomes;
 pub mod pseudonymise;
 pub mod rates;
 pub mod report;
 pub mod run;
+pub mod survival;
 pub mod validate;
 
 use std::io::Write;
@@ -28,6 +30,8 @@ pub fn run(command: &Command, stderr: &mut dyn Write, progress: Progress) -> Res
         Command::Report(args) => report::run(args, stderr, progress),
         Command::Pseudonymise(args) => pseudonymise::run(args, stderr, progress),
         Command::Run(args) => run::run(args, stderr, progress),
+        Command::Survival(args) => survival::run(args, stderr, progress),
+        Command::Outcomes(args) => outcomes::run(args, stderr, progress),
         Command::Audit(args) => audit::run(args, stderr, progress),
         Command::Generate(args) => generate::run(args, stderr, progress),
     }

@@ -66,6 +66,21 @@ pub fn pool_tiny_unknown(table: &mut Table, threshold: Threshold) -> Option<Reco
     })
 }
 
+/// Pools `ND` in every table alike when any one of them would pool it:
+/// tables whose rows line up (the horizons of one outcomes table) keep the
+/// same cells. The caller sorts the rows again.
+pub fn pool_alike(tables: &mut [&mut Table], threshold: Threshold) -> Option<Recoding> {
+    let recoding = tables
+        .iter()
+        .find_map(|table| pool_tiny_unknown(&mut (**table).clone(), threshold))?;
+    for table in tables.iter_mut() {
+        if let Some(d) = table.dims.iter().position(|dim| dim.name() == recoding.breakdown) {
+            pool_unknown(table, d, recoding.into);
+        }
+    }
+    Some(recoding)
+}
+
 /// The pooled code `code` is, if it is one.
 pub fn pooled_code(code: &str) -> Option<&'static str> {
     [POOLED_NON_EU, POOLED_FOREIGN].into_iter().find(|p| *p == code)

@@ -196,7 +196,7 @@ pub const HIRINGS: FileSpec = FileSpec {
         column("tipo_contratto", Kind::Enum(CONTRACTS)),
         column("prov_sede", Kind::Code(CodeList::Province)),
     ],
-    analysed: &[],
+    analysed: &["id_lav", "data_avviamento", "data_cessazione", "tipo_contratto"],
 };
 
 pub const ALL_FILES: [&FileSpec; 4] = [&PERSONS, &SPELLS, &ACTIVITIES, &HIRINGS];

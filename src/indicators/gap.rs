@@ -90,6 +90,53 @@ pub struct GapInputs {
     pub incomplete_followup: u64,
 }
 
+/// The breakdowns of a gap table: the strata, the compared one last
+/// (`published`), and those with the sex and age classes standardisation
+/// weights by (`fine`).
+#[derive(Clone)]
+pub(super) struct GapDims {
+    pub(super) strata: Vec<Dimension>,
+    pub(super) compared: Dimension,
+    pub(super) published: Vec<Dimension>,
+    pub(super) fine: Vec<Dimension>,
+}
+
+impl GapDims {
+    pub(super) fn of(dims: &[Dimension]) -> Result<GapDims> {
+        let compared = compared_dimension(dims)?;
+        if dims.iter().any(|d| d.is_beneficiary_side()) {
+            bail!(
+                "gap compares persons: drop programma and categoria_lmp from --by (select them with --programma or --lmp)"
+            );
+        }
+        let strata: Vec<Dimension> = dims.iter().copied().filter(|d| *d != compared).collect();
+        let mut published = strata.clone();
+        published.push(compared);
+        let mut fine = published.clone();
+        fine.extend(STANDARDISED_BY.iter().copied().filter(|d| !published.contains(d)));
+        Ok(GapDims {
+            strata,
+            compared,
+            published,
+            fine,
+        })
+    }
+
+    /// The inputs of a gap table from its published table (to be
+    /// protected with everything published beside it) and the finer one.
+    pub(super) fn inputs(self, published: Table, fine: Table, standard: Standard, margins_shown: bool) -> GapInputs {
+        GapInputs {
+            published,
+            fine,
+            strata_dims: self.strata,
+            compared: self.compared,
+            standard,
+            margins_shown,
+            incomplete_followup: 0,
+        }
+    }
+}
+
 pub fn prepare(
     extract: &Extract,
     reference: &Reference,
@@ -97,41 +144,23 @@ pub fn prepare(
     standard: Standard,
     memo: &Memo,
 ) -> Result<GapInputs> {
-    let compared = compared_dimension(&plan.dims)?;
-    if plan.dims.iter().any(|d| d.is_beneficiary_side()) {
-        bail!(
-            "gap compares persons: drop programma and categoria_lmp from --by (select them with --programma or --lmp)"
-        );
-    }
-    let strata_dims: Vec<Dimension> = plan.dims.iter().copied().filter(|d| *d != compared).collect();
-    let mut dims = strata_dims.clone();
-    dims.push(compared);
-
+    let dims = GapDims::of(&plan.dims)?;
     let published_plan = RatesPlan {
-        dims: dims.clone(),
+        dims: dims.published.clone(),
         ..plan.clone()
     };
     let published = compute(extract, reference, &published_plan, memo)?;
-    let free: Vec<Dimension> = STANDARDISED_BY.iter().copied().filter(|d| !dims.contains(d)).collect();
-    let mut fine_dims = dims.clone();
-    fine_dims.extend(&free);
     // Never published: only weighted averages of its rates leave this module.
     let fine_plan = RatesPlan {
-        dims: fine_dims,
+        dims: dims.fine.clone(),
         margins: false,
         threshold: None,
         ..plan.clone()
     };
     let fine = compute(extract, reference, &fine_plan, memo)?.table;
-    Ok(GapInputs {
-        published: published.table,
-        fine,
-        strata_dims,
-        compared,
-        standard,
-        margins_shown: plan.margins,
-        incomplete_followup: published.incomplete_followup,
-    })
+    let mut inputs = dims.inputs(published.table, fine, standard, plan.margins);
+    inputs.incomplete_followup = published.incomplete_followup;
+    Ok(inputs)
 }
 
 impl GapInputs {

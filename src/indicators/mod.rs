@@ -2,11 +2,14 @@
 //! rates by breakdown (`spec/indicators.md`), and their comparison with
 //! Italian citizens. The queries run in polars; results are plain tables.
 
+mod cells;
 pub mod gap;
+pub mod outcomes;
 pub mod plan;
 mod population;
 pub mod publish;
 mod rates;
+pub mod survival;
 
 pub use gap::{Standard, GAP_ALSO_BY};
 pub use plan::{Period, Population, RatesPlan, Selection};

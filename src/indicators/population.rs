@@ -16,7 +16,8 @@ use crate::extract::{Extract, IN_SPELL};
 use crate::reference::{Activity, Reference};
 
 pub(super) const BENEFICIARY: &str = "__beneficiary";
-const REF_DID: &str = "__ref_did";
+pub(super) const REF_DID: &str = "__ref_did";
+pub(super) const REF_END: &str = "__ref_end";
 const INSIDE: &str = "__inside";
 
 /// The eligible persons of the last period, population and selection asked
@@ -117,7 +118,7 @@ impl<'a> Query<'a> {
         let spells_held = extract.frame(FileKind::Spells)?;
         let spells = spells_held.clone().lazy();
         let activities_held = extract.frame(FileKind::Activities)?;
-        let activities = counted_activities(activities_held.clone().lazy(), reference, plan);
+        let activities = counted_activities(activities_held.clone().lazy(), reference, &plan.selection);
         let (from, to) = (plan.period.from, plan.period.to);
 
         let (reference_spells, beneficiary_activities) = match plan.population {
@@ -143,20 +144,10 @@ impl<'a> Query<'a> {
                 (latest, inside_a_spell)
             }
             Population::Cohort { window, .. } => {
-                // The earliest spell starting in the period; ties go to the smallest id_did.
-                let mut earliest = one_spell_per_person(
-                    spells.filter(
-                        col("data_did")
-                            .gt_eq(date_lit(from))
-                            .and(col("data_did").lt_eq(date_lit(to))),
-                    ),
-                    false,
-                    layout.spells_by_person,
-                )
-                .select(
+                let mut earliest = cohort_spells(spells, spells_held, plan.period, layout.spells_by_person).select(
                     held(spells_held, &["id_lav", "cpi", "prov_cpi"])
                         .into_iter()
-                        .chain([col("data_did").alias(REF_DID)])
+                        .chain([col(REF_DID)])
                         .collect::<Vec<_>>(),
                 );
                 let earliest_found = earliest.collect()?;
@@ -179,10 +170,24 @@ impl<'a> Query<'a> {
     }
 }
 
+/// The cohort's reference spells: each person's earliest spell starting
+/// in the period, ties going to the smallest id_did, with its start as
+/// [`REF_DID`] and its end (empty while open) as [`REF_END`].
+pub(super) fn cohort_spells(spells: LazyFrame, held_by: &DataFrame, period: Period, in_order: bool) -> LazyFrame {
+    let starting = spells.filter(
+        col("data_did")
+            .gt_eq(date_lit(period.from))
+            .and(col("data_did").lt_eq(date_lit(period.to))),
+    );
+    let mut columns = held(held_by, &["id_lav", "cpi", "prov_cpi"]);
+    columns.extend([col("data_did").alias(REF_DID), col("data_fine").alias(REF_END)]);
+    one_spell_per_person(starting, false, in_order).select(columns)
+}
+
 /// The reference spells beside their persons' columns, gathered from the
 /// persons' rows by the positions `id_lav` holds, without the cost of a
 /// join on 64-bit keys.
-fn gathered_persons(reference_spells: LazyFrame, persons: &DataFrame) -> Result<LazyFrame> {
+pub(super) fn gathered_persons(reference_spells: LazyFrame, persons: &DataFrame) -> Result<LazyFrame> {
     let spells = reference_spells.collect()?;
     let gathered = persons.drop("id_lav")?.take(spells.column("id_lav")?.idx()?)?;
     Ok(spells.hstack(gathered.columns())?.lazy())
@@ -191,13 +196,12 @@ fn gathered_persons(reference_spells: LazyFrame, persons: &DataFrame) -> Result<
 /// Activities that count as access under the plan's selection: never refused ones.
 /// Rows are kept by activity code (those of the selected categories) and
 /// only the kept ones get their category.
-fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &RatesPlan) -> LazyFrame {
+pub(super) fn counted_activities(activities: LazyFrame, reference: &Reference, selection: &Selection) -> LazyFrame {
     let outcomes = coded_values(FileKind::Activities, "esito", reference);
     let refused = positions(&outcomes, &[REFUSED]);
     let selected = |a: &Activity| {
-        plan.selection.categories.contains(&a.categoria_lmp)
-            && plan
-                .selection
+        selection.categories.contains(&a.categoria_lmp)
+            && selection
                 .activities
                 .as_ref()
                 .is_none_or(|codes| codes.contains(&a.codice))
@@ -212,7 +216,7 @@ fn counted_activities(activities: LazyFrame, reference: &Reference, plan: &Rates
     let mut counted = activities
         .filter(is_in_series(col("esito"), refused).not())
         .filter(is_in_series(col("cod_attivita"), positions(&codes, &selected)));
-    if let Some(programmes) = &plan.selection.programmes {
+    if let Some(programmes) = &selection.programmes {
         let values = coded_values(FileKind::Activities, "programma", reference);
         counted = counted.filter(is_in_series(col("programma"), positions(&values, programmes)));
     }
@@ -265,7 +269,12 @@ fn inside_own_spell(activities: LazyFrame, spells: LazyFrame, persons: usize) ->
 /// person, as a join on `id_lav` would give them, where `id_lav` holds the
 /// persons' positions: the column is spread over the persons by position,
 /// then gathered by each row's person, with no hash table.
-fn with_persons_value(rows: LazyFrame, persons_rows: &DataFrame, column: &str, persons: usize) -> Result<LazyFrame> {
+pub(super) fn with_persons_value(
+    rows: LazyFrame,
+    persons_rows: &DataFrame,
+    column: &str,
+    persons: usize,
+) -> Result<LazyFrame> {
     let values = persons_rows.column(column)?;
     let by_person = spread_over_persons(
         persons_rows.column("id_lav")?.idx()?,
@@ -289,7 +298,7 @@ fn with_persons_value(rows: LazyFrame, persons_rows: &DataFrame, column: &str, p
 /// sorted so first. Sorting inside every person's group costs more, and
 /// keeping the last row of each person through a hash table costs several
 /// times more than comparing each overlapping spell with the next.
-fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
+pub(super) fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
     // Sorted by person first, a person's spells are adjacent; ids are
     // compared only between spells of one person on one day, where sorting
     // by date first compares them between all the spells of a day.

@@ -24,7 +24,7 @@ pub struct RatesResult {
     pub incomplete_followup: u64,
 }
 
-const N: &str = "__n";
+pub(super) const N: &str = "__n";
 const X: &str = "__x";
 
 pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo: &Memo) -> Result<RatesResult> {
@@ -165,7 +165,7 @@ fn activity_side(dims: &[Dimension]) -> Vec<Dimension> {
 }
 
 /// Counts by codes given their labels: the label columns, then `counted`.
-fn labelled(by_codes: LazyFrame, labels: &[Expr], counted: &[&str]) -> LazyFrame {
+pub(super) fn labelled(by_codes: LazyFrame, labels: &[Expr], counted: &[&str]) -> LazyFrame {
     let mut columns = labels.to_vec();
     columns.extend(counted.iter().map(|c| col(*c)));
     by_codes.select(columns)
@@ -274,7 +274,7 @@ pub(super) fn positions<S: AsRef<str>>(values: &[&str], wanted: &[S]) -> Series 
 }
 
 /// `aggregates` by `keys`, or over the whole frame when there are none.
-fn grouped(frame: LazyFrame, keys: Vec<Expr>, aggregates: Vec<Expr>) -> LazyFrame {
+pub(super) fn grouped(frame: LazyFrame, keys: Vec<Expr>, aggregates: Vec<Expr>) -> LazyFrame {
     if keys.is_empty() {
         frame.select(aggregates)
     } else {
@@ -282,12 +282,12 @@ fn grouped(frame: LazyFrame, keys: Vec<Expr>, aggregates: Vec<Expr>) -> LazyFram
     }
 }
 
-fn source_keys(sources: &[&str]) -> Vec<Expr> {
+pub(super) fn source_keys(sources: &[&str]) -> Vec<Expr> {
     sources.iter().map(|c| col(*c)).collect()
 }
 
 /// The columns [`dimension_expr`] reads for a breakdown.
-fn source_columns(dim: Dimension) -> &'static [&'static str] {
+pub(super) fn source_columns(dim: Dimension) -> &'static [&'static str] {
     match dim {
         Dimension::Provincia => &["prov_cpi"],
         Dimension::Cpi => &["cpi"],
@@ -303,7 +303,7 @@ fn source_columns(dim: Dimension) -> &'static [&'static str] {
 }
 
 /// How a breakdown's code is derived from the person, spell or activity.
-fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Expr {
+pub(super) fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Expr {
     let group = || relabel("cittadinanza", reference.citizenships.iter().map(|c| c.gruppo.as_str()));
     let as_text = |file: FileKind, column: &str| relabel(column, coded_values(file, column, reference).into_iter());
     match dim {
@@ -339,7 +339,7 @@ fn dimension_expr(dim: Dimension, reference: &Reference, plan: &RatesPlan) -> Ex
 /// citizenships with most eligible persons (ties by code), pooling the
 /// others as `ALTRE`. `by_codes` counts the eligible persons (`N`) by the
 /// columns `citizenship` reads.
-fn pooled_citizenship(by_codes: LazyFrame, citizenship: Expr, top: usize) -> Result<Expr> {
+pub(super) fn pooled_citizenship(by_codes: LazyFrame, citizenship: Expr, top: usize) -> Result<Expr> {
     let sizes = by_codes
         .select([citizenship.clone().alias("cittadinanza"), col(N)])
         .group_by([col("cittadinanza")])
@@ -366,7 +366,7 @@ fn pooled_citizenship(by_codes: LazyFrame, citizenship: Expr, top: usize) -> Res
 
 /// The sets of breakdowns to group by: all of them, and with margins every
 /// subset (a dropped breakdown shows `TOTALE`), down to the grand total.
-fn grouping_sets(dims: &[Dimension], margins: bool) -> Vec<Vec<Dimension>> {
+pub(super) fn grouping_sets(dims: &[Dimension], margins: bool) -> Vec<Vec<Dimension>> {
     if !margins {
         return vec![dims.to_vec()];
     }

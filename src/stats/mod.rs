@@ -4,6 +4,8 @@
 //! standardisation. Check values in the tests come from `spec/indicators.md`
 //! (computed with R and SciPy).
 
+pub mod survival;
+
 use anyhow::{bail, Result};
 use statrs::distribution::{ContinuousCDF, Normal};
 

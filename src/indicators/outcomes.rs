@@ -1,0 +1,556 @@
+//! After a measure (`docs/contracts/outcomes.md`, "After a measure"):
+//! who is at work, hired or in a stable job some days after the end of
+//! their latest measure, or after their DID. At each horizon the persons
+//! followed that long are a population, and the outcome and "already at
+//! work" are counted among them, so every horizon is a pair of count
+//! tables protected like any rates table, and compared with Italians with
+//! `gap`'s statistics.
+
+use anyhow::{bail, Result};
+use polars::prelude::*;
+
+use super::cells::{count_cells, CellCounts};
+use super::gap::{GapDims, GapTable, Standard};
+use super::plan::RatesPlan;
+use super::population::{
+    cohort_spells, counted_activities, gathered_persons, one_spell_per_person, with_persons_value, REF_DID,
+};
+use crate::disclosure::recode::pool_alike;
+use crate::disclosure::{protect_set, Protection, Scope, ScopedTable};
+use crate::engine::epoch_days;
+use crate::extract::schema::{FileKind, CONTRACTS};
+use crate::extract::Extract;
+use crate::reference::Reference;
+use crate::table::{interval_columns, key_columns, key_values, CellStatus, Codebook, Grid, Lang, Row, Table, Value};
+
+/// What is counted at each horizon (`--outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// At work on the day, in a job found after the origin.
+    Occupati,
+    /// Hired at least once after the origin, up to the day.
+    Assunti,
+    /// Hired after the origin, up to the day, open-ended, as an apprentice, or for 181 days or more.
+    Stabili,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Occupati => "occupati",
+            Outcome::Assunti => "assunti",
+            Outcome::Stabili => "stabili",
+        }
+    }
+}
+
+/// Where each person's follow-up starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The end of the latest counted activity ending in the period.
+    EndOfMeasure,
+    /// The DID of the cohort's reference spell.
+    Did,
+}
+
+impl Origin {
+    fn name(self) -> &'static str {
+        match self {
+            Origin::EndOfMeasure => "fine-misura",
+            Origin::Did => "did",
+        }
+    }
+}
+
+/// A job lasting this many days or more is stable, whatever its contract.
+const STABLE_DAYS: i32 = 181;
+/// Contracts that are stable whatever their length.
+const STABLE_CONTRACTS: [&str; 2] = ["TI", "APPR"];
+
+#[derive(Debug, Clone)]
+pub struct OutcomesPlan {
+    /// Period, breakdowns, confidence and threshold; its selection is the
+    /// activities that make an origin (`fine-misura`).
+    pub base: RatesPlan,
+    pub origin: Origin,
+    pub outcome: Outcome,
+    /// Contract types counted, as positions in `CONTRACTS`.
+    pub contracts: Vec<usize>,
+    /// Horizons in days, ascending.
+    pub days: Vec<i32>,
+    /// Compare with Italians (`--gap`), standardising on this population.
+    pub gap: Option<Standard>,
+}
+
+impl OutcomesPlan {
+    /// Contract codes (`--contracts`) as positions, or an error naming the bad one.
+    pub fn contracts(codes: &[String]) -> Result<Vec<usize>> {
+        let mut positions = Vec::new();
+        for code in codes {
+            let Some(p) = CONTRACTS.iter().position(|c| c.eq_ignore_ascii_case(code.trim())) else {
+                bail!("--contracts {code}: use any of {}", CONTRACTS.join(", "));
+            };
+            positions.push(p);
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        Ok(positions)
+    }
+
+    pub fn check(&self) -> Result<()> {
+        self.base.check()?;
+        if let Some(dim) = self.base.dims.iter().find(|d| d.is_beneficiary_side()) {
+            bail!("outcomes follow persons: {dim} is a breakdown of activities; select them with --programma or --lmp instead");
+        }
+        if self.days.is_empty() || self.days.iter().any(|d| *d < 1) {
+            bail!("--days: give one or more horizons of at least one day, e.g. 30,90,180,365");
+        }
+        if self.contracts.is_empty() {
+            bail!("--contracts: give at least one contract type");
+        }
+        if self.gap.is_some() {
+            GapDims::of(&self.base.dims)?;
+        }
+        Ok(())
+    }
+
+    fn universe(&self, day: i32) -> String {
+        let origin = match self.origin {
+            Origin::EndOfMeasure => format!("{} {}", self.origin.name(), self.base.selection.describe()),
+            Origin::Did => self.origin.name().to_string(),
+        };
+        format!(
+            "esiti {origin} {} {} osservabili {day}",
+            self.base.period.from, self.base.period.to
+        )
+    }
+
+    fn contract_list(&self) -> String {
+        self.contracts
+            .iter()
+            .map(|c| CONTRACTS[*c])
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn observed(h: usize) -> String {
+    format!("__observed_{h}")
+}
+fn reached(h: usize) -> String {
+    format!("__reached_{h}")
+}
+fn working(h: usize) -> String {
+    format!("__working_{h}")
+}
+
+const ORIGIN: &str = "__origin";
+
+/// Each person's origin day beside their job centre and province.
+fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<DataFrame> {
+    let layout = extract.analysed_layout()?;
+    let spells = extract.frame(FileKind::Spells)?;
+    let persons = extract.frame(FileKind::Persons)?.height();
+    let period = plan.base.period;
+    match plan.origin {
+        Origin::Did => Ok(
+            cohort_spells(spells.clone().lazy(), spells, period, layout.spells_by_person)
+                .with_column(col(REF_DID).alias(ORIGIN))
+                .collect()?,
+        ),
+        Origin::EndOfMeasure => {
+            let ends = counted_activities(
+                extract.frame(FileKind::Activities)?.clone().lazy(),
+                reference,
+                &plan.base.selection,
+            )
+            .filter(
+                col("data_fine")
+                    .gt_eq(crate::engine::date_lit(period.from))
+                    .and(col("data_fine").lt_eq(crate::engine::date_lit(period.to))),
+            )
+            .group_by([col("id_lav")])
+            .agg([col("data_fine").max().alias(ORIGIN)])
+            .collect()?;
+            // The latest spell starting on or before the origin, open or closed.
+            let before = with_persons_value(spells.clone().lazy(), &ends, ORIGIN, persons)?
+                .filter(col("data_did").lt_eq(col(ORIGIN)));
+            let mut columns = vec![col("id_lav")];
+            columns.extend(
+                ["cpi", "prov_cpi"]
+                    .iter()
+                    .filter(|c| spells.column(c).is_ok())
+                    .map(|c| col(*c)),
+            );
+            let latest = one_spell_per_person(before, true, layout.spells_by_person).select(columns);
+            Ok(ends
+                .lazy()
+                .join(latest, [col("id_lav")], [col("id_lav")], JoinArgs::new(JoinType::Left))
+                .sort(["id_lav"], SortMultipleOptions::default())
+                .collect()?)
+        }
+    }
+}
+
+/// Each person's hirings of the counted contracts, person by person.
+struct Hirings {
+    /// Hirings of person p are `starts[offsets[p]..offsets[p + 1]]`.
+    offsets: Vec<usize>,
+    starts: Vec<i32>,
+    ends: Vec<Option<i32>>,
+    stable: Vec<bool>,
+}
+
+impl Hirings {
+    fn of(extract: &Extract, plan: &OutcomesPlan, as_of: i32) -> Result<Hirings> {
+        let persons = extract.frame(FileKind::Persons)?.height();
+        let frame = extract.frame(FileKind::Hirings)?;
+        let ids = frame.column("id_lav")?.idx()?;
+        let starts = frame.column("data_avviamento")?.date()?.physical();
+        let ends = frame.column("data_cessazione")?.date()?.physical();
+        let contracts = frame.column("tipo_contratto")?.u32()?;
+        let stable_contracts: Vec<usize> = STABLE_CONTRACTS
+            .iter()
+            .filter_map(|c| CONTRACTS.iter().position(|x| x == c))
+            .collect();
+        let mut kept: Vec<(u32, i32, Option<i32>, bool)> = Vec::new();
+        for (((id, start), end), contract) in ids
+            .into_no_null_iter()
+            .zip(starts.into_no_null_iter())
+            .zip(ends.iter())
+            .zip(contracts.into_no_null_iter())
+        {
+            if !plan.contracts.contains(&(contract as usize)) {
+                continue;
+            }
+            let lasting = end.unwrap_or(as_of) - start + 1 >= STABLE_DAYS;
+            kept.push((
+                id,
+                start,
+                end,
+                lasting || stable_contracts.contains(&(contract as usize)),
+            ));
+        }
+        kept.sort_unstable_by_key(|h| h.0);
+        let mut offsets = vec![0usize; persons + 1];
+        for h in &kept {
+            offsets[h.0 as usize + 1] += 1;
+        }
+        for p in 0..persons {
+            offsets[p + 1] += offsets[p];
+        }
+        Ok(Hirings {
+            offsets,
+            starts: kept.iter().map(|h| h.1).collect(),
+            ends: kept.iter().map(|h| h.2).collect(),
+            stable: kept.iter().map(|h| h.3).collect(),
+        })
+    }
+
+    fn of_person(&self, person: u32) -> std::ops::Range<usize> {
+        self.offsets[person as usize]..self.offsets[person as usize + 1]
+    }
+}
+
+/// Every person with an origin, their breakdown columns, and per horizon
+/// h whether they are followed that long, reached the outcome, and were
+/// already at work at the origin.
+fn followed(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<LazyFrame> {
+    let as_of = epoch_days(extract.as_of);
+    let mut origins = origins(extract, reference, plan)?;
+    let hirings = Hirings::of(extract, plan, as_of)?;
+    let ids: Vec<u32> = origins.column("id_lav")?.idx()?.into_no_null_iter().collect();
+    let days: Vec<i32> = origins.column(ORIGIN)?.date()?.physical().into_no_null_iter().collect();
+    let mut columns: Vec<Vec<u32>> = vec![Vec::with_capacity(ids.len()); 3 * plan.days.len()];
+    for (id, origin) in ids.iter().zip(&days) {
+        let jobs = hirings.of_person(*id);
+        let at_work = jobs
+            .clone()
+            .any(|j| hirings.starts[j] <= *origin && hirings.ends[j].is_none_or(|end| end >= *origin));
+        for (h, horizon) in plan.days.iter().enumerate() {
+            let day = origin + horizon;
+            let observable = day <= as_of;
+            let after = |j: &usize| hirings.starts[*j] > *origin && hirings.starts[*j] <= day;
+            let reached = observable
+                && match plan.outcome {
+                    Outcome::Occupati => jobs
+                        .clone()
+                        .filter(after)
+                        .any(|j| hirings.ends[j].is_none_or(|e| e >= day)),
+                    Outcome::Assunti => jobs.clone().any(|j| after(&j)),
+                    Outcome::Stabili => jobs.clone().filter(after).any(|j| hirings.stable[j]),
+                };
+            columns[3 * h].push(u32::from(observable));
+            columns[3 * h + 1].push(u32::from(reached));
+            columns[3 * h + 2].push(u32::from(observable && at_work));
+        }
+    }
+    for (h, _) in plan.days.iter().enumerate() {
+        for (name, values) in [
+            (observed(h), &columns[3 * h]),
+            (reached(h), &columns[3 * h + 1]),
+            (working(h), &columns[3 * h + 2]),
+        ] {
+            origins.with_column(Column::new(name.into(), values.clone()))?;
+        }
+    }
+    gathered_persons(origins.lazy(), extract.frame(FileKind::Persons)?)
+}
+
+/// One horizon's cells: the outcome and "already at work" among the
+/// persons followed that long.
+pub struct Horizon {
+    pub day: i32,
+    pub outcome: Table,
+    pub at_work: Table,
+    /// Persons with an origin in the period not followed that long.
+    pub not_observable: u64,
+    /// The gap table, with `--gap`.
+    pub gap: Option<GapTable>,
+}
+
+pub struct OutcomesTable {
+    pub plan: OutcomesPlan,
+    pub horizons: Vec<Horizon>,
+}
+
+fn counted_names(days: usize) -> Vec<String> {
+    (0..days).flat_map(|h| [observed(h), reached(h), working(h)]).collect()
+}
+
+/// A horizon's table from the cells' counts: `population` and `counted` columns.
+fn horizon_table(counts: &CellCounts, plan: &RatesPlan, population: &str, counted: &str) -> Result<Table> {
+    let n = counts.counts(population)?;
+    let x = counts.counts(counted)?;
+    let rows = (0..counts.height())
+        .map(|i| {
+            Ok(Row {
+                keys: counts.keys(&plan.dims, i)?,
+                population: n[i],
+                beneficiaries: x[i],
+                status: CellStatus::Publishable,
+            })
+        })
+        .collect::<Result<Vec<Row>>>()?
+        .into_iter()
+        .filter(|row| row.population > 0)
+        .collect();
+    Ok(Table {
+        dims: plan.dims.clone(),
+        rows,
+        confidence: plan.confidence,
+        margins_shown: plan.margins,
+    })
+}
+
+/// The outcomes table of a plan, protected on its own.
+pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<(OutcomesTable, Protection)> {
+    plan.check()?;
+    let Some(threshold) = plan.base.threshold else {
+        bail!("an outcomes table is published: it needs a disclosure threshold");
+    };
+    let persons = followed(extract, reference, plan)?.collect()?;
+    let names = counted_names(plan.days.len());
+    let counted: Vec<&str> = names.iter().map(String::as_str).collect();
+    let gap_dims = plan.gap.map(|_| GapDims::of(&plan.base.dims)).transpose()?;
+    let published_plan = RatesPlan {
+        dims: gap_dims
+            .as_ref()
+            .map_or(plan.base.dims.clone(), |g| g.published.clone()),
+        ..plan.base.clone()
+    };
+    let margins = !published_plan.dims.is_empty();
+    let counts = count_cells(
+        persons.clone().lazy(),
+        reference,
+        &published_plan,
+        &[],
+        &counted,
+        margins,
+    )?;
+    let fine = match &gap_dims {
+        Some(dims) => {
+            let fine_plan = RatesPlan {
+                dims: dims.fine.clone(),
+                margins: false,
+                threshold: None,
+                ..plan.base.clone()
+            };
+            Some((
+                count_cells(persons.clone().lazy(), reference, &fine_plan, &[], &counted, false)?,
+                fine_plan,
+            ))
+        }
+        None => None,
+    };
+    let mut scoped = Vec::with_capacity(2 * plan.days.len());
+    for (h, day) in plan.days.iter().enumerate() {
+        let scope = |what: &str| Scope {
+            universe: plan.universe(*day),
+            activities: format!("{what} {} {day}", plan.contract_list()),
+        };
+        scoped.push(ScopedTable {
+            name: format!("{} {day}", plan.outcome.name()),
+            scope: scope(plan.outcome.name()),
+            table: horizon_table(&counts, &published_plan, &observed(h), &reached(h))?,
+        });
+        scoped.push(ScopedTable {
+            name: format!("gia_occupati {day}"),
+            scope: scope("gia_occupati"),
+            table: horizon_table(&counts, &published_plan, &observed(h), &working(h))?,
+        });
+    }
+    let codebook = Codebook::new(reference, Lang::It);
+    let mut tables: Vec<&mut Table> = scoped.iter_mut().map(|s| &mut s.table).collect();
+    let pooled = pool_alike(&mut tables, threshold);
+    for table in tables {
+        table.sort(&codebook);
+    }
+    let mut protection = protect_set(&mut scoped, reference, threshold)?;
+    if let Some(recoding) = pooled {
+        protection
+            .recodings
+            .insert(0, (plan.outcome.name().to_string(), recoding));
+    }
+    let mut horizons = Vec::with_capacity(plan.days.len());
+    let mut tables = scoped.into_iter();
+    for (h, day) in plan.days.iter().enumerate() {
+        let mut outcome = tables.next().expect("a pair per horizon").table;
+        let mut at_work = tables.next().expect("a pair per horizon").table;
+        hide_together(&mut outcome, &mut at_work);
+        outcome.sort(&codebook);
+        at_work.sort(&codebook);
+        let observable: u64 = persons
+            .column(&observed(h))?
+            .u32()?
+            .into_no_null_iter()
+            .map(u64::from)
+            .sum();
+        let gap = match (&gap_dims, &fine, plan.gap) {
+            (Some(dims), Some((fine, fine_plan)), Some(standard)) => {
+                let fine_table = horizon_table(fine, fine_plan, &observed(h), &reached(h))?;
+                Some(
+                    dims.clone()
+                        .inputs(outcome.clone(), fine_table, standard, plan.base.margins)
+                        .finish(threshold),
+                )
+            }
+            _ => None,
+        };
+        horizons.push(Horizon {
+            day: *day,
+            not_observable: persons.height() as u64 - observable,
+            outcome,
+            at_work,
+            gap,
+        });
+    }
+    Ok((
+        OutcomesTable {
+            plan: plan.clone(),
+            horizons,
+        },
+        protection,
+    ))
+}
+
+/// A cell hidden in either table of a horizon is hidden in both: its row
+/// shows the counts of both.
+fn hide_together(outcome: &mut Table, at_work: &mut Table) {
+    for (a, b) in outcome.rows.iter_mut().zip(at_work.rows.iter_mut()) {
+        debug_assert_eq!(a.keys, b.keys);
+        let status = if a.status == CellStatus::Primary || b.status == CellStatus::Primary {
+            CellStatus::Primary
+        } else if a.status.is_suppressed() || b.status.is_suppressed() {
+            CellStatus::Secondary
+        } else {
+            CellStatus::Publishable
+        };
+        a.status = status;
+        b.status = status;
+    }
+}
+
+impl OutcomesTable {
+    /// The grid every renderer draws: a row per cell and horizon, or with
+    /// `--gap` a row per group, stratum and horizon.
+    pub fn grid(&self, codebook: &Codebook) -> Result<Grid> {
+        if self.plan.gap.is_some() {
+            return self.gap_grid(codebook);
+        }
+        let plan = &self.plan.base;
+        let z = crate::stats::critical_value(plan.confidence)?;
+        let (low, high) = interval_columns("ic", plan.confidence);
+        let mut columns = key_columns(&plan.dims);
+        columns.extend(
+            [
+                "giorni",
+                "popolazione",
+                "gia_occupati",
+                "esiti",
+                "tasso",
+                &low,
+                &high,
+                "affidabile",
+                "stato_cella",
+            ]
+            .map(String::from),
+        );
+        let mut rows = Vec::new();
+        let mut cells: Vec<&Vec<String>> = Vec::new();
+        for horizon in &self.horizons {
+            for row in horizon.outcome.printed_rows() {
+                if !cells.contains(&&row.keys) {
+                    cells.push(&row.keys);
+                }
+            }
+        }
+        for keys in cells {
+            for horizon in &self.horizons {
+                let found = horizon.outcome.rows.iter().position(|r| r.keys == *keys);
+                let Some(index) = found else { continue };
+                let (row, working) = (&horizon.outcome.rows[index], &horizon.at_work.rows[index]);
+                let mut values = key_values(&plan.dims, keys, codebook);
+                values.push(Value::Count(horizon.day as u64));
+                if row.status.is_suppressed() {
+                    values.extend(std::iter::repeat_n(Value::Missing, 7));
+                } else {
+                    values.push(Value::Count(row.population));
+                    values.push(Value::Count(working.beneficiaries));
+                    values.push(Value::Count(row.beneficiaries));
+                    values.extend(row.rate_values(z));
+                }
+                values.push(Value::Code(row.status.code().to_string()));
+                rows.push(values);
+            }
+        }
+        Ok(Grid { columns, rows })
+    }
+
+    /// Each horizon's gap grid, one after the other, with the horizon
+    /// after the breakdowns and the outcome's counts named as such.
+    fn gap_grid(&self, codebook: &Codebook) -> Result<Grid> {
+        let mut columns = Vec::new();
+        let mut rows = Vec::new();
+        for horizon in &self.horizons {
+            let gap = horizon.gap.as_ref().expect("--gap computes a gap table per horizon");
+            let grid = gap.grid(codebook)?;
+            let keys = key_columns(&gap.strata_dims).len() + key_columns(&[gap.compared]).len();
+            if columns.is_empty() {
+                columns = grid.columns.clone();
+                columns.insert(keys, "giorni".to_string());
+                for name in &mut columns {
+                    if let Some(rest) = name.strip_prefix("beneficiari") {
+                        *name = format!("esiti{rest}");
+                    }
+                }
+            }
+            for mut row in grid.rows {
+                row.insert(keys, Value::Count(horizon.day as u64));
+                rows.push(row);
+            }
+        }
+        Ok(Grid { columns, rows })
+    }
+}
