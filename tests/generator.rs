@@ -156,7 +156,7 @@ fn the_analysis_recovers_the_access_model() {
 fn every_export_shape_gives_the_same_numbers() {
     let work = Workdir::new();
     let plain = generate(&work, "plain", 3_000, 21);
-    let questions: [&[&str]; 3] = [
+    let questions: [&[&str]; 6] = [
         &[
             "rates",
             "--by",
@@ -176,6 +176,26 @@ fn every_export_shape_gives_the_same_numbers() {
             "csv",
         ],
         &["gap", "--by", "provincia", "--format", "csv"],
+        &[
+            "survival",
+            "--year",
+            "2023",
+            "--by",
+            "provincia,gruppo_cittadinanza",
+            "--format",
+            "csv",
+        ],
+        &[
+            "survival",
+            "--year",
+            "2023",
+            "--event",
+            "assunzione",
+            "--competing",
+            "--format",
+            "csv",
+        ],
+        &["outcomes", "--year", "2023", "--by", "sesso", "--gap", "--format", "csv"],
     ];
     let answers = |dir: &Path, cache: bool| -> Vec<String> {
         questions
