@@ -195,7 +195,9 @@ fn every_export_shape_gives_the_same_numbers() {
             "--format",
             "csv",
         ],
-        &["outcomes", "--year", "2023", "--by", "sesso", "--gap", "--format", "csv"],
+        &[
+            "outcomes", "--year", "2023", "--by", "sesso", "--gap", "--format", "csv",
+        ],
     ];
     let answers = |dir: &Path, cache: bool| -> Vec<String> {
         questions
@@ -262,4 +264,69 @@ fn every_export_shape_gives_the_same_numbers() {
         run_ok(&["import", "--extract", dir.to_str().unwrap()]);
         assert_eq!(answers(&dir, true), expected, "{shape}, from the cache");
     }
+}
+
+/// The share hired after the end of a measure recovers the generator's
+/// model of hirings after measures (`params::hired_after_measure`,
+/// `DAYS_TO_HIRING_MEAN`). A person's other hirings (of an earlier measure,
+/// or of another DID spell) can also fall after their latest measure, so
+/// the measured share may exceed the model's by a few points, never fall
+/// short of it.
+#[test]
+fn the_analysis_recovers_the_hirings_after_measures() {
+    let work = Workdir::new();
+    let dir = generate(&work, "after", 120_000, 5);
+    let out = run_ok(&[
+        "outcomes",
+        "--extract",
+        dir.to_str().unwrap(),
+        "--year",
+        "2022",
+        "--outcome",
+        "assunti",
+        "--by",
+        "gruppo_cittadinanza",
+        "--days",
+        "30,90,180,365",
+        "--format",
+        "csv",
+    ]);
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(out.as_bytes());
+    let mut checked = 0;
+    let mut at_180 = (None, None);
+    for record in reader.records() {
+        let r = record.unwrap();
+        let group = match &r[0] {
+            "ITA" => Group::Ita,
+            "UE" => Group::Ue,
+            "EXTRA_UE" | "EXTRA_UE_ND" => Group::ExtraUe,
+            _ => continue,
+        };
+        let day: f64 = r[1].parse().unwrap();
+        let (n, share): (f64, f64) = (r[2].parse().unwrap(), r[5].parse().unwrap());
+        let model = params::hired_after_measure(group) * (1.0 - (-day / params::DAYS_TO_HIRING_MEAN).exp());
+        let se = (model * (1.0 - model) / n).sqrt();
+        assert!(
+            share >= model - 4.0 * se && share <= model + 4.0 * se + 0.05,
+            "{:?} at {day} days: measured {share:.4}, model {model:.4}, n {n}",
+            group
+        );
+        if day == 180.0 {
+            match group {
+                Group::Ita => at_180.0 = Some(share),
+                Group::ExtraUe => at_180.1 = Some(share),
+                _ => {}
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 12, "three groups at four horizons");
+    let (Some(italians), Some(non_eu)) = at_180 else {
+        panic!("both groups are published")
+    };
+    assert!(
+        (0.65..0.95).contains(&(non_eu / italians)),
+        "non-EU / Italian {}",
+        non_eu / italians
+    );
 }

@@ -101,6 +101,9 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
 
 struct Generator {
     rng: Rng,
+    /// The hirings after measures draw from their own stream, so that
+    /// every other row is what it would be without them.
+    after_measure: Rng,
     /// Mixes person indexes into identifiers that look like keyed hashes.
     id_key: u64,
     as_of: i32,
@@ -122,6 +125,7 @@ impl Generator {
             .expect("four years before a valid date");
         Generator {
             rng: Rng::new(options.seed),
+            after_measure: Rng::new(splitmix64(options.seed ^ 0x4849_5245)),
             id_key: splitmix64(options.seed ^ 0x5349_4C50),
             as_of,
             history_start: day(start),
@@ -271,6 +275,7 @@ impl Generator {
                 self.activity(person, code, on, None, profile, out, written);
             }
         }
+        let mut measure_ended = false;
         if self.rng.chance(p_measure) {
             let count = 1 + usize::from(self.rng.chance(params::EXTRA_MEASURE));
             for _ in 0..count {
@@ -280,7 +285,7 @@ impl Generator {
                     *self.rng.pick(&params::MEASURES)
                 };
                 let on = self.rng.between(start, last_day);
-                self.activity(person, code, on, None, profile, out, written);
+                measure_ended |= self.activity(person, code, on, None, profile, out, written).is_some();
             }
         }
         if self.rng.chance(params::REFUSED_PER_SPELL) {
@@ -305,28 +310,73 @@ impl Generator {
         if self.rng.chance(params::HIRING_PER_SPELL) {
             let on = start + self.rng.between(30, 600);
             if on <= self.as_of {
-                self.next_hiring += 1;
                 let contract = *self.rng.pick(&params::CONTRACTS);
                 let ends = match contract {
                     "TI" => None,
                     _ => Some(on + self.rng.between(30, 365)).filter(|d| *d <= self.as_of),
                 };
-                let workplace = if self.rng.chance(0.05) {
-                    "999"
-                } else {
-                    params::PROVINCE_CODES[profile.province]
-                };
-                writeln!(
-                    out[3],
-                    "A{:010};{person};{};{};{contract};{workplace}",
-                    self.next_hiring,
-                    date(on),
-                    ends.map(date).unwrap_or_default()
-                )
-                .expect("writing to memory");
-                written.hirings += 1;
+                let outside = self.rng.chance(0.05);
+                if !measure_ended {
+                    self.hiring(person, on, contract, ends, outside, profile, &mut out[3], written);
+                }
             }
         }
+    }
+
+    /// The model of hirings after a measure ending on `end` (see
+    /// `params::hired_after_measure`).
+    fn hire_after_measure(
+        &mut self,
+        person: &str,
+        end: i32,
+        profile: &Profile,
+        out: &mut [Vec<u8>; 4],
+        written: &mut Written,
+    ) {
+        let rng = &mut self.after_measure;
+        if !rng.chance(params::hired_after_measure(profile.group)) {
+            return;
+        }
+        let delay = 1 + (-params::DAYS_TO_HIRING_MEAN * (1.0 - rng.unit()).ln()) as i32;
+        let on = end + delay;
+        let contract = *rng.pick(&params::CONTRACTS);
+        let ends = match contract {
+            "TI" => None,
+            _ => Some(on + rng.between(30, 365)).filter(|d| *d <= self.as_of),
+        };
+        let outside = rng.chance(0.05);
+        if on <= self.as_of {
+            self.hiring(person, on, contract, ends, outside, profile, &mut out[3], written);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn hiring(
+        &mut self,
+        person: &str,
+        on: i32,
+        contract: &str,
+        ends: Option<i32>,
+        outside: bool,
+        profile: &Profile,
+        out: &mut Vec<u8>,
+        written: &mut Written,
+    ) {
+        self.next_hiring += 1;
+        let workplace = if outside {
+            "999"
+        } else {
+            params::PROVINCE_CODES[profile.province]
+        };
+        writeln!(
+            out,
+            "A{:010};{person};{};{};{contract};{workplace}",
+            self.next_hiring,
+            date(on),
+            ends.map(date).unwrap_or_default()
+        )
+        .expect("writing to memory");
+        written.hirings += 1;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -339,7 +389,7 @@ impl Generator {
         profile: &Profile,
         out: &mut [Vec<u8>; 4],
         written: &mut Written,
-    ) {
+    ) -> Option<i32> {
         self.next_activity += 1;
         let service = code.starts_with('A') || code.starts_with('B');
         let length = if service {
@@ -379,6 +429,11 @@ impl Generator {
         )
         .expect("writing to memory");
         written.activities += 1;
+        let ended = ends.filter(|_| outcome != "RIFIUTATA");
+        if let (Some(end), false) = (ended, service) {
+            self.hire_after_measure(person, end, profile, out, written);
+        }
+        ended
     }
 }
 
