@@ -13,6 +13,7 @@ so all start with them in the page cache):
   - silp-access rates from the Parquet cache
   - DuckDB SQL over its own database file (the cache's peer)
   - silp-access report (all its tables) from the CSV files (--no-cache)
+  - silp-access survival and outcomes, from the CSV files and from the cache
   - silp-access import, and DuckDB's CREATE TABLE ... AS SELECT * FROM read_csv
 and prints medians of wall time and peak memory (each run's own max RSS,
 from wait4), each target ratio (met or missed) and, with two sizes, how
@@ -159,6 +160,12 @@ def bench_size(args, persons, shape, report_dir):
     commands["duckdb (own database file)"] = commands["duckdb (CSV)"] + ["--db", str(database)]
     commands["silp-access report (CSV)"] = [args.binary, "--quiet", "report", "--extract", str(extract),
                                             "--year", year, "--out", str(report_dir), "--no-cache"]
+    # After access: the same breakdowns, cohort of the year (survival) and
+    # measures ending in the year (outcomes), at the default days.
+    for command in ["survival", "outcomes"]:
+        asked = [args.binary, "--quiet", command, "--extract", str(extract), "--year", year, *QUESTION]
+        commands[f"silp-access {command} (CSV)"] = asked + ["--no-cache"]
+        commands[f"silp-access {command} (cache)"] = asked
     commands["silp-access import"] = [args.binary, "--quiet", "import", "--extract", str(extract)]
     commands["duckdb import"] = [sys.executable, str(HERE / "duckdb_import.py"), str(extract), str(database),
                                  *encoding]
@@ -213,6 +220,10 @@ TARGETS = [
     ("rates cache / duckdb database, wall", "silp-access rates (cache)", "duckdb (own database file)", 0, 0.3),
     ("import / duckdb import, wall", "silp-access import", "duckdb import", 0, 1.2),
     ("report / rates, both from CSV, wall", "silp-access report (CSV)", "silp-access rates (CSV)", 0, 3.0),
+    ("survival / rates, CSV, wall", "silp-access survival (CSV)", "silp-access rates (CSV)", 0, 1.5),
+    ("survival / rates, cache, wall", "silp-access survival (cache)", "silp-access rates (cache)", 0, 1.5),
+    ("outcomes / rates, CSV, wall", "silp-access outcomes (CSV)", "silp-access rates (CSV)", 0, 1.5),
+    ("outcomes / rates, cache, wall", "silp-access outcomes (cache)", "silp-access rates (cache)", 0, 1.5),
 ]
 
 

@@ -65,13 +65,18 @@ impl Session {
 
     /// Loads the files and columns the analyses read (of them, only
     /// `columns_read` when given).
-    pub fn load(args: &SourceArgs, columns_read: Option<Vec<&'static str>>, progress: Progress) -> Result<Session> {
+    pub fn load(
+        args: &SourceArgs,
+        kinds: &[FileKind],
+        columns_read: Option<Vec<&'static str>>,
+        progress: Progress,
+    ) -> Result<Session> {
         let options = LoadOptions {
             analysed_only: true,
             columns_read,
             ..load_options(args, progress)
         };
-        Session::load_with(args, &ANALYSIS_FILES, &options)
+        Session::load_with(args, kinds, &options)
     }
 
     /// Loads every file of the extract with every column, for the quality report.
@@ -207,6 +212,13 @@ fn rejects_csv(rejects: &[Reject]) -> Vec<u8> {
 
 /// The files every analysis command reads.
 pub const ANALYSIS_FILES: [FileKind; 3] = [FileKind::Persons, FileKind::Spells, FileKind::Activities];
+/// The files a report reads: avviamenti.csv too, when there is one, for "Dopo la misura".
+pub const REPORT_FILES: [FileKind; 4] = [
+    FileKind::Persons,
+    FileKind::Spells,
+    FileKind::Activities,
+    FileKind::Hirings,
+];
 
 /// The checks on a table's cells and statistics that need no data, run
 /// before loading it.

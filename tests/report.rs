@@ -251,8 +251,8 @@ fn the_html_renders_with_its_charts_in_a_browser() {
         .collect();
     assert_eq!(
         html.matches("<figure><svg").count(),
-        5,
-        "province, gap, sex, age and trend charts"
+        8,
+        "province, gap, sex, age and trend charts, the two access curves and the outcomes after a measure"
     );
     std::fs::write(
         work.path().join("charts.html"),

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::extract::schema::FileKind;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{LogFormat, RunArgs, SourceArgs};
@@ -49,7 +50,12 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         cache: job.cache.clone(),
         no_cache: false,
     };
-    let session = Session::load(&source, None, progress)?;
+    let files: &[FileKind] = if job.report {
+        &crate::session::REPORT_FILES
+    } else {
+        &crate::session::ANALYSIS_FILES
+    };
+    let session = Session::load(&source, files, None, progress)?;
     let extract = &session.extract;
     for file in &extract.files {
         log.event(
@@ -133,6 +139,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
                 file: name.clone(),
                 scope: answer.plan.scope(),
                 universes_by_year: Default::default(),
+                counts_by_day: Default::default(),
             });
             written.push(name);
         }

@@ -28,6 +28,10 @@ pub struct ListedTable {
     /// A trend table's universe for each value of its `anno` column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub universes_by_year: BTreeMap<String, String>,
+    /// A table of days (`giorni`, survival and outcomes): for each day,
+    /// what each count column counts out of `popolazione`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts_by_day: BTreeMap<String, BTreeMap<String, Scope>>,
 }
 
 pub struct Folder {
@@ -87,6 +91,7 @@ pub fn read_folder(dir: &Path, groups: &Groups) -> Result<Folder> {
                 activities: String::new(),
             },
             universes_by_year: BTreeMap::new(),
+            counts_by_day: BTreeMap::new(),
         });
         match parse_table(&name, &listed, &columns, &rows)? {
             Some(parsed) => {
@@ -190,7 +195,14 @@ fn read_grid(path: &Path) -> Result<Option<Grid>> {
     Ok(Some((columns, rows)))
 }
 
-/// The tables a grid holds: one per year for a trend table.
+/// The count columns a table of days (`giorni`) publishes out of
+/// `popolazione`: survival's, and outcomes'.
+const COUNTS_BY_DAY: [&str; 4] = ["eventi", "a_rischio", "esiti", "gia_occupati"];
+/// The column of a table of days.
+const DAY: &str = "giorni";
+
+/// The tables a grid holds: one per year for a trend table, one per day
+/// and count column for a table of days.
 fn parse_table(
     name: &str,
     listed: &ListedTable,
@@ -198,10 +210,52 @@ fn parse_table(
     rows: &[Vec<String>],
 ) -> Result<Option<Vec<PublishedTable>>> {
     let at = |c: &str| columns.iter().position(|x| x == c);
-    let (Some(n), Some(x), Some(status)) = (at("popolazione"), at("beneficiari"), at("stato_cella")) else {
+    if let Some(day) = at(DAY) {
+        let mut tables = Vec::new();
+        for counted in COUNTS_BY_DAY.iter().filter(|c| at(c).is_some()) {
+            let mut days: Vec<&String> = rows.iter().map(|r| &r[day]).collect();
+            days.sort();
+            days.dedup();
+            for value in days {
+                let scope = listed
+                    .counts_by_day
+                    .get(value)
+                    .and_then(|by_column| by_column.get(*counted))
+                    .cloned()
+                    .unwrap_or_else(|| Scope {
+                        universe: format!("{} {DAY} {value}", listed.scope.universe),
+                        activities: format!("{} {counted} {value}", listed.scope.activities),
+                    });
+                let of_day: Vec<Vec<String>> = rows.iter().filter(|r| &r[day] == value).cloned().collect();
+                let one = ListedTable {
+                    scope,
+                    universes_by_year: BTreeMap::new(),
+                    counts_by_day: BTreeMap::new(),
+                    ..listed.clone()
+                };
+                if let Some(parsed) = parse_counts(name, &one, columns, &of_day, counted)? {
+                    tables.extend(parsed);
+                }
+            }
+        }
+        return Ok((!tables.is_empty()).then_some(tables));
+    }
+    parse_counts(name, listed, columns, rows, "beneficiari")
+}
+
+/// The tables of a grid whose `counted` column counts out of `popolazione`.
+fn parse_counts(
+    name: &str,
+    listed: &ListedTable,
+    columns: &[String],
+    rows: &[Vec<String>],
+    counted: &str,
+) -> Result<Option<Vec<PublishedTable>>> {
+    let at = |c: &str| columns.iter().position(|x| x == c);
+    let (Some(n), Some(x), Some(status)) = (at("popolazione"), at(counted), at("stato_cella")) else {
         return Ok(None);
     };
-    let italians = at("popolazione_ita").zip(at("beneficiari_ita"));
+    let italians = at("popolazione_ita").zip(at(&format!("{counted}_ita")));
     let dims: Vec<(usize, Dimension)> = columns
         .iter()
         .enumerate()

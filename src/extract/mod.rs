@@ -310,6 +310,11 @@ impl Extract {
             .ok_or_else(|| anyhow!("{} was not loaded", kind.spec().name))
     }
 
+    /// Whether the extract holds `kind`'s file (avviamenti.csv is optional).
+    pub fn holds(&self, kind: FileKind) -> bool {
+        self.frames.contains_key(&kind)
+    }
+
     pub fn rows_rejected(&self) -> u64 {
         self.files.iter().map(|f| f.rows_rejected).sum()
     }

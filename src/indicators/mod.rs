@@ -14,5 +14,5 @@ pub mod survival;
 pub use gap::{Standard, GAP_ALSO_BY};
 pub use plan::{Period, Population, RatesPlan, Selection};
 pub use population::Memo;
-pub use publish::{publish, publish_one, Answer, Publication, Question};
+pub use publish::{publish, publish_one, publish_with, Answer, Publication, Question};
 pub use rates::{columns_read, compute, RatesResult};

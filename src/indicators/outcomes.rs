@@ -15,8 +15,8 @@ use super::plan::RatesPlan;
 use super::population::{
     cohort_spells, counted_activities, gathered_persons, one_spell_per_person, with_persons_value, REF_DID,
 };
-use crate::disclosure::recode::pool_alike;
-use crate::disclosure::{protect_set, Protection, Scope, ScopedTable};
+use crate::disclosure::recode::{pool_alike, Recoding};
+use crate::disclosure::{protect_set, Protection, Scope, ScopedTable, Threshold};
 use crate::engine::epoch_days;
 use crate::extract::schema::{FileKind, CONTRACTS};
 use crate::extract::Extract;
@@ -124,6 +124,15 @@ impl OutcomesPlan {
             "esiti {origin} {} {} osservabili {day}",
             self.base.period.from, self.base.period.to
         )
+    }
+
+    /// What a count of a horizon counts: `what` (the outcome or
+    /// `gia_occupati`) among the persons followed `day` days.
+    fn scope(&self, what: &str, day: i32) -> Scope {
+        Scope {
+            universe: self.universe(day),
+            activities: format!("{what} {} {day}", self.contract_list()),
+        }
     }
 
     fn contract_list(&self) -> String {
@@ -346,6 +355,33 @@ fn horizon_table(counts: &CellCounts, plan: &RatesPlan, population: &str, counte
 
 /// The outcomes table of a plan, protected on its own.
 pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<(OutcomesTable, Protection)> {
+    let mut prepared = prepare(extract, reference, plan)?;
+    let threshold = prepared.threshold;
+    let mut protection = protect_set(&mut prepared.counts, reference, threshold)?;
+    if let Some(recoding) = prepared.pooled.clone() {
+        protection
+            .recodings
+            .insert(0, (plan.outcome.name().to_string(), recoding));
+    }
+    let counts = std::mem::take(&mut prepared.counts);
+    Ok((prepared.finish(counts, reference)?, protection))
+}
+
+/// An outcomes table before protection: its count tables (a pair per
+/// horizon) are to be protected, alone or with everything published
+/// beside them, and given back to [`PreparedOutcomes::finish`].
+pub struct PreparedOutcomes {
+    plan: OutcomesPlan,
+    threshold: Threshold,
+    pub counts: Vec<ScopedTable>,
+    /// The unknown citizenship pooled with the non-EU group, in every table alike.
+    pub pooled: Option<Recoding>,
+    fine: Option<(CellCounts, RatesPlan)>,
+    /// Per horizon, persons with an origin in the period not followed that long.
+    not_observable: Vec<u64>,
+}
+
+pub fn prepare(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<PreparedOutcomes> {
     plan.check()?;
     let Some(threshold) = plan.base.threshold else {
         bail!("an outcomes table is published: it needs a disclosure threshold");
@@ -353,13 +389,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
     let persons = followed(extract, reference, plan)?.collect()?;
     let names = counted_names(plan.days.len());
     let counted: Vec<&str> = names.iter().map(String::as_str).collect();
-    let gap_dims = plan.gap.map(|_| GapDims::of(&plan.base.dims)).transpose()?;
-    let published_plan = RatesPlan {
-        dims: gap_dims
-            .as_ref()
-            .map_or(plan.base.dims.clone(), |g| g.published.clone()),
-        ..plan.base.clone()
-    };
+    let published_plan = plan.published_plan()?;
     let margins = !published_plan.dims.is_empty();
     let counts = count_cells(
         persons.clone().lazy(),
@@ -369,10 +399,10 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
         &counted,
         margins,
     )?;
-    let fine = match &gap_dims {
-        Some(dims) => {
+    let fine = match plan.gap {
+        Some(_) => {
             let fine_plan = RatesPlan {
-                dims: dims.fine.clone(),
+                dims: GapDims::of(&plan.base.dims)?.fine,
                 margins: false,
                 threshold: None,
                 ..plan.base.clone()
@@ -385,11 +415,9 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
         None => None,
     };
     let mut scoped = Vec::with_capacity(2 * plan.days.len());
+    let mut not_observable = Vec::with_capacity(plan.days.len());
     for (h, day) in plan.days.iter().enumerate() {
-        let scope = |what: &str| Scope {
-            universe: plan.universe(*day),
-            activities: format!("{what} {} {day}", plan.contract_list()),
-        };
+        let scope = |what: &str| plan.scope(what, *day);
         scoped.push(ScopedTable {
             name: format!("{} {day}", plan.outcome.name()),
             scope: scope(plan.outcome.name()),
@@ -400,6 +428,13 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
             scope: scope("gia_occupati"),
             table: horizon_table(&counts, &published_plan, &observed(h), &working(h))?,
         });
+        let observable: u64 = persons
+            .column(&observed(h))?
+            .u32()?
+            .into_no_null_iter()
+            .map(u64::from)
+            .sum();
+        not_observable.push(persons.height() as u64 - observable);
     }
     let codebook = Codebook::new(reference, Lang::It);
     let mut tables: Vec<&mut Table> = scoped.iter_mut().map(|s| &mut s.table).collect();
@@ -407,52 +442,66 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
     for table in tables {
         table.sort(&codebook);
     }
-    let mut protection = protect_set(&mut scoped, reference, threshold)?;
-    if let Some(recoding) = pooled {
-        protection
-            .recodings
-            .insert(0, (plan.outcome.name().to_string(), recoding));
-    }
-    let mut horizons = Vec::with_capacity(plan.days.len());
-    let mut tables = scoped.into_iter();
-    for (h, day) in plan.days.iter().enumerate() {
-        let mut outcome = tables.next().expect("a pair per horizon").table;
-        let mut at_work = tables.next().expect("a pair per horizon").table;
-        hide_together(&mut outcome, &mut at_work);
-        outcome.sort(&codebook);
-        at_work.sort(&codebook);
-        let observable: u64 = persons
-            .column(&observed(h))?
-            .u32()?
-            .into_no_null_iter()
-            .map(u64::from)
-            .sum();
-        let gap = match (&gap_dims, &fine, plan.gap) {
-            (Some(dims), Some((fine, fine_plan)), Some(standard)) => {
-                let fine_table = horizon_table(fine, fine_plan, &observed(h), &reached(h))?;
-                Some(
-                    dims.clone()
-                        .inputs(outcome.clone(), fine_table, standard, plan.base.margins)
-                        .finish(threshold),
-                )
-            }
-            _ => None,
+    Ok(PreparedOutcomes {
+        plan: plan.clone(),
+        threshold,
+        counts: scoped,
+        pooled,
+        fine,
+        not_observable,
+    })
+}
+
+impl OutcomesPlan {
+    /// The plan of the published cells: with `--gap`, the strata then the
+    /// compared breakdown.
+    fn published_plan(&self) -> Result<RatesPlan> {
+        let dims = match self.gap {
+            Some(_) => GapDims::of(&self.base.dims)?.published,
+            None => self.base.dims.clone(),
         };
-        horizons.push(Horizon {
-            day: *day,
-            not_observable: persons.height() as u64 - observable,
-            outcome,
-            at_work,
-            gap,
-        });
+        Ok(RatesPlan {
+            dims,
+            ..self.base.clone()
+        })
     }
-    Ok((
-        OutcomesTable {
-            plan: plan.clone(),
-            horizons,
-        },
-        protection,
-    ))
+}
+
+impl PreparedOutcomes {
+    /// The table from its count tables as protection left them (in the
+    /// order of [`PreparedOutcomes::counts`]).
+    pub fn finish(self, protected: Vec<ScopedTable>, reference: &Reference) -> Result<OutcomesTable> {
+        let plan = self.plan;
+        let codebook = Codebook::new(reference, Lang::It);
+        let mut horizons = Vec::with_capacity(plan.days.len());
+        let mut tables = protected.into_iter();
+        for (h, day) in plan.days.iter().enumerate() {
+            let mut outcome = tables.next().expect("a pair per horizon").table;
+            let mut at_work = tables.next().expect("a pair per horizon").table;
+            hide_together(&mut outcome, &mut at_work);
+            outcome.sort(&codebook);
+            at_work.sort(&codebook);
+            let gap = match (&self.fine, plan.gap) {
+                (Some((fine, fine_plan)), Some(standard)) => {
+                    let fine_table = horizon_table(fine, fine_plan, &observed(h), &reached(h))?;
+                    Some(
+                        GapDims::of(&plan.base.dims)?
+                            .inputs(outcome.clone(), fine_table, standard, plan.base.margins)
+                            .finish(self.threshold),
+                    )
+                }
+                _ => None,
+            };
+            horizons.push(Horizon {
+                day: *day,
+                not_observable: self.not_observable[h],
+                outcome,
+                at_work,
+                gap,
+            });
+        }
+        Ok(OutcomesTable { plan, horizons })
+    }
 }
 
 /// A cell hidden in either table of a horizon is hidden in both: its row
@@ -473,6 +522,11 @@ fn hide_together(outcome: &mut Table, at_work: &mut Table) {
 }
 
 impl OutcomesTable {
+    /// What the outcome counts at horizon `day`.
+    pub fn scope(&self, day: i32) -> Scope {
+        self.plan.scope(self.plan.outcome.name(), day)
+    }
+
     /// The grid every renderer draws: a row per cell and horizon, or with
     /// `--gap` a row per group, stratum and horizon.
     pub fn grid(&self, codebook: &Codebook) -> Result<Grid> {
@@ -512,7 +566,7 @@ impl OutcomesTable {
                 let Some(index) = found else { continue };
                 let (row, working) = (&horizon.outcome.rows[index], &horizon.at_work.rows[index]);
                 let mut values = key_values(&plan.dims, keys, codebook);
-                values.push(Value::Count(horizon.day as u64));
+                values.push(Value::Code(horizon.day.to_string()));
                 if row.status.is_suppressed() {
                     values.extend(std::iter::repeat_n(Value::Missing, 7));
                 } else {
@@ -547,7 +601,7 @@ impl OutcomesTable {
                 }
             }
             for mut row in grid.rows {
-                row.insert(keys, Value::Count(horizon.day as u64));
+                row.insert(keys, Value::Code(horizon.day.to_string()));
                 rows.push(row);
             }
         }

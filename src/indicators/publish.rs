@@ -41,6 +41,8 @@ pub struct Answer {
 pub struct Publication {
     pub answers: Vec<Answer>,
     pub protection: Protection,
+    /// The count tables given beside the questions, protected with them.
+    pub counts: Vec<ScopedTable>,
 }
 
 /// Computes every question and protects the answers together.
@@ -48,6 +50,19 @@ pub fn publish(
     extract: &Extract,
     reference: &Reference,
     questions: Vec<(String, Question)>,
+    memo: &Memo,
+) -> Result<Publication> {
+    publish_with(extract, reference, questions, Vec::new(), memo)
+}
+
+/// As [`publish`], protecting `counts` (the count tables of survival and
+/// outcomes tables, see `survival::SurvivalTable::count_tables`) with the
+/// answers as one set.
+pub fn publish_with(
+    extract: &Extract,
+    reference: &Reference,
+    questions: Vec<(String, Question)>,
+    counts: Vec<ScopedTable>,
     memo: &Memo,
 ) -> Result<Publication> {
     let Some(threshold) = questions
@@ -84,7 +99,10 @@ pub fn publish(
         gaps.push(inputs);
         followups.push(followup);
     }
+    let asked = scoped.len();
+    scoped.extend(counts);
     let protection = protect_set(&mut scoped, reference, threshold)?;
+    let counts = scoped.split_off(asked);
     let answers = questions
         .into_iter()
         .zip(scoped)
@@ -104,7 +122,11 @@ pub fn publish(
             }
         })
         .collect();
-    Ok(Publication { answers, protection })
+    Ok(Publication {
+        answers,
+        protection,
+        counts,
+    })
 }
 
 fn empty_like(table: &Table) -> Table {

@@ -136,9 +136,28 @@ pub struct SurvivalCell {
     pub log_rank: Option<LogRank>,
 }
 
+impl SurvivalCell {
+    /// The median time, where it may be shown: it is a day of the curve,
+    /// so only where the published curve reaches it, and not under
+    /// `--competing`.
+    pub fn shown_median(&self, plan: &SurvivalPlan) -> Option<f64> {
+        let last_shown = plan
+            .days
+            .iter()
+            .zip(&self.status)
+            .rfind(|(_, s)| !s.is_suppressed())
+            .map(|(d, _)| *d);
+        Curve::kaplan_meier(&self.follow_up)
+            .median()
+            .filter(|m| !plan.competing && last_shown.is_some_and(|d| *m <= f64::from(d)))
+    }
+}
+
 pub struct SurvivalTable {
     pub plan: SurvivalPlan,
     pub cells: Vec<SurvivalCell>,
+    /// The unknown citizenship pooled with the non-EU group, in every day alike.
+    pub pooled: Option<Recoding>,
 }
 
 /// Every cohort member's follow-up: the persons' columns beside their
@@ -204,10 +223,22 @@ fn follow_ups(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> 
 
 /// The survival table of a plan, protected on its own.
 pub fn compute(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> Result<(SurvivalTable, Protection)> {
+    let mut table = prepare(extract, reference, plan)?;
+    let mut counts = table.count_tables();
+    let mut protection = protect_set(&mut counts, reference, table.threshold()?)?;
+    if let Some(recoding) = table.pooled.clone() {
+        protection.recodings.insert(0, ("survival".to_string(), recoding));
+    }
+    table.apply(&counts, reference)?;
+    Ok((table, protection))
+}
+
+/// The survival table of a plan before protection: its count tables
+/// ([`SurvivalTable::count_tables`]) are to be protected, alone or with
+/// everything published beside them, and given back to
+/// [`SurvivalTable::apply`].
+pub fn prepare(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> Result<SurvivalTable> {
     plan.check()?;
-    let Some(threshold) = plan.base.threshold else {
-        bail!("a survival table is published: it needs a disclosure threshold");
-    };
     let persons = follow_ups(extract, reference, plan)?;
     let margins = !plan.base.dims.is_empty();
     let counts = count_cells(persons, reference, &plan.base, &[TIME, STATUS], &[PERSONS], margins)?;
@@ -243,11 +274,11 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) ->
     let mut table = SurvivalTable {
         plan: plan.clone(),
         cells,
+        pooled: None,
     };
-    let protection = table.protect(reference, threshold)?;
+    table.pooled = table.pool_as_protection_would(table.threshold()?);
     sort_cells(&mut table.cells, &plan.base.dims, &Codebook::new(reference, Lang::It));
-    table.test_groups();
-    Ok((table, protection))
+    Ok(table)
 }
 
 fn sort_cells(cells: &mut [SurvivalCell], dims: &[Dimension], codebook: &Codebook) {
@@ -264,7 +295,7 @@ impl SurvivalTable {
     /// The count tables the rows publish, one pair per day: events by
     /// that day, and persons still followed on it, each out of the cell's
     /// persons.
-    fn count_tables(&self) -> Vec<ScopedTable> {
+    pub fn count_tables(&self) -> Vec<ScopedTable> {
         let plan = &self.plan;
         let mut tables = Vec::with_capacity(2 * plan.days.len());
         for day in &plan.days {
@@ -332,16 +363,20 @@ impl SurvivalTable {
         Some(recoding)
     }
 
-    /// Protects the count tables together; a row is hidden when any of its
-    /// counts is, when fewer than the threshold are still followed, and at
-    /// every later day once hidden (a curve is not shown past it).
-    fn protect(&mut self, reference: &Reference, threshold: Threshold) -> Result<Protection> {
-        let pooled = self.pool_as_protection_would(threshold);
-        let mut tables = self.count_tables();
-        let mut protection = protect_set(&mut tables, reference, threshold)?;
-        if let Some(recoding) = pooled {
-            protection.recodings.insert(0, ("survival".to_string(), recoding));
+    fn threshold(&self) -> Result<Threshold> {
+        match self.plan.base.threshold {
+            Some(threshold) => Ok(threshold),
+            None => bail!("a survival table is published: it needs a disclosure threshold"),
         }
+    }
+
+    /// Takes the statuses protection gave the count tables (in the order
+    /// [`SurvivalTable::count_tables`] made them): a row is hidden when
+    /// any of its counts is, when fewer than the threshold are still
+    /// followed, and at every later day once hidden (a curve is not shown
+    /// past it). Then tests the groups where every row is shown.
+    pub fn apply(&mut self, protected: &[ScopedTable], reference: &Reference) -> Result<()> {
+        let threshold = self.threshold()?;
         let index: HashMap<Vec<String>, usize> = self
             .cells
             .iter()
@@ -349,7 +384,7 @@ impl SurvivalTable {
             .map(|(i, c)| (c.keys.clone(), i))
             .collect();
         // The tables come in pairs, day by day, as `count_tables` built them.
-        for (day, pair) in tables.chunks(2).enumerate() {
+        for (day, pair) in protected.chunks(2).enumerate() {
             for scoped in pair {
                 for row in scoped.table.rows.iter().filter(|r| r.status.is_suppressed()) {
                     let Some(&cell) = index.get(&row.keys) else {
@@ -375,12 +410,20 @@ impl SurvivalTable {
                 hidden |= cell.status[i].is_suppressed();
             }
         }
-        Ok(protection)
+        sort_cells(
+            &mut self.cells,
+            &self.plan.base.dims,
+            &Codebook::new(reference, Lang::It),
+        );
+        self.test_groups();
+        Ok(())
     }
 
     /// The log-rank test across the compared breakdown's groups, within
-    /// each stratum of the others, published where every row of the
-    /// stratum is.
+    /// each stratum of the others, published where every cell of the
+    /// stratum shows its first day: a test of whole curves, it is not
+    /// held back by the tail of one (which every curve of a cohort hides
+    /// once few are still followed).
     fn test_groups(&mut self) {
         let dims = &self.plan.base.dims;
         let Some(c) = dims.iter().position(|d| *d == self.plan.compare) else {
@@ -417,7 +460,10 @@ impl SurvivalTable {
                 .iter()
                 .filter(|cell| inner(cell) && stratum_of(&cell.keys) == *stratum)
                 .collect();
-            if members.iter().any(|m| m.status.iter().any(|s| s.is_suppressed())) {
+            if members
+                .iter()
+                .any(|m| m.status.first().is_none_or(|s| s.is_suppressed()))
+            {
                 continue;
             }
             let follow_ups: Vec<FollowUp> = groups
@@ -469,20 +515,10 @@ impl SurvivalTable {
                 continue;
             }
             let curve = Curve::kaplan_meier(&cell.follow_up);
-            let last_shown = plan
-                .days
-                .iter()
-                .zip(&cell.status)
-                .rfind(|(_, s)| !s.is_suppressed())
-                .map(|(d, _)| *d);
-            // The median is a day of the curve: shown only where the
-            // published curve reaches it.
-            let median = curve
-                .median()
-                .filter(|m| !plan.competing && last_shown.is_some_and(|d| *m <= d as f64));
+            let median = cell.shown_median(plan);
             for (day, status) in plan.days.iter().zip(&cell.status) {
                 let mut values = key_values(&plan.base.dims, &cell.keys, codebook);
-                values.push(Value::Count(*day as u64));
+                values.push(Value::Code(day.to_string()));
                 if status.is_suppressed() {
                     values.extend(std::iter::repeat_n(Value::Missing, 8));
                 } else {

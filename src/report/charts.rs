@@ -196,3 +196,135 @@ pub fn dot_whisker(title: &str, lines: &[Whisker], lang: Lang) -> String {
     );
     svg
 }
+
+/// One group's cumulative curve: at each day, the share and its interval
+/// when shown (`None` from the first hidden day on: the curve stops there).
+pub struct CurveSeries {
+    pub name: String,
+    pub points: Vec<(i32, Option<CurvePoint>)>,
+}
+
+#[derive(Clone, Copy)]
+pub struct CurvePoint {
+    pub share: f64,
+    pub interval: Option<(f64, f64)>,
+}
+
+/// Cumulative shares over days since the DID, one line per group from
+/// (0, 0) through the days shown, with the interval as a whisker at each;
+/// a line stops before its first hidden day, marked "n.d." there.
+pub fn cumulative_curves(title: &str, series: &[CurveSeries], lang: Lang) -> String {
+    let (left, top, bottom, width, height) = (40.0, 30.0, 44.0, 600.0, 200.0);
+    let last_day = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|(d, _)| *d))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let peak = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter_map(|(_, p)| *p))
+        .map(|p| p.interval.map_or(p.share, |(_, high)| high))
+        .fold(0.0_f64, f64::max)
+        .min(1.0);
+    // The axis ends at the next multiple of 20 points above the highest
+    // bound, so that its quarters fall on whole multiples of 5 points.
+    let ceiling = ((peak * 5.0).ceil() / 5.0).clamp(0.2, 1.0);
+    let x = |day: i32| left + (width - left - 10.0) * f64::from(day) / f64::from(last_day);
+    let y = |share: f64| top + height - height * share / ceiling;
+    let total_height = top + height + bottom + 16.0 * series.len().div_ceil(3) as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {width:.0} {total_height:.0}\" width=\"{width:.0}\" height=\"{total_height:.0}\" {FONT}>",
+        escape(title)
+    );
+    for tick in 0..=4 {
+        let share = ceiling * f64::from(tick) / 4.0;
+        let _ = write!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{:.0}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\">{}%</text>",
+            width - 10.0,
+            y(share),
+            y(share),
+            left - 4.0,
+            y(share) + 4.0,
+            decimal(share * 100.0, 0, lang)
+        );
+    }
+    let mut days: Vec<i32> = series.iter().flat_map(|s| s.points.iter().map(|(d, _)| *d)).collect();
+    days.sort_unstable();
+    days.dedup();
+    for day in std::iter::once(0).chain(days) {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{day}</text>",
+            x(day),
+            top + height + 14.0
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\" fill=\"#555\">{}</text>",
+        width - 10.0,
+        top + height + 28.0,
+        if lang == Lang::It {
+            "giorni dalla DID"
+        } else {
+            "days since the DID"
+        }
+    );
+    for (s, curve) in series.iter().enumerate() {
+        let colour = COLOURS[s % COLOURS.len()];
+        let mut path = format!("M{:.1},{:.1}", x(0), y(0.0));
+        for (day, point) in &curve.points {
+            let Some(CurvePoint { share: value, interval }) = point else {
+                let _ = write!(
+                    svg,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"8\" text-anchor=\"middle\" fill=\"{colour}\">n.d.</text>",
+                    x(*day),
+                    top + height - 4.0 - 10.0 * s as f64
+                );
+                break;
+            };
+            let _ = write!(path, " L{:.1},{:.1}", x(*day), y(*value));
+            if let Some((low, high)) = interval {
+                let _ = write!(
+                    svg,
+                    "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"{colour}\" stroke-opacity=\"0.5\"/>",
+                    x(*day) + 2.0 * s as f64 - 2.0,
+                    y(*low),
+                    y(*high)
+                );
+            }
+            let _ = write!(
+                svg,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"><title>{}, {day}: {}%</title></circle>",
+                x(*day),
+                y(*value),
+                escape(&curve.name),
+                decimal(value * 100.0, 1, lang)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<path d=\"{path}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
+        );
+        let (column, line) = (s % 3, s / 3);
+        let lx = left + 185.0 * column as f64;
+        let ly = top + height + bottom + 16.0 * line as f64;
+        let _ = write!(
+            svg,
+            "<rect x=\"{lx:.0}\" y=\"{:.0}\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{:.0}\" y=\"{ly:.0}\">{}</text>",
+            ly - 9.0,
+            lx + 14.0,
+            escape(&curve.name)
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text></svg>",
+        escape(title)
+    );
+    svg
+}

@@ -4,6 +4,7 @@
 //! trend, the standardised comparison, data quality and methods. Every
 //! number comes from the same protected tables `rates` and `gap` publish.
 
+mod after;
 mod charts;
 mod findings;
 mod grids;
@@ -49,6 +50,9 @@ pub struct NamedTable {
     pub grid: Grid,
     /// Which persons and activities it counts; none for the data-quality tables.
     pub scope: Option<Scope>,
+    /// A table of days (`giorni`): for each day, what each count column
+    /// counts out of `popolazione` (the scope above is its first day's).
+    pub counts_by_day: BTreeMap<String, BTreeMap<String, Scope>>,
 }
 
 /// The trend table's name: one table, a period per year.
@@ -212,9 +216,13 @@ pub fn build_with(
         ));
     }
     questions.extend(also);
+    let after_access = after::Prepared::new(extract, reference, report_period, plan)?;
+    let counts = after_access.count_tables();
     let memo = indicators::Memo::shared();
-    let publication = indicators::publish(extract, reference, questions, &memo)?;
-    let protection = publication.protection;
+    let mut publication = indicators::publish_with(extract, reference, questions, counts, &memo)?;
+    let after_access = after_access.finish(std::mem::take(&mut publication.counts), reference)?;
+    let mut protection = publication.protection;
+    protection.recodings.extend(after_access.recodings.iter().cloned());
     // Which persons and activities each table counts, from the plan that
     // computed it; the trend's universe changes year by year.
     let mut scopes: BTreeMap<String, Scope> = BTreeMap::new();
@@ -249,6 +257,7 @@ pub fn build_with(
             title,
             grid,
             scope: scopes.get(name).cloned(),
+            counts_by_day: BTreeMap::new(),
         });
         tables.len() - 1
     };
@@ -339,8 +348,13 @@ pub fn build_with(
         reasons_grid(&quality_report),
     );
 
+    let after_sections = after_access.sections(lang, &codebook, &mut |table| {
+        tables.push(table);
+        tables.len() - 1
+    })?;
     let z = stats::critical_value(plan.confidence)?;
-    let findings = findings(lang, year, &gap_group, &gap_group_measures, &gap_province, z);
+    let mut findings = findings(lang, year, &gap_group, &gap_group_measures, &gap_province, z);
+    findings.extend(after_access.findings(lang, z));
 
     let series: Vec<String> = GROUPS.iter().map(|g| group_name(lang, g)).collect();
     let province_chart = charts::grouped_bars(
@@ -395,7 +409,7 @@ pub fn build_with(
         report_period.from.format("%d/%m/%Y"),
         report_period.to.format("%d/%m/%Y")
     );
-    let sections = vec![
+    let mut sections = vec![
         Section {
             id: "provincia",
             title: t(lang, "Accesso per provincia", "Access by province"),
@@ -454,6 +468,9 @@ pub fn build_with(
             charts: vec![],
             tables: vec![t_standard],
         },
+    ];
+    sections.extend(after_sections);
+    sections.extend([
         Section {
             id: "qualita",
             title: t(lang, "Qualità dei dati", "Data quality"),
@@ -481,7 +498,7 @@ pub fn build_with(
             charts: vec![],
             tables: vec![],
         },
-    ];
+    ]);
     let mut manifest = manifest(extract, reference, plan, &protection, &tables, &trend_universes)?;
     if let Some(note) = &cut {
         manifest["periodo_tagliato"] = serde_json::Value::String(note.clone());

@@ -23,6 +23,7 @@ pub(super) fn listed_tables(tables: &[NamedTable], trend_universes: &BTreeMap<St
                 } else {
                     BTreeMap::new()
                 },
+                counts_by_day: t.counts_by_day.clone(),
             })
         })
         .collect()

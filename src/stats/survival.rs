@@ -251,7 +251,7 @@ pub fn log_rank(strata: &[Vec<FollowUp>]) -> Option<LogRank> {
     let covariance: Vec<Vec<f64>> = variance[..m].iter().map(|row| row[..m].to_vec()).collect();
     let solved = solve(covariance, deviations.to_vec())?;
     let chi_square: f64 = deviations.iter().zip(&solved).map(|(a, b)| a * b).sum();
-    let p_value = 1.0 - ChiSquared::new(m as f64).ok()?.cdf(chi_square);
+    let p_value = ChiSquared::new(m as f64).ok()?.sf(chi_square);
     Some(LogRank {
         chi_square,
         degrees_of_freedom: m,
