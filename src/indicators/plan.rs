@@ -74,18 +74,28 @@ impl Period {
 }
 
 /// The universe of a population over a period, as manifests write it; a
-/// trend table's manifest entry passes `{anno}` for the dates' year.
+/// trend table's manifest entry passes `{anno}` for the dates' year. The
+/// cohort is the same persons whatever the follow-up window (which goes
+/// with the activities, see [`RatesPlan::scope`]), so that tables of
+/// several windows, and `survival`'s, share its populations; only
+/// `--complete-followup` makes the window choose the persons.
 pub fn universe(population: &Population, from: &str, to: &str) -> String {
     match population {
         Population::Stock => format!("stock {from} {to}"),
         Population::Cohort {
+            complete_followup: false,
+            ..
+        } => cohort_universe(from, to),
+        Population::Cohort {
             window,
-            complete_followup,
-        } => format!(
-            "coorte {window} {from} {to}{}",
-            if *complete_followup { " completa" } else { "" }
-        ),
+            complete_followup: true,
+        } => format!("coorte {window} {from} {to} completa"),
     }
+}
+
+/// The persons whose DID starts in the period.
+pub fn cohort_universe(from: &str, to: &str) -> String {
+    format!("coorte {from} {to}")
 }
 
 /// Parses a date as the spec writes them: `dd/mm/yyyy` or `yyyy-mm-dd`.
@@ -189,7 +199,10 @@ impl RatesPlan {
                 &self.period.from.to_string(),
                 &self.period.to.to_string(),
             ),
-            activities: self.selection.describe(),
+            activities: match self.population {
+                Population::Cohort { window, .. } => format!("entro {window} {}", self.selection.describe()),
+                Population::Stock => self.selection.describe(),
+            },
         }
     }
 

@@ -109,9 +109,10 @@ impl SurvivalPlan {
         Ok(())
     }
 
-    /// The persons each cell counts; every day's tables share them.
+    /// The persons each cell counts: the cohort, as a cohort `rates` table
+    /// counts it; every day's tables share them.
     fn universe(&self) -> String {
-        format!("coorte {} {}", self.base.period.from, self.base.period.to)
+        super::plan::cohort_universe(&self.base.period.from.to_string(), &self.base.period.to.to_string())
     }
 
     fn scope(&self, what: &str, day: i32) -> Scope {
@@ -556,5 +557,46 @@ impl SurvivalTable {
             }
         }
         Ok(Grid { columns, rows })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, SurvivalPlan};
+    use crate::indicators::plan::{Period, Population, RatesPlan, Selection, SelectionName};
+    use crate::stats::survival::Interval;
+    use crate::table::Dimension;
+
+    /// A cohort is one population whatever the window and in `survival`:
+    /// protection and the audit must see one population in all of them.
+    #[test]
+    fn survival_and_every_cohort_window_count_one_population() {
+        let period = Period::year(2024).unwrap();
+        let cohort = |window, complete_followup| RatesPlan {
+            period,
+            population: Population::Cohort {
+                window,
+                complete_followup,
+            },
+            selection: Selection::named(SelectionName::Misure),
+            dims: vec![Dimension::GruppoCittadinanza],
+            top: None,
+            margins: true,
+            confidence: 0.95,
+            threshold: None,
+        };
+        let (short, long) = (cohort(90, false).scope(), cohort(365, false).scope());
+        assert_eq!(short.universe, long.universe);
+        assert_ne!(short.activities, long.activities);
+        assert_ne!(cohort(365, true).scope().universe, long.universe);
+        let survival = SurvivalPlan {
+            base: cohort(365, false),
+            event: Event::Misura,
+            days: vec![30],
+            interval: Interval::Log,
+            competing: false,
+            compare: Dimension::GruppoCittadinanza,
+        };
+        assert_eq!(survival.scope("eventi", 30).universe, long.universe);
     }
 }
