@@ -8,10 +8,16 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::cli::{CellArgs, NarrowArgs, PeriodArgs, PopulationName, QueryArgs, StandardName, StatsArgs};
+use crate::cli::{
+    CellArgs, ExtractArgs, NarrowArgs, OriginName, OutcomesArgs, OutputArgs, PeriodArgs, PopulationName, QueryArgs,
+    SourceArgs, StandardName, StatsArgs, SurvivalArgs,
+};
 use crate::extract::EncodingChoice;
+use crate::indicators::outcomes::Outcome;
 use crate::indicators::plan::SelectionName;
+use crate::indicators::survival::Event;
 use crate::output::Format;
+use crate::stats::survival::Interval;
 use crate::table::Lang;
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +80,8 @@ fn total_standard() -> StandardName {
 pub enum TableCommand {
     Rates,
     Gap,
+    Survival,
+    Outcomes,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,11 +112,66 @@ pub struct TableJob {
     pub margins: bool,
     #[serde(default = "total_standard")]
     pub standard: StandardName,
+    /// survival: what ends the wait (default misura).
+    #[serde(default)]
+    pub event: Option<Event>,
+    /// survival and outcomes: the days or horizons (default 30, 90, 180, 365).
+    #[serde(default)]
+    pub days: Option<Vec<i32>>,
+    /// survival: a closed DID is a competing event.
+    #[serde(default)]
+    pub competing: bool,
+    /// survival: the interval (default log).
+    #[serde(default)]
+    pub ci: Option<Interval>,
+    /// survival: the breakdown the log-rank test compares (default gruppo_cittadinanza).
+    #[serde(default)]
+    pub compare: Option<String>,
+    /// outcomes: where the follow-up starts (default fine-misura).
+    #[serde(default)]
+    pub origin: Option<OriginName>,
+    /// outcomes: what is counted (default occupati).
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// outcomes: the contract types counted (default all).
+    #[serde(default)]
+    pub contracts: Option<Vec<String>>,
+    /// outcomes: compare with Italians, as `gap`.
+    #[serde(default)]
+    pub gap: bool,
     #[serde(default)]
     pub confidence: Option<f64>,
     #[serde(default)]
     pub threshold: Option<u64>,
     pub formats: Vec<String>,
+}
+
+/// The days of `survival` and the horizons of `outcomes` by default, as on the command line.
+const DEFAULT_DAYS: [i32; 4] = [30, 90, 180, 365];
+
+/// A job reads its extract once, for all its tables, and writes each table
+/// as its `formats` say: the per-command extract and output options are not used.
+fn unused_extract() -> ExtractArgs {
+    ExtractArgs {
+        source: SourceArgs {
+            extract: None,
+            encoding: EncodingChoice::Auto,
+            as_of: None,
+            ref_dir: None,
+            cache: None,
+            no_cache: false,
+        },
+        strict: false,
+        rejects: None,
+    }
+}
+
+fn unused_output() -> OutputArgs {
+    OutputArgs {
+        format: Format::Csv,
+        output: None,
+        lang: Lang::It,
+    }
 }
 
 fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
@@ -163,6 +226,7 @@ impl Job {
             for format in &table.formats {
                 parse_format(format).with_context(|| format!("table {:?}", table.name))?;
             }
+            table.check_keys().with_context(|| format!("table {:?}", table.name))?;
         }
         Ok(())
     }
@@ -193,6 +257,80 @@ pub fn parse_format(name: &str) -> Result<Format> {
 }
 
 impl TableJob {
+    /// Keys of one command given to another are errors, not ignored.
+    fn check_keys(&self) -> Result<()> {
+        let given = |present: bool, key: &str, commands: &[TableCommand]| -> Result<()> {
+            if present && !commands.contains(&self.command) {
+                let names: Vec<String> = commands.iter().map(|c| format!("{c:?}").to_lowercase()).collect();
+                bail!("`{key}` applies to command = {} only", names.join(" or "));
+            }
+            Ok(())
+        };
+        use TableCommand::{Gap, Outcomes, Rates, Survival};
+        given(self.population != PopulationName::Stock, "population", &[Rates, Gap])?;
+        given(self.window.is_some(), "window", &[Rates, Gap])?;
+        given(self.complete_followup, "complete_followup", &[Rates, Gap])?;
+        given(self.select != SelectionName::Tutte, "select", &[Rates, Gap, Outcomes])?;
+        given(self.standard != StandardName::Totale, "standard", &[Gap, Outcomes])?;
+        given(self.event.is_some(), "event", &[Survival])?;
+        given(self.competing, "competing", &[Survival])?;
+        given(self.ci.is_some(), "ci", &[Survival])?;
+        given(self.compare.is_some(), "compare", &[Survival])?;
+        given(self.days.is_some(), "days", &[Survival, Outcomes])?;
+        given(self.origin.is_some(), "origin", &[Outcomes])?;
+        given(self.outcome.is_some(), "outcome", &[Outcomes])?;
+        given(self.contracts.is_some(), "contracts", &[Outcomes])?;
+        given(self.gap, "gap", &[Outcomes])?;
+        Ok(())
+    }
+
+    /// The options `survival` takes on the command line, for one year.
+    pub fn survival(&self, year: i32) -> SurvivalArgs {
+        let query = self.query(year);
+        SurvivalArgs {
+            extract: unused_extract(),
+            period: query.period,
+            event: self.event.unwrap_or(Event::Misura),
+            days: self.days.clone().unwrap_or(DEFAULT_DAYS.to_vec()),
+            interval: self.ci.unwrap_or(Interval::Log),
+            competing: self.competing,
+            compare: self.compare.clone().unwrap_or("gruppo_cittadinanza".to_string()),
+            narrow: query.narrow,
+            cells: query.cells,
+            stats: self.stats(),
+            output: unused_output(),
+        }
+    }
+
+    /// The options `outcomes` takes on the command line, for one year.
+    pub fn outcomes(&self, year: i32) -> OutcomesArgs {
+        let query = self.query(year);
+        OutcomesArgs {
+            extract: unused_extract(),
+            period: query.period,
+            origin: self.origin.unwrap_or(OriginName::FineMisura),
+            select: if self.select == SelectionName::Tutte {
+                SelectionName::Misure
+            } else {
+                self.select
+            },
+            narrow: query.narrow,
+            outcome: self.outcome.unwrap_or(Outcome::Occupati),
+            contracts: self.contracts.clone().unwrap_or(
+                crate::extract::schema::CONTRACTS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+            ),
+            days: self.days.clone().unwrap_or(DEFAULT_DAYS.to_vec()),
+            cells: query.cells,
+            gap: self.gap,
+            standard: self.standard,
+            stats: self.stats(),
+            output: unused_output(),
+        }
+    }
+
     /// The same options the command line takes, for one year.
     pub fn query(&self, year: i32) -> QueryArgs {
         QueryArgs {

@@ -217,3 +217,84 @@ fn a_job_can_write_the_synthesis_report_too() {
     ]);
     assert_eq!(files(&report.join("tabelle")), files(&standalone.join("tabelle")));
 }
+
+/// A job's survival and outcomes tables are protected with its rates
+/// tables: the cohort of a `rates` table and of `survival` is one
+/// population in the manifest, and the whole output passes the audit.
+#[test]
+fn a_job_can_write_survival_and_outcomes_tables() {
+    let work = Workdir::new();
+    let job = work.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            r#"extract = {SAMPLE:?}
+output = "out"
+years = [2023]
+
+[[table]]
+name = "coorte"
+command = "rates"
+population = "coorte"
+window = 90
+select = "misure"
+by = ["gruppo_cittadinanza"]
+formats = ["csv"]
+
+[[table]]
+name = "attese"
+command = "survival"
+by = ["provincia", "gruppo_cittadinanza"]
+days = [30, 90, 180]
+formats = ["csv"]
+
+[[table]]
+name = "esiti"
+command = "outcomes"
+by = ["gruppo_cittadinanza"]
+gap = true
+days = [90, 180]
+formats = ["json"]
+"#
+        ),
+    )
+    .unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let output = work.path().join("out");
+    let written: Vec<String> = files(&output).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(
+        written,
+        ["attese-2023.csv", "coorte-2023.csv", "esiti-2023.json", "job.json"]
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(output.join("job.json")).unwrap()).unwrap();
+    let listed = manifest["tabelle_pubblicate"].as_array().unwrap();
+    assert_eq!(listed[0]["universe"], "coorte 2023-01-01 2023-12-31");
+    assert_eq!(listed[1]["universe"], listed[0]["universe"]);
+    assert_eq!(
+        listed[1]["counts_by_day"]["90"]["a_rischio"]["universe"],
+        listed[0]["universe"]
+    );
+    let suppressed = std::fs::read_to_string(output.join("attese-2023.csv"))
+        .unwrap()
+        .lines()
+        .filter(|line| line.ends_with(";u;;;") || line.contains(";x;"))
+        .count();
+    assert!(suppressed > 0, "provinces × groups have small cells to protect");
+    let audit = run(&["audit", output.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&audit.stdout);
+    assert_eq!(audit.status.code(), Some(0), "{said}");
+    // 1 rates table, 3 days × 2 counts of survival, 2 horizons of outcomes.
+    assert!(said.contains("9 tables"), "{said}");
+
+    // A key of one command given to another is an error, not ignored.
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(&job, text.replacen("window = 90", "window = 90\ncompeting = true", 1)).unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`competing` applies to command = survival only"),
+        "{stderr}"
+    );
+}

@@ -4,47 +4,27 @@
 use std::io::Write;
 
 use anyhow::Result;
+use chrono::NaiveDate;
 
 use crate::cli::{OriginName, OutcomesArgs};
 use crate::extract::schema::FileKind;
 use crate::indicators::outcomes::{compute, Origin, OutcomesPlan};
-use crate::indicators::Population;
+use crate::indicators::{Population, Selection};
 use crate::progress::Progress;
-use crate::session;
+use crate::session::{self, CellOptions};
 use crate::table::Codebook;
 
 pub fn run(args: &OutcomesArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    let options = session::CellOptions::parse(&args.cells, &args.stats, Population::Stock)?;
-    let selection = session::selection(args.select, &args.narrow)?;
-    let contracts = OutcomesPlan::contracts(&args.contracts)?;
-    let mut days = args.days.clone();
-    days.sort_unstable();
-    days.dedup();
-    let plan = |as_of| -> Result<(OutcomesPlan, Option<String>)> {
-        let (base, note) = options.plan(&args.period, selection.clone(), as_of)?;
-        let plan = OutcomesPlan {
-            base,
-            origin: match args.origin {
-                OriginName::FineMisura => Origin::EndOfMeasure,
-                OriginName::Did => Origin::Did,
-            },
-            outcome: args.outcome,
-            contracts: contracts.clone(),
-            days: days.clone(),
-            gap: args.gap.then(|| args.standard.into()),
-        };
-        plan.check()?;
-        Ok((plan, note))
-    };
-    let mut dims = options.dims().to_vec();
-    if args.gap {
-        dims.extend(crate::indicators::GAP_ALSO_BY);
-    }
-    let mut columns = crate::indicators::columns_read(&dims, &selection);
-    columns.extend(["data_avviamento", "data_cessazione", "tipo_contratto"]);
-    let mut files = session::ANALYSIS_FILES.to_vec();
-    files.push(FileKind::Hirings);
-    let (session, plan) = session::open_planned(&args.extract, &files, columns, plan, stderr, progress)?;
+    let planner = Planner::new(args)?;
+    let (files, columns) = planner.reads();
+    let (session, plan) = session::open_planned(
+        &args.extract,
+        &files,
+        columns,
+        |as_of| planner.plan(as_of),
+        stderr,
+        progress,
+    )?;
     let (table, protection) = compute(&session.extract, &session.reference, &plan)?;
     session::report_recodings(&protection, stderr)?;
     for horizon in &table.horizons {
@@ -58,4 +38,61 @@ pub fn run(args: &OutcomesArgs, stderr: &mut dyn Write, progress: Progress) -> R
     }
     let codebook = Codebook::new(&session.reference, args.output.lang);
     session::publish(&table.grid(&codebook)?, &args.output)
+}
+
+/// An outcomes question's options, checked before any data is read (the
+/// command's, or a batch job table's).
+pub struct Planner<'a> {
+    args: &'a OutcomesArgs,
+    options: CellOptions,
+    selection: Selection,
+    contracts: Vec<usize>,
+    days: Vec<i32>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(args: &'a OutcomesArgs) -> Result<Planner<'a>> {
+        let mut days = args.days.clone();
+        days.sort_unstable();
+        days.dedup();
+        Ok(Planner {
+            args,
+            options: CellOptions::parse(&args.cells, &args.stats, Population::Stock)?,
+            selection: session::selection(args.select, &args.narrow)?,
+            contracts: OutcomesPlan::contracts(&args.contracts)?,
+            days,
+        })
+    }
+
+    /// The plan once the as-of date is known, with a note when its period was cut there.
+    pub fn plan(&self, as_of: NaiveDate) -> Result<(OutcomesPlan, Option<String>)> {
+        let args = self.args;
+        let (base, note) = self.options.plan(&args.period, self.selection.clone(), as_of)?;
+        let plan = OutcomesPlan {
+            base,
+            origin: match args.origin {
+                OriginName::FineMisura => Origin::EndOfMeasure,
+                OriginName::Did => Origin::Did,
+            },
+            outcome: args.outcome,
+            contracts: self.contracts.clone(),
+            days: self.days.clone(),
+            gap: args.gap.then(|| args.standard.into()),
+        };
+        plan.check()?;
+        Ok((plan, note))
+    }
+
+    /// The files and columns the question reads.
+    pub fn reads(&self) -> (Vec<FileKind>, Vec<&'static str>) {
+        let mut dims = self.options.dims().to_vec();
+        if self.args.gap {
+            dims.extend(crate::indicators::GAP_ALSO_BY);
+        }
+        let mut columns = crate::indicators::columns_read(&dims, &self.selection);
+        columns.extend(["data_avviamento", "data_cessazione", "tipo_contratto"]);
+        let mut files = session::ANALYSIS_FILES.to_vec();
+        files.push(FileKind::Hirings);
+        (files, columns)
+    }
 }

@@ -9,11 +9,13 @@ use crate::extract::schema::FileKind;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{LogFormat, RunArgs, SourceArgs};
-use crate::disclosure::files::{ListedTable, MANIFEST_TABLES};
-use crate::disclosure::Threshold;
+use crate::disclosure::files::{first_day_scope, ListedTable, MANIFEST_TABLES};
+use crate::disclosure::{Scope, ScopedTable, Threshold};
 use crate::error::DataRejected;
+use crate::indicators::outcomes::{self, PreparedOutcomes};
+use crate::indicators::survival::{self, SurvivalTable};
 use crate::indicators::{self, Question};
-use crate::job::{parse_format, Job, TableCommand};
+use crate::job::{parse_format, Job, TableCommand, TableJob};
 use crate::output::{self, file_name, replace_dir, staging_dir};
 use crate::progress::Progress;
 use crate::report::{self, ReportPlan};
@@ -29,16 +31,12 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let mut planned = Vec::new();
     for table in &job.tables {
         for year in &job.years {
-            let query = table.query(*year);
-            let options =
-                QueryOptions::parse(&query, &table.stats()).with_context(|| format!("table {:?}", table.name))?;
+            let asked = Asked::of(table, *year).with_context(|| format!("table {:?}", table.name))?;
             if let Some(as_of) = job.as_of {
                 // A period the extract cannot answer is refused before any data is read.
-                options
-                    .plan(&query, as_of)
-                    .with_context(|| format!("table {:?}", table.name))?;
+                asked.check(as_of).with_context(|| format!("table {:?}", table.name))?;
             }
-            planned.push((table, *year, query, options));
+            planned.push((table, *year, asked));
         }
     }
 
@@ -50,7 +48,11 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         cache: job.cache.clone(),
         no_cache: false,
     };
-    let files: &[FileKind] = if job.report {
+    let after_access_asked = job
+        .tables
+        .iter()
+        .any(|t| matches!(t.command, TableCommand::Survival | TableCommand::Outcomes));
+    let files: &[FileKind] = if job.report || after_access_asked {
         &crate::session::REPORT_FILES
     } else {
         &crate::session::ANALYSIS_FILES
@@ -89,21 +91,31 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let codebook = Codebook::new(&session.reference, job.lang);
     let memo = indicators::Memo::shared();
     let mut questions = Vec::new();
-    for (table, _, query, options) in &planned {
-        let (plan, cut) = options
-            .plan(query, extract.as_of)
-            .with_context(|| format!("table {:?}", table.name))?;
-        if let Some(note) = cut {
-            log.event("period_cut", &[("table", &table.name), ("note", &note)])?;
+    let mut after_access = Vec::new();
+    for (table, _, asked) in &planned {
+        let context = || format!("table {:?}", table.name);
+        match asked.prepare(extract, &session.reference).with_context(context)? {
+            Prepared::Question(question, cut) => {
+                if let Some(note) = cut {
+                    log.event("period_cut", &[("table", &table.name), ("note", &note)])?;
+                }
+                questions.push((table.name.clone(), question));
+            }
+            Prepared::Counts(prepared, cut) => {
+                if let Some(note) = cut {
+                    log.event("period_cut", &[("table", &table.name), ("note", &note)])?;
+                }
+                after_access.push(prepared);
+            }
         }
-        let question = match table.command {
-            TableCommand::Rates => Question::Rates(plan),
-            TableCommand::Gap => Question::Gap(plan, table.standard.into()),
-        };
-        questions.push((table.name.clone(), question));
     }
+    let counts: Vec<ScopedTable> = after_access.iter().flat_map(AfterAccess::count_tables).collect();
+    let counts_threshold = after_access
+        .iter()
+        .map(AfterAccess::threshold)
+        .max_by_key(|t| t.value());
     // The job's tables and its report are one published set, protected together.
-    let (report, answers, recodings) = if job.report {
+    let (report, answers, protected, recodings) = if job.report {
         let mut years = job.years.clone();
         years.sort_unstable();
         let plan = ReportPlan {
@@ -112,20 +124,42 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
             threshold: Threshold::new(crate::disclosure::DEFAULT_THRESHOLD)?,
             confidence: 0.95,
         };
-        let (built, answers) = report::build_with(extract, &session.reference, &plan, questions)?;
-        (Some(built), answers, Vec::new())
-    } else if questions.is_empty() {
-        (None, Vec::new(), Vec::new())
+        let (built, answers, protected) = report::build_with(extract, &session.reference, &plan, questions, counts)?;
+        (Some(built), answers, protected, Vec::new())
+    } else if questions.is_empty() && counts.is_empty() {
+        (None, Vec::new(), Vec::new(), Vec::new())
     } else {
-        let publication = indicators::publish(extract, &session.reference, questions, &memo)?;
-        (None, publication.answers, publication.protection.recodings)
+        let publication =
+            indicators::publish_with(extract, &session.reference, questions, counts, counts_threshold, &memo)?;
+        (
+            None,
+            publication.answers,
+            publication.counts,
+            publication.protection.recodings,
+        )
     };
+    let mut answers = answers.into_iter();
+    let mut protected = protected.into_iter();
+    let mut after_access = after_access.into_iter();
     let mut written = Vec::new();
     let mut listed = Vec::new();
-    for ((table, year, _, _), answer) in planned.iter().zip(&answers) {
-        let grid = match &answer.gap {
-            Some(gap) => gap.grid(&codebook)?,
-            None => answer.table.grid(&codebook)?,
+    for (table, year, asked) in &planned {
+        let (grid, scope, counts_by_day) = match asked {
+            Asked::Query(..) => {
+                let answer = answers.next().expect("an answer per question");
+                let grid = match &answer.gap {
+                    Some(gap) => gap.grid(&codebook)?,
+                    None => answer.table.grid(&codebook)?,
+                };
+                (grid, answer.plan.scope(), Default::default())
+            }
+            Asked::Survival(_) | Asked::Outcomes(_) => {
+                let prepared = after_access
+                    .next()
+                    .expect("prepared tables per survival and outcomes table");
+                let mine: Vec<ScopedTable> = protected.by_ref().take(prepared.count_tables().len()).collect();
+                prepared.finish(mine, &session.reference, &codebook)?
+            }
         };
         for format in &table.formats {
             let format = parse_format(format)?;
@@ -137,9 +171,9 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
             )?;
             listed.push(ListedTable {
                 file: name.clone(),
-                scope: answer.plan.scope(),
+                scope: scope.clone(),
                 universes_by_year: Default::default(),
-                counts_by_day: Default::default(),
+                counts_by_day: counts_by_day.clone(),
             });
             written.push(name);
         }
@@ -252,3 +286,136 @@ impl Log<'_> {
         Ok(())
     }
 }
+
+/// One job table of one year, checked before any data is read.
+enum Asked {
+    Query(
+        crate::cli::QueryArgs,
+        QueryOptions,
+        TableCommand,
+        crate::cli::StandardName,
+    ),
+    Survival(crate::cli::SurvivalArgs),
+    Outcomes(crate::cli::OutcomesArgs),
+}
+
+/// A job table once the data is read: a question for `rates` or `gap`, or
+/// the count tables of `survival` or `outcomes`, with a note when the
+/// period was cut at the as-of date.
+enum Prepared {
+    Question(Question, Option<String>),
+    Counts(AfterAccess, Option<String>),
+}
+
+/// A job's survival or outcomes table before protection.
+enum AfterAccess {
+    Survival(Box<SurvivalTable>),
+    Outcomes(Box<PreparedOutcomes>, Threshold),
+}
+
+impl Asked {
+    fn of(table: &TableJob, year: i32) -> Result<Asked> {
+        Ok(match table.command {
+            TableCommand::Rates | TableCommand::Gap => {
+                let query = table.query(year);
+                let options = QueryOptions::parse(&query, &table.stats())?;
+                Asked::Query(query, options, table.command, table.standard)
+            }
+            TableCommand::Survival => {
+                let args = table.survival(year);
+                crate::commands::survival::Planner::new(&args)?;
+                Asked::Survival(args)
+            }
+            TableCommand::Outcomes => {
+                let args = table.outcomes(year);
+                crate::commands::outcomes::Planner::new(&args)?;
+                Asked::Outcomes(args)
+            }
+        })
+    }
+
+    fn check(&self, as_of: chrono::NaiveDate) -> Result<()> {
+        match self {
+            Asked::Query(query, options, ..) => options.plan(query, as_of).map(|_| ()),
+            Asked::Survival(args) => crate::commands::survival::Planner::new(args)?.plan(as_of).map(|_| ()),
+            Asked::Outcomes(args) => crate::commands::outcomes::Planner::new(args)?.plan(as_of).map(|_| ()),
+        }
+    }
+
+    fn prepare(&self, extract: &crate::extract::Extract, reference: &crate::reference::Reference) -> Result<Prepared> {
+        let as_of = extract.as_of;
+        Ok(match self {
+            Asked::Query(query, options, command, standard) => {
+                let (plan, cut) = options.plan(query, as_of)?;
+                let question = match command {
+                    TableCommand::Gap => Question::Gap(plan, (*standard).into()),
+                    _ => Question::Rates(plan),
+                };
+                Prepared::Question(question, cut)
+            }
+            Asked::Survival(args) => {
+                let (plan, cut) = crate::commands::survival::Planner::new(args)?.plan(as_of)?;
+                Prepared::Counts(
+                    AfterAccess::Survival(Box::new(survival::prepare(extract, reference, &plan)?)),
+                    cut,
+                )
+            }
+            Asked::Outcomes(args) => {
+                let (plan, cut) = crate::commands::outcomes::Planner::new(args)?.plan(as_of)?;
+                let threshold = Threshold::new(args.stats.threshold)?;
+                Prepared::Counts(
+                    AfterAccess::Outcomes(Box::new(outcomes::prepare(extract, reference, &plan)?), threshold),
+                    cut,
+                )
+            }
+        })
+    }
+}
+
+impl AfterAccess {
+    fn count_tables(&self) -> Vec<ScopedTable> {
+        match self {
+            AfterAccess::Survival(table) => table.count_tables(),
+            AfterAccess::Outcomes(prepared, _) => prepared
+                .counts
+                .iter()
+                .map(|s| ScopedTable {
+                    name: s.name.clone(),
+                    scope: s.scope.clone(),
+                    table: s.table.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn threshold(&self) -> Threshold {
+        match self {
+            AfterAccess::Survival(table) => table.plan.base.threshold.expect("a published table has a threshold"),
+            AfterAccess::Outcomes(_, threshold) => *threshold,
+        }
+    }
+
+    /// The grid, its first count's scope and every day's, from the
+    /// protected count tables.
+    fn finish(
+        self,
+        protected: Vec<ScopedTable>,
+        reference: &crate::reference::Reference,
+        codebook: &Codebook,
+    ) -> Result<(crate::table::Grid, Scope, ScopesByDay)> {
+        let (grid, scopes) = match self {
+            AfterAccess::Survival(mut table) => {
+                table.apply(&protected, reference)?;
+                (table.grid(codebook)?, table.scopes_by_day())
+            }
+            AfterAccess::Outcomes(prepared, _) => {
+                let table = prepared.finish(protected, reference)?;
+                (table.grid(codebook)?, table.scopes_by_day())
+            }
+        };
+        let first = first_day_scope(&scopes).expect("a table of days has a day");
+        Ok((grid, first, scopes))
+    }
+}
+
+type ScopesByDay = std::collections::BTreeMap<String, std::collections::BTreeMap<String, Scope>>;

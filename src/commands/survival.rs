@@ -3,49 +3,29 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use chrono::NaiveDate;
 
 use crate::cli::SurvivalArgs;
 use crate::extract::schema::FileKind;
+use crate::indicators::plan::SelectionName;
 use crate::indicators::survival::{compute, Event, SurvivalPlan};
-use crate::indicators::Population;
+use crate::indicators::{Population, Selection};
 use crate::progress::Progress;
-use crate::session;
+use crate::session::{self, CellOptions};
 use crate::table::{Codebook, Dimension};
 
 pub fn run(args: &SurvivalArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    let options = session::CellOptions::parse(&args.cells, &args.stats, Population::Stock)?;
-    let selection = args.event.selection(
-        args.narrow.lmp.as_deref(),
-        session::selection(crate::indicators::plan::SelectionName::Tutte, &args.narrow)?,
+    let planner = Planner::new(args)?;
+    let (files, columns) = planner.reads();
+    let (session, plan) = session::open_planned(
+        &args.extract,
+        &files,
+        columns,
+        |as_of| planner.plan(as_of),
+        stderr,
+        progress,
     )?;
-    let compare = Dimension::parse_list(&args.compare)?;
-    let [compare] = compare[..] else {
-        anyhow::bail!("--compare: give one breakdown, e.g. gruppo_cittadinanza");
-    };
-    let mut days = args.days.clone();
-    days.sort_unstable();
-    days.dedup();
-    let plan = |as_of| -> Result<(SurvivalPlan, Option<String>)> {
-        let (base, note) = options.plan(&args.period, selection.clone(), as_of)?;
-        let plan = SurvivalPlan {
-            base,
-            event: args.event,
-            days: days.clone(),
-            interval: args.interval,
-            competing: args.competing,
-            compare,
-        };
-        plan.check()?;
-        Ok((plan, note))
-    };
-    let mut columns = crate::indicators::columns_read(options.dims(), &selection);
-    let mut files = session::ANALYSIS_FILES.to_vec();
-    if args.event == Event::Assunzione {
-        files.push(FileKind::Hirings);
-        columns.extend(["data_avviamento", "data_cessazione"]);
-    }
-    let (session, plan) = session::open_planned(&args.extract, &files, columns, plan, stderr, progress)?;
     let (table, protection) = compute(&session.extract, &session.reference, &plan)?;
     session::report_recodings(&protection, stderr)?;
     let persons: u64 = table
@@ -57,4 +37,64 @@ pub fn run(args: &SurvivalArgs, stderr: &mut dyn Write, progress: Progress) -> R
     writeln!(stderr, "cohort: {persons} persons whose DID starts in the period")?;
     let codebook = Codebook::new(&session.reference, args.output.lang);
     session::publish(&table.grid(&codebook)?, &args.output)
+}
+
+/// A survival question's options, checked before any data is read (the
+/// command's, or a batch job table's).
+pub struct Planner<'a> {
+    args: &'a SurvivalArgs,
+    options: CellOptions,
+    selection: Selection,
+    compare: Dimension,
+    days: Vec<i32>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(args: &'a SurvivalArgs) -> Result<Planner<'a>> {
+        let options = CellOptions::parse(&args.cells, &args.stats, Population::Stock)?;
+        let selection = args.event.selection(
+            args.narrow.lmp.as_deref(),
+            session::selection(SelectionName::Tutte, &args.narrow)?,
+        )?;
+        let compare = Dimension::parse_list(&args.compare)?;
+        let [compare] = compare[..] else {
+            bail!("--compare: give one breakdown, e.g. gruppo_cittadinanza");
+        };
+        let mut days = args.days.clone();
+        days.sort_unstable();
+        days.dedup();
+        Ok(Planner {
+            args,
+            options,
+            selection,
+            compare,
+            days,
+        })
+    }
+
+    /// The plan once the as-of date is known, with a note when its period was cut there.
+    pub fn plan(&self, as_of: NaiveDate) -> Result<(SurvivalPlan, Option<String>)> {
+        let (base, note) = self.options.plan(&self.args.period, self.selection.clone(), as_of)?;
+        let plan = SurvivalPlan {
+            base,
+            event: self.args.event,
+            days: self.days.clone(),
+            interval: self.args.interval,
+            competing: self.args.competing,
+            compare: self.compare,
+        };
+        plan.check()?;
+        Ok((plan, note))
+    }
+
+    /// The files and columns the question reads.
+    pub fn reads(&self) -> (Vec<FileKind>, Vec<&'static str>) {
+        let mut columns = crate::indicators::columns_read(self.options.dims(), &self.selection);
+        let mut files = session::ANALYSIS_FILES.to_vec();
+        if self.args.event == Event::Assunzione {
+            files.push(FileKind::Hirings);
+            columns.extend(["data_avviamento", "data_cessazione"]);
+        }
+        (files, columns)
+    }
 }

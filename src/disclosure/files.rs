@@ -34,6 +34,19 @@ pub struct ListedTable {
     pub counts_by_day: BTreeMap<String, BTreeMap<String, Scope>>,
 }
 
+/// What a table of days counts at its first day (the scope a manifest
+/// entry carries beside its `counts_by_day`): its events or outcomes.
+pub fn first_day_scope(counts_by_day: &BTreeMap<String, BTreeMap<String, Scope>>) -> Option<Scope> {
+    let (_, by_column) = counts_by_day
+        .iter()
+        .min_by_key(|(day, _)| day.parse::<i64>().unwrap_or(i64::MAX))?;
+    ["eventi", "esiti"]
+        .iter()
+        .find_map(|column| by_column.get(*column))
+        .or_else(|| by_column.values().next())
+        .cloned()
+}
+
 pub struct Folder {
     pub tables: Vec<PublishedTable>,
     /// Files read but not audited, and why.

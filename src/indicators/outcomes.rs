@@ -6,6 +6,8 @@
 //! tables protected like any rates table, and compared with Italians with
 //! `gap`'s statistics.
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
@@ -213,6 +215,12 @@ struct Hirings {
 
 impl Hirings {
     fn of(extract: &Extract, plan: &OutcomesPlan, as_of: i32) -> Result<Hirings> {
+        if !extract.holds(FileKind::Hirings) {
+            bail!(
+                "outcomes count hirings, and the extract {} has no avviamenti.csv: add the hirings of the Comunicazioni Obbligatorie to it (see docs/contracts/extract.md)",
+                extract.location.describe()
+            );
+        }
         let persons = extract.frame(FileKind::Persons)?.height();
         let frame = extract.frame(FileKind::Hirings)?;
         let ids = frame.column("id_lav")?.idx()?;
@@ -522,9 +530,22 @@ fn hide_together(outcome: &mut Table, at_work: &mut Table) {
 }
 
 impl OutcomesTable {
-    /// What the outcome counts at horizon `day`.
-    pub fn scope(&self, day: i32) -> Scope {
-        self.plan.scope(self.plan.outcome.name(), day)
+    /// What each count column of each horizon counts (for manifests and
+    /// `audit`): the outcome (`esiti`), and `gia_occupati` where the grid
+    /// shows it (not with `--gap`).
+    pub fn scopes_by_day(&self) -> BTreeMap<String, BTreeMap<String, Scope>> {
+        self.plan
+            .days
+            .iter()
+            .map(|day| {
+                let mut scopes =
+                    BTreeMap::from([("esiti".to_string(), self.plan.scope(self.plan.outcome.name(), *day))]);
+                if self.plan.gap.is_none() {
+                    scopes.insert("gia_occupati".to_string(), self.plan.scope("gia_occupati", *day));
+                }
+                (day.to_string(), scopes)
+            })
+            .collect()
     }
 
     /// The grid every renderer draws: a row per cell and horizon, or with

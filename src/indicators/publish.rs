@@ -9,7 +9,7 @@ use super::gap::{self, GapTable, Standard};
 use super::plan::RatesPlan;
 use super::population::Memo;
 use super::rates::compute;
-use crate::disclosure::{protect_set, Protection, ScopedTable};
+use crate::disclosure::{protect_set, Protection, ScopedTable, Threshold};
 use crate::extract::Extract;
 use crate::reference::Reference;
 use crate::table::Table;
@@ -52,22 +52,24 @@ pub fn publish(
     questions: Vec<(String, Question)>,
     memo: &Memo,
 ) -> Result<Publication> {
-    publish_with(extract, reference, questions, Vec::new(), memo)
+    publish_with(extract, reference, questions, Vec::new(), None, memo)
 }
 
 /// As [`publish`], protecting `counts` (the count tables of survival and
-/// outcomes tables, see `survival::SurvivalTable::count_tables`) with the
-/// answers as one set.
+/// outcomes tables, see `survival::SurvivalTable::count_tables`, at
+/// `counts_threshold`) with the answers as one set.
 pub fn publish_with(
     extract: &Extract,
     reference: &Reference,
     questions: Vec<(String, Question)>,
     counts: Vec<ScopedTable>,
+    counts_threshold: Option<Threshold>,
     memo: &Memo,
 ) -> Result<Publication> {
     let Some(threshold) = questions
         .iter()
         .filter_map(|(_, q)| q.plan().threshold)
+        .chain(counts_threshold)
         .max_by_key(|t| t.value())
     else {
         bail!("nothing to publish: every table needs a disclosure threshold");

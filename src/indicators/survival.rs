@@ -364,6 +364,23 @@ impl SurvivalTable {
         Some(recoding)
     }
 
+    /// What each count column of each day counts (for manifests and `audit`).
+    pub fn scopes_by_day(&self) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, Scope>> {
+        self.plan
+            .days
+            .iter()
+            .map(|day| {
+                (
+                    day.to_string(),
+                    ["eventi", "a_rischio"]
+                        .into_iter()
+                        .map(|what| (what.to_string(), self.plan.scope(what, *day)))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
     fn threshold(&self) -> Result<Threshold> {
         match self.plan.base.threshold {
             Some(threshold) => Ok(threshold),

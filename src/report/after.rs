@@ -4,14 +4,13 @@
 //! the end of a measure, against Italians). Their count tables are
 //! protected with every other table of the report.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
 
 use super::findings::{difference, points};
 use super::{charts, group_name, is_group, t, NamedTable, ReportPlan, Section, GROUPS};
+use crate::disclosure::files::first_day_scope;
 use crate::disclosure::recode::Recoding;
-use crate::disclosure::{Scope, ScopedTable};
+use crate::disclosure::ScopedTable;
 use crate::extract::schema::FileKind;
 use crate::extract::Extract;
 use crate::indicators::outcomes::{self, Origin, Outcome, OutcomesPlan, OutcomesTable, PreparedOutcomes};
@@ -149,25 +148,6 @@ impl Prepared {
     }
 }
 
-/// The day → count column → scope map the manifest gives `audit` for a
-/// table of days.
-fn survival_scopes(table: &SurvivalTable) -> BTreeMap<String, BTreeMap<String, Scope>> {
-    table
-        .count_tables()
-        .chunks(2)
-        .zip(&table.plan.days)
-        .map(|(pair, day)| {
-            (
-                day.to_string(),
-                [("eventi", &pair[0].scope), ("a_rischio", &pair[1].scope)]
-                    .into_iter()
-                    .map(|(column, scope)| (column.to_string(), scope.clone()))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
 impl AfterAccess {
     /// The sections, adding their tables with `add`.
     pub(super) fn sections(
@@ -213,8 +193,8 @@ impl AfterAccess {
                 name: name.to_string(),
                 title,
                 grid: table.grid(codebook)?,
-                scope: Some(table.count_tables()[0].scope.clone()),
-                counts_by_day: survival_scopes(table),
+                scope: first_day_scope(&table.scopes_by_day()),
+                counts_by_day: table.scopes_by_day(),
             }));
         }
         let mut paragraphs = vec![t(
@@ -239,19 +219,8 @@ impl AfterAccess {
                     "At work after the end of a measure, against Italians",
                 ),
                 grid: outcomes.grid(codebook)?,
-                scope: outcomes
-                    .horizons
-                    .first()
-                    .map(|_| outcome_scope(outcomes, OUTCOME_DAYS[0])),
-                counts_by_day: OUTCOME_DAYS
-                    .iter()
-                    .map(|day| {
-                        (
-                            day.to_string(),
-                            BTreeMap::from([("esiti".to_string(), outcome_scope(outcomes, *day))]),
-                        )
-                    })
-                    .collect(),
+                scope: first_day_scope(&outcomes.scopes_by_day()),
+                counts_by_day: outcomes.scopes_by_day(),
             });
             let series: Vec<String> = GROUPS.iter().map(|g| group_name(lang, g)).collect();
             let chart = charts::grouped_bars(
@@ -337,10 +306,6 @@ impl AfterAccess {
         }
         out
     }
-}
-
-fn outcome_scope(outcomes: &OutcomesTable, day: i32) -> Scope {
-    outcomes.scope(day)
 }
 
 /// A group's share with the event by `day`, when its row is shown.

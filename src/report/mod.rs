@@ -15,7 +15,7 @@ mod provenance;
 
 use anyhow::{bail, Context, Result};
 
-use crate::disclosure::{recode, Scope, Threshold};
+use crate::disclosure::{recode, Scope, ScopedTable, Threshold};
 use crate::extract::Extract;
 use crate::indicators::gap::GapTable;
 use crate::indicators::{self, Period, Population, Question, RatesPlan, Selection, Standard};
@@ -119,17 +119,19 @@ fn group_name(lang: Lang, code: &str) -> String {
 }
 
 pub fn build(extract: &Extract, reference: &Reference, plan: &ReportPlan) -> Result<Report> {
-    Ok(build_with(extract, reference, plan, Vec::new())?.0)
+    Ok(build_with(extract, reference, plan, Vec::new(), Vec::new())?.0)
 }
 
-/// The report, protected together with `also` (a job's own tables), whose
-/// answers come back in order.
+/// The report, protected together with `also` (a job's own tables) and
+/// `also_counts` (the count tables of a job's survival and outcomes
+/// tables), whose answers and protected count tables come back in order.
 pub fn build_with(
     extract: &Extract,
     reference: &Reference,
     plan: &ReportPlan,
     also: Vec<(String, Question)>,
-) -> Result<(Report, Vec<indicators::Answer>)> {
+    also_counts: Vec<ScopedTable>,
+) -> Result<(Report, Vec<indicators::Answer>, Vec<ScopedTable>)> {
     let Some(&year) = plan.years.last() else {
         bail!("the report needs at least one year")
     };
@@ -217,9 +219,12 @@ pub fn build_with(
     }
     questions.extend(also);
     let after_access = after::Prepared::new(extract, reference, report_period, plan)?;
-    let counts = after_access.count_tables();
+    let mut counts = after_access.count_tables();
+    let mine = counts.len();
+    counts.extend(also_counts);
     let memo = indicators::Memo::shared();
-    let mut publication = indicators::publish_with(extract, reference, questions, counts, &memo)?;
+    let mut publication = indicators::publish_with(extract, reference, questions, counts, Some(plan.threshold), &memo)?;
+    let also_counts = publication.counts.split_off(mine);
     let after_access = after_access.finish(std::mem::take(&mut publication.counts), reference)?;
     let mut protection = publication.protection;
     protection.recodings.extend(after_access.recodings.iter().cloned());
@@ -520,7 +525,7 @@ pub fn build_with(
         tables,
         manifest,
     };
-    Ok((report, also_answers))
+    Ok((report, also_answers, also_counts))
 }
 
 /// Whether a group code is `group`, or the pooled code that stands for it
