@@ -22,13 +22,14 @@ from lifelines import KaplanMeierFitter
 DAYS = [30, 90, 180, 365]
 
 
-def toolkit(binary, command, extract, year, as_of, extra):
+def toolkit(binary, command, extract, year, as_of, by, extra):
     out = subprocess.run(
         [binary, "-q", command, "--extract", extract, "--no-cache", "--year", str(year),
-         "--as-of", as_of, "--by", "gruppo_cittadinanza", "--threshold", "3",
+         "--as-of", as_of, "--by", by, "--threshold", "3",
          "--days", ",".join(map(str, DAYS)), "--format", "csv", *extra],
         check=True, capture_output=True, text=True).stdout
-    return pd.read_csv(io.StringIO(out), sep=";", dtype={"gruppo_cittadinanza": str})
+    return pd.read_csv(io.StringIO(out), sep=";", dtype={"gruppo_cittadinanza": str, "provincia": str},
+                       keep_default_na=False, na_values=[""])
 
 
 def load(con, extract):
@@ -40,6 +41,7 @@ def load(con, extract):
     con.register("groups", groups[["codice", "gruppo"]])
     activities = pd.read_csv(ACTIVITIES, sep=";", dtype=str)
     con.register("codes", activities[["codice", "categoria_lmp"]])
+    con.register("provinces", pd.read_csv(PROVINCES, sep=";", dtype=str)[["codice", "sigla"]])
 
 
 def d(column):
@@ -79,8 +81,12 @@ def outcomes_frame(con, year, as_of):
             select id_lav, {d('data_avviamento')} as hired,
                    case when data_cessazione = '' or data_cessazione is null then null else {d('data_cessazione')} end as ended
             from hirings),
-        horizons as (select unnest({DAYS}) as giorni)
-        select coalesce(g.gruppo, 'ND') as gruppo, h.giorni,
+        horizons as (select unnest({DAYS}) as giorni),
+        placed as (
+            select o.id_lav, s.prov_cpi,
+                   row_number() over (partition by o.id_lav order by {d('s.data_did')} desc, s.id_did desc) as k
+            from origins o join spells s on s.id_lav = o.id_lav and {d('s.data_did')} <= o.t0)
+        select coalesce(g.gruppo, 'ND') as gruppo, coalesce(pr.sigla, 'ND') as provincia, h.giorni,
                count(*) as popolazione,
                count(*) filter (where exists (select 1 from jobs j where j.id_lav = o.id_lav and j.hired <= o.t0
                                               and (j.ended is null or j.ended >= o.t0))) as gia_occupati,
@@ -89,6 +95,8 @@ def outcomes_frame(con, year, as_of):
                                               and (j.ended is null or j.ended >= o.t0 + h.giorni))) as esiti
         from origins o join persons p on p.id_lav = o.id_lav cross join horizons h
         left join groups g on g.codice = p.cittadinanza
+        left join placed pl on pl.id_lav = o.id_lav and pl.k = 1
+        left join provinces pr on pr.codice = pl.prov_cpi
         where o.t0 + h.giorni <= date '{as_of}'
         group by all order by all""").df()
 
@@ -102,7 +110,7 @@ def pooled_as(ours, groups):
 
 
 def main():
-    global REFERENCE, ACTIVITIES
+    global REFERENCE, ACTIVITIES, PROVINCES
     parser = argparse.ArgumentParser()
     parser.add_argument("--extract", required=True)
     parser.add_argument("--year", type=int, default=2023)
@@ -112,6 +120,7 @@ def main():
     args = parser.parse_args()
     REFERENCE = f"{args.reference}/cittadinanze.csv"
     ACTIVITIES = f"{args.reference}/attivita.csv"
+    PROVINCES = f"{args.reference}/province.csv"
     con = duckdb.connect()
     load(con, args.extract)
     worst = {}
@@ -125,7 +134,8 @@ def main():
     persons = survival_frame(con, args.year, args.as_of)
     persons["event"] = persons["first"].notna() & (persons["first"] <= persons["ends"])
     persons["time"] = ((persons["first"].where(persons["event"], persons["ends"])) - persons["start"]).dt.days
-    ours = toolkit(args.binary, "survival", args.extract, args.year, args.as_of, ["--ci", "log-log"])
+    ours = toolkit(args.binary, "survival", args.extract, args.year, args.as_of, "gruppo_cittadinanza",
+                   ["--ci", "log-log"])
     persons["gruppo"] = pooled_as(ours, persons["gruppo"])
     for group, members in persons.groupby("gruppo"):
         fit = KaplanMeierFitter().fit(members["time"], members["event"])
@@ -143,11 +153,12 @@ def main():
             note("survival ic95 log-log (lifelines)", row.ic95_inf - (1 - at.iloc[1]))
             note("survival ic95 log-log (lifelines)", row.ic95_sup - (1 - at.iloc[0]))
     expected = outcomes_frame(con, args.year, args.as_of)
-    ours = toolkit(args.binary, "outcomes", args.extract, args.year, args.as_of, [])
+    ours = toolkit(args.binary, "outcomes", args.extract, args.year, args.as_of, "provincia,gruppo_cittadinanza", [])
     expected["gruppo"] = pooled_as(ours, expected["gruppo"])
-    expected = expected.groupby(["gruppo", "giorni"], as_index=False).sum()
+    expected = expected.groupby(["provincia", "gruppo", "giorni"], as_index=False).sum()
     for _, want in expected.iterrows():
-        row = ours[(ours.gruppo_cittadinanza == want.gruppo) & (ours.giorni == want.giorni)]
+        row = ours[(ours.provincia == want.provincia) & (ours.gruppo_cittadinanza == want.gruppo)
+                   & (ours.giorni == want.giorni)]
         if row.empty or row.stato_cella.iloc[0] != "s":
             continue
         row = row.iloc[0]

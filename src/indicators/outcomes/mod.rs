@@ -11,19 +11,18 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
+mod grid;
+mod persons;
+
 use super::cells::{count_cells, CellCounts};
 use super::gap::{GapDims, GapTable, Standard};
 use super::plan::RatesPlan;
-use super::population::{
-    cohort_spells, counted_activities, gathered_persons, one_spell_per_person, with_persons_value, REF_DID,
-};
 use crate::disclosure::recode::{pool_alike, Recoding};
 use crate::disclosure::{protect_set, Protection, Scope, ScopedTable, Threshold};
-use crate::engine::epoch_days;
-use crate::extract::schema::{FileKind, CONTRACTS};
+use crate::extract::schema::CONTRACTS;
 use crate::extract::Extract;
 use crate::reference::Reference;
-use crate::table::{interval_columns, key_columns, key_values, CellStatus, Codebook, Grid, Lang, Row, Table, Value};
+use crate::table::{CellStatus, Codebook, Lang, Row, Table};
 
 /// What is counted at each horizon (`--outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -64,11 +63,6 @@ impl Origin {
         }
     }
 }
-
-/// A job lasting this many days or more is stable, whatever its contract.
-const STABLE_DAYS: i32 = 181;
-/// Contracts that are stable whatever their length.
-const STABLE_CONTRACTS: [&str; 2] = ["TI", "APPR"];
 
 #[derive(Debug, Clone)]
 pub struct OutcomesPlan {
@@ -156,165 +150,6 @@ fn working(h: usize) -> String {
     format!("__working_{h}")
 }
 
-const ORIGIN: &str = "__origin";
-
-/// Each person's origin day beside their job centre and province.
-fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<DataFrame> {
-    let layout = extract.analysed_layout()?;
-    let spells = extract.frame(FileKind::Spells)?;
-    let persons = extract.frame(FileKind::Persons)?.height();
-    let period = plan.base.period;
-    match plan.origin {
-        Origin::Did => Ok(
-            cohort_spells(spells.clone().lazy(), spells, period, layout.spells_by_person)
-                .with_column(col(REF_DID).alias(ORIGIN))
-                .collect()?,
-        ),
-        Origin::EndOfMeasure => {
-            let ends = counted_activities(
-                extract.frame(FileKind::Activities)?.clone().lazy(),
-                reference,
-                &plan.base.selection,
-            )
-            .filter(
-                col("data_fine")
-                    .gt_eq(crate::engine::date_lit(period.from))
-                    .and(col("data_fine").lt_eq(crate::engine::date_lit(period.to))),
-            )
-            .group_by([col("id_lav")])
-            .agg([col("data_fine").max().alias(ORIGIN)])
-            .collect()?;
-            // The latest spell starting on or before the origin, open or closed.
-            let before = with_persons_value(spells.clone().lazy(), &ends, ORIGIN, persons)?
-                .filter(col("data_did").lt_eq(col(ORIGIN)));
-            let mut columns = vec![col("id_lav")];
-            columns.extend(
-                ["cpi", "prov_cpi"]
-                    .iter()
-                    .filter(|c| spells.column(c).is_ok())
-                    .map(|c| col(*c)),
-            );
-            let latest = one_spell_per_person(before, true, layout.spells_by_person).select(columns);
-            Ok(ends
-                .lazy()
-                .join(latest, [col("id_lav")], [col("id_lav")], JoinArgs::new(JoinType::Left))
-                .sort(["id_lav"], SortMultipleOptions::default())
-                .collect()?)
-        }
-    }
-}
-
-/// Each person's hirings of the counted contracts, person by person.
-struct Hirings {
-    /// Hirings of person p are `starts[offsets[p]..offsets[p + 1]]`.
-    offsets: Vec<usize>,
-    starts: Vec<i32>,
-    ends: Vec<Option<i32>>,
-    stable: Vec<bool>,
-}
-
-impl Hirings {
-    fn of(extract: &Extract, plan: &OutcomesPlan, as_of: i32) -> Result<Hirings> {
-        if !extract.holds(FileKind::Hirings) {
-            bail!(
-                "outcomes count hirings, and the extract {} has no avviamenti.csv: add the hirings of the Comunicazioni Obbligatorie to it (see docs/contracts/extract.md)",
-                extract.location.describe()
-            );
-        }
-        let persons = extract.frame(FileKind::Persons)?.height();
-        let frame = extract.frame(FileKind::Hirings)?;
-        let ids = frame.column("id_lav")?.idx()?;
-        let starts = frame.column("data_avviamento")?.date()?.physical();
-        let ends = frame.column("data_cessazione")?.date()?.physical();
-        let contracts = frame.column("tipo_contratto")?.u32()?;
-        let stable_contracts: Vec<usize> = STABLE_CONTRACTS
-            .iter()
-            .filter_map(|c| CONTRACTS.iter().position(|x| x == c))
-            .collect();
-        let mut kept: Vec<(u32, i32, Option<i32>, bool)> = Vec::new();
-        for (((id, start), end), contract) in ids
-            .into_no_null_iter()
-            .zip(starts.into_no_null_iter())
-            .zip(ends.iter())
-            .zip(contracts.into_no_null_iter())
-        {
-            if !plan.contracts.contains(&(contract as usize)) {
-                continue;
-            }
-            let lasting = end.unwrap_or(as_of) - start + 1 >= STABLE_DAYS;
-            kept.push((
-                id,
-                start,
-                end,
-                lasting || stable_contracts.contains(&(contract as usize)),
-            ));
-        }
-        kept.sort_unstable_by_key(|h| h.0);
-        let mut offsets = vec![0usize; persons + 1];
-        for h in &kept {
-            offsets[h.0 as usize + 1] += 1;
-        }
-        for p in 0..persons {
-            offsets[p + 1] += offsets[p];
-        }
-        Ok(Hirings {
-            offsets,
-            starts: kept.iter().map(|h| h.1).collect(),
-            ends: kept.iter().map(|h| h.2).collect(),
-            stable: kept.iter().map(|h| h.3).collect(),
-        })
-    }
-
-    fn of_person(&self, person: u32) -> std::ops::Range<usize> {
-        self.offsets[person as usize]..self.offsets[person as usize + 1]
-    }
-}
-
-/// Every person with an origin, their breakdown columns, and per horizon
-/// h whether they are followed that long, reached the outcome, and were
-/// already at work at the origin.
-fn followed(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<LazyFrame> {
-    let as_of = epoch_days(extract.as_of);
-    let mut origins = origins(extract, reference, plan)?;
-    let hirings = Hirings::of(extract, plan, as_of)?;
-    let ids: Vec<u32> = origins.column("id_lav")?.idx()?.into_no_null_iter().collect();
-    let days: Vec<i32> = origins.column(ORIGIN)?.date()?.physical().into_no_null_iter().collect();
-    let mut columns: Vec<Vec<u32>> = vec![Vec::with_capacity(ids.len()); 3 * plan.days.len()];
-    for (id, origin) in ids.iter().zip(&days) {
-        let jobs = hirings.of_person(*id);
-        let at_work = jobs
-            .clone()
-            .any(|j| hirings.starts[j] <= *origin && hirings.ends[j].is_none_or(|end| end >= *origin));
-        for (h, horizon) in plan.days.iter().enumerate() {
-            let day = origin + horizon;
-            let observable = day <= as_of;
-            let after = |j: &usize| hirings.starts[*j] > *origin && hirings.starts[*j] <= day;
-            let reached = observable
-                && match plan.outcome {
-                    Outcome::Occupati => jobs
-                        .clone()
-                        .filter(after)
-                        .any(|j| hirings.ends[j].is_none_or(|e| e >= day)),
-                    Outcome::Assunti => jobs.clone().any(|j| after(&j)),
-                    Outcome::Stabili => jobs.clone().filter(after).any(|j| hirings.stable[j]),
-                };
-            columns[3 * h].push(u32::from(observable));
-            columns[3 * h + 1].push(u32::from(reached));
-            columns[3 * h + 2].push(u32::from(observable && at_work));
-        }
-    }
-    for (h, _) in plan.days.iter().enumerate() {
-        for (name, values) in [
-            (observed(h), &columns[3 * h]),
-            (reached(h), &columns[3 * h + 1]),
-            (working(h), &columns[3 * h + 2]),
-        ] {
-            origins.with_column(Column::new(name.into(), values.clone()))?;
-        }
-    }
-    gathered_persons(origins.lazy(), extract.frame(FileKind::Persons)?)
-}
-
 /// One horizon's cells: the outcome and "already at work" among the
 /// persons followed that long.
 pub struct Horizon {
@@ -394,7 +229,7 @@ pub fn prepare(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
     let Some(threshold) = plan.base.threshold else {
         bail!("an outcomes table is published: it needs a disclosure threshold");
     };
-    let persons = followed(extract, reference, plan)?.collect()?;
+    let persons = persons::followed(extract, reference, plan)?.collect()?;
     let names = counted_names(plan.days.len());
     let counted: Vec<&str> = names.iter().map(String::as_str).collect();
     let published_plan = plan.published_plan()?;
@@ -546,86 +381,5 @@ impl OutcomesTable {
                 (day.to_string(), scopes)
             })
             .collect()
-    }
-
-    /// The grid every renderer draws: a row per cell and horizon, or with
-    /// `--gap` a row per group, stratum and horizon.
-    pub fn grid(&self, codebook: &Codebook) -> Result<Grid> {
-        if self.plan.gap.is_some() {
-            return self.gap_grid(codebook);
-        }
-        let plan = &self.plan.base;
-        let z = crate::stats::critical_value(plan.confidence)?;
-        let (low, high) = interval_columns("ic", plan.confidence);
-        let mut columns = key_columns(&plan.dims);
-        columns.extend(
-            [
-                "giorni",
-                "popolazione",
-                "gia_occupati",
-                "esiti",
-                "tasso",
-                &low,
-                &high,
-                "affidabile",
-                "stato_cella",
-            ]
-            .map(String::from),
-        );
-        let mut rows = Vec::new();
-        let mut cells: Vec<&Vec<String>> = Vec::new();
-        for horizon in &self.horizons {
-            for row in horizon.outcome.printed_rows() {
-                if !cells.contains(&&row.keys) {
-                    cells.push(&row.keys);
-                }
-            }
-        }
-        for keys in cells {
-            for horizon in &self.horizons {
-                let found = horizon.outcome.rows.iter().position(|r| r.keys == *keys);
-                let Some(index) = found else { continue };
-                let (row, working) = (&horizon.outcome.rows[index], &horizon.at_work.rows[index]);
-                let mut values = key_values(&plan.dims, keys, codebook);
-                values.push(Value::Code(horizon.day.to_string()));
-                if row.status.is_suppressed() {
-                    values.extend(std::iter::repeat_n(Value::Missing, 7));
-                } else {
-                    values.push(Value::Count(row.population));
-                    values.push(Value::Count(working.beneficiaries));
-                    values.push(Value::Count(row.beneficiaries));
-                    values.extend(row.rate_values(z));
-                }
-                values.push(Value::Code(row.status.code().to_string()));
-                rows.push(values);
-            }
-        }
-        Ok(Grid { columns, rows })
-    }
-
-    /// Each horizon's gap grid, one after the other, with the horizon
-    /// after the breakdowns and the outcome's counts named as such.
-    fn gap_grid(&self, codebook: &Codebook) -> Result<Grid> {
-        let mut columns = Vec::new();
-        let mut rows = Vec::new();
-        for horizon in &self.horizons {
-            let gap = horizon.gap.as_ref().expect("--gap computes a gap table per horizon");
-            let grid = gap.grid(codebook)?;
-            let keys = key_columns(&gap.strata_dims).len() + key_columns(&[gap.compared]).len();
-            if columns.is_empty() {
-                columns = grid.columns.clone();
-                columns.insert(keys, "giorni".to_string());
-                for name in &mut columns {
-                    if let Some(rest) = name.strip_prefix("beneficiari") {
-                        *name = format!("esiti{rest}");
-                    }
-                }
-            }
-            for mut row in grid.rows {
-                row.insert(keys, Value::Code(horizon.day.to_string()));
-                rows.push(row);
-            }
-        }
-        Ok(Grid { columns, rows })
     }
 }
