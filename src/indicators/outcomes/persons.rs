@@ -81,6 +81,10 @@ fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Res
 /// that order, as the cache keeps them, give it as the later row); none
 /// for persons without an origin or such a spell.
 fn latest_spell_before(spells: &DataFrame, origin: &[Option<i32>], in_order: bool) -> Result<Vec<Option<IdxSize>>> {
+    let followed = PersonSet::of(
+        origin.len(),
+        (0..origin.len() as u32).filter(|p| origin[*p as usize].is_some()),
+    );
     let ids = spells.column("id_lav")?.idx()?;
     let starts = spells.column("data_did")?.date()?.physical();
     let spell_ids = if in_order {
@@ -90,6 +94,9 @@ fn latest_spell_before(spells: &DataFrame, origin: &[Option<i32>], in_order: boo
     };
     let mut best: Vec<Option<IdxSize>> = vec![None; origin.len()];
     for (row, (id, start)) in ids.into_no_null_iter().zip(starts.into_no_null_iter()).enumerate() {
+        if !followed.contains(id) {
+            continue;
+        }
         let Some(day) = origin[id as usize] else { continue };
         if start > day {
             continue;
@@ -115,6 +122,28 @@ fn latest_spell_before(spells: &DataFrame, origin: &[Option<i32>], in_order: boo
     Ok(best)
 }
 
+/// A set of persons by position, a bit each: small enough to stay in the
+/// processor's caches where a value per person would not, so that the
+/// rows of the persons outside it are passed over cheaply, whatever their
+/// order.
+struct PersonSet {
+    bits: Vec<u64>,
+}
+
+impl PersonSet {
+    fn of(persons: usize, members: impl Iterator<Item = u32>) -> PersonSet {
+        let mut bits = vec![0u64; persons.div_ceil(64)];
+        for p in members {
+            bits[p as usize / 64] |= 1 << (p % 64);
+        }
+        PersonSet { bits }
+    }
+
+    fn contains(&self, person: u32) -> bool {
+        self.bits[person as usize / 64] & (1 << (person % 64)) != 0
+    }
+}
+
 /// Each person's hirings of the counted contracts, person by person.
 struct Hirings {
     /// Hirings of person p are `starts[offsets[p]..offsets[p + 1]]`.
@@ -125,7 +154,7 @@ struct Hirings {
 }
 
 impl Hirings {
-    fn of(extract: &Extract, plan: &OutcomesPlan, as_of: i32) -> Result<Hirings> {
+    fn of(extract: &Extract, plan: &OutcomesPlan, as_of: i32, followed: &PersonSet) -> Result<Hirings> {
         if !extract.holds(FileKind::Hirings) {
             bail!(
                 "outcomes count hirings, and the extract {} has no avviamenti.csv: add the hirings of the Comunicazioni Obbligatorie to it (see docs/contracts/extract.md)",
@@ -150,7 +179,7 @@ impl Hirings {
         // then put each in its person's slot.
         let mut offsets = vec![0usize; persons + 1];
         for (id, contract) in ids.into_no_null_iter().zip(contracts.into_no_null_iter()) {
-            if counted[contract as usize] {
+            if counted[contract as usize] && followed.contains(id) {
                 offsets[id as usize + 1] += 1;
             }
         }
@@ -166,7 +195,7 @@ impl Hirings {
             .zip(ends.iter())
             .zip(contracts.into_no_null_iter())
         {
-            if !counted[contract as usize] {
+            if !counted[contract as usize] || !followed.contains(id) {
                 continue;
             }
             let slot = &mut next[id as usize];
@@ -195,8 +224,9 @@ impl Hirings {
 pub(super) fn followed(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<LazyFrame> {
     let as_of = epoch_days(extract.as_of);
     let mut origins = origins(extract, reference, plan)?;
-    let hirings = Hirings::of(extract, plan, as_of)?;
     let ids: Vec<u32> = origins.column("id_lav")?.idx()?.into_no_null_iter().collect();
+    let persons = extract.frame(FileKind::Persons)?.height();
+    let hirings = Hirings::of(extract, plan, as_of, &PersonSet::of(persons, ids.iter().copied()))?;
     let days: Vec<i32> = origins.column(ORIGIN)?.date()?.physical().into_no_null_iter().collect();
     let mut columns: Vec<Vec<u32>> = vec![Vec::with_capacity(ids.len()); 3 * plan.days.len()];
     for (id, origin) in ids.iter().zip(&days) {
