@@ -53,12 +53,7 @@ impl Session {
         stderr: &mut dyn Write,
         progress: Progress,
     ) -> Result<Session> {
-        let options = LoadOptions {
-            analysed_only: true,
-            columns_read,
-            ..load_options(&args.source, progress)
-        };
-        let session = Session::load_with(&args.source, kinds, &options)?;
+        let session = Session::load(&args.source, kinds, columns_read, progress)?;
         report_rows(&session.extract, args, stderr)?;
         Ok(session)
     }
