@@ -245,3 +245,30 @@ fn outcomes_from_the_did() {
     );
     assert_eq!(fixed_term[1][8], "u");
 }
+
+#[test]
+fn without_avviamenti_hirings_cannot_be_counted_and_the_error_says_what_to_add() {
+    let work = Workdir::new();
+    let dir = work.extract(
+        "no-hirings",
+        &[
+            ("lavoratori.csv", PERSONS.as_bytes().to_vec()),
+            ("did.csv", SPELLS.as_bytes().to_vec()),
+            ("politiche.csv", ACTIVITIES.as_bytes().to_vec()),
+        ],
+    );
+    for args in [&["outcomes"][..], &["survival", "--event", "assunzione"][..]] {
+        let mut args = args.to_vec();
+        args.extend(["--extract", dir.to_str().unwrap(), "--year", "2023"]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("has no avviamenti.csv: add the hirings of the Comunicazioni Obbligatorie"),
+            "{stderr}"
+        );
+    }
+    let out = run(&["survival", "--extract", dir.to_str().unwrap(), "--compare", "nazione"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--compare \"nazione\""));
+}

@@ -56,9 +56,12 @@ impl<'a> Planner<'a> {
             args.narrow.lmp.as_deref(),
             session::selection(SelectionName::Tutte, &args.narrow)?,
         )?;
-        let compare = Dimension::parse_list(&args.compare)?;
-        let [compare] = compare[..] else {
-            bail!("--compare: give one breakdown, e.g. gruppo_cittadinanza");
+        let wanted = args.compare.trim().to_ascii_lowercase();
+        let Some(compare) = Dimension::ALL.into_iter().find(|d| d.name() == wanted) else {
+            bail!(
+                "--compare {:?}: give one breakdown of --by, e.g. gruppo_cittadinanza",
+                args.compare
+            );
         };
         let mut days = args.days.clone();
         days.sort_unstable();

@@ -310,6 +310,18 @@ impl Extract {
             .ok_or_else(|| anyhow!("{} was not loaded", kind.spec().name))
     }
 
+    /// The hirings (avviamenti.csv, an optional file), or an error saying
+    /// that `needed_by` counts them and what to add.
+    pub(crate) fn hirings(&self, needed_by: &str) -> Result<&DataFrame> {
+        if !self.holds(FileKind::Hirings) {
+            return Err(anyhow!(
+                "{needed_by} counts hirings, and the extract {} has no avviamenti.csv: add the hirings of the Comunicazioni Obbligatorie to it (see docs/contracts/extract.md)",
+                self.location.describe()
+            ));
+        }
+        self.frame(FileKind::Hirings)
+    }
+
     /// Whether the extract holds `kind`'s file (avviamenti.csv is optional).
     pub fn holds(&self, kind: FileKind) -> bool {
         self.frames.contains_key(&kind)

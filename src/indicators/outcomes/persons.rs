@@ -4,7 +4,7 @@
 //! person by person, and per horizon whether they are followed that long,
 //! reached the outcome, and were already at work at the origin.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use polars::prelude::*;
 
 use super::{observed, reached, working, Origin, Outcome, OutcomesPlan};
@@ -155,14 +155,8 @@ struct Hirings {
 
 impl Hirings {
     fn of(extract: &Extract, plan: &OutcomesPlan, as_of: i32, followed: &PersonSet) -> Result<Hirings> {
-        if !extract.holds(FileKind::Hirings) {
-            bail!(
-                "outcomes count hirings, and the extract {} has no avviamenti.csv: add the hirings of the Comunicazioni Obbligatorie to it (see docs/contracts/extract.md)",
-                extract.location.describe()
-            );
-        }
+        let frame = extract.hirings("outcomes")?;
         let persons = extract.frame(FileKind::Persons)?.height();
-        let frame = extract.frame(FileKind::Hirings)?;
         let ids = frame.column("id_lav")?.idx()?;
         let starts = frame.column("data_avviamento")?.date()?.physical();
         let ends = frame.column("data_cessazione")?.date()?.physical();

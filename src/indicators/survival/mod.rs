@@ -179,7 +179,7 @@ fn follow_ups(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> 
     }
     let events = match plan.event {
         Event::Assunzione => extract
-            .frame(FileKind::Hirings)?
+            .hirings("survival --event assunzione")?
             .select(["id_lav", "data_avviamento"])?,
         _ => counted_activities(
             extract.frame(FileKind::Activities)?.clone().lazy(),
