@@ -80,6 +80,12 @@ fn extract(work: &Workdir) -> std::path::PathBuf {
 
 /// The CSV rows of a command, the same from the CSV files and from the cache.
 fn rows(command: &str, extra: &[&str]) -> Vec<Vec<String>> {
+    answer(command, extra).0
+}
+
+/// The CSV rows of a command (the same from the CSV files and from the
+/// cache), and what it said on stderr reading the CSV files.
+fn answer(command: &str, extra: &[&str]) -> (Vec<Vec<String>>, String) {
     let work = Workdir::new();
     let dir = extract(&work);
     let mut args = vec![
@@ -96,13 +102,17 @@ fn rows(command: &str, extra: &[&str]) -> Vec<Vec<String>> {
         "csv",
     ];
     args.extend_from_slice(extra);
-    let from_csv = run_ok(&args);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let from_csv = String::from_utf8(output.stdout).unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
     run_ok(&["import", "--extract", dir.to_str().unwrap()]);
     assert_eq!(run_ok(&args), from_csv, "from the cache: {command} {extra:?}");
-    from_csv
+    let rows = from_csv
         .lines()
         .map(|line| line.split(';').map(String::from).collect())
-        .collect()
+        .collect();
+    (rows, said)
 }
 
 fn number(text: &str) -> f64 {
@@ -174,27 +184,8 @@ fn a_closed_did_is_a_competing_event_with_competing() {
 
 #[test]
 fn outcomes_count_only_persons_followed_long_enough() {
-    let work = Workdir::new();
-    let dir = extract(&work);
-    let output = run(&[
-        "outcomes",
-        "--extract",
-        dir.to_str().unwrap(),
-        "--as-of",
-        "31/12/2023",
-        "--year",
-        "2023",
-        "--threshold",
-        "3",
-        "--days",
-        "30,90",
-        "--format",
-        "csv",
-    ]);
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (table, stderr) = answer("outcomes", &["--days", "30,90"]);
     assert!(stderr.contains("at 90 days, 1 persons are left out"), "{stderr}");
-    let table = rows("outcomes", &["--days", "30,90"]);
     assert_eq!(
         table[0],
         [

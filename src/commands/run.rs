@@ -109,7 +109,13 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
             }
         }
     }
-    let counts: Vec<ScopedTable> = after_access.iter().flat_map(AfterAccess::count_tables).collect();
+    let mut counts: Vec<ScopedTable> = Vec::new();
+    let mut counted = Vec::with_capacity(after_access.len());
+    for prepared in &after_access {
+        let tables = prepared.count_tables();
+        counted.push(tables.len());
+        counts.extend(tables);
+    }
     let counts_threshold = after_access
         .iter()
         .map(AfterAccess::threshold)
@@ -140,7 +146,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     };
     let mut answers = answers.into_iter();
     let mut protected = protected.into_iter();
-    let mut after_access = after_access.into_iter();
+    let mut after_access = after_access.into_iter().zip(counted);
     let mut written = Vec::new();
     let mut listed = Vec::new();
     for (table, year, asked) in &planned {
@@ -154,10 +160,10 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
                 (grid, answer.plan.scope(), Default::default())
             }
             Asked::Survival(_) | Asked::Outcomes(_) => {
-                let prepared = after_access
+                let (prepared, counted) = after_access
                     .next()
                     .expect("prepared tables per survival and outcomes table");
-                let mine: Vec<ScopedTable> = protected.by_ref().take(prepared.count_tables().len()).collect();
+                let mine: Vec<ScopedTable> = protected.by_ref().take(counted).collect();
                 prepared.finish(mine, &session.reference, &codebook)?
             }
         };
@@ -376,15 +382,7 @@ impl AfterAccess {
     fn count_tables(&self) -> Vec<ScopedTable> {
         match self {
             AfterAccess::Survival(table) => table.count_tables(),
-            AfterAccess::Outcomes(prepared, _) => prepared
-                .counts
-                .iter()
-                .map(|s| ScopedTable {
-                    name: s.name.clone(),
-                    scope: s.scope.clone(),
-                    table: s.table.clone(),
-                })
-                .collect(),
+            AfterAccess::Outcomes(prepared, _) => prepared.count_tables(),
         }
     }
 

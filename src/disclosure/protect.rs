@@ -18,6 +18,7 @@ use crate::table::{CellStatus, Codebook, Lang, Table, TOTAL};
 const MAX_ROUNDS: usize = 100;
 
 /// A table to publish, with the persons and activities it counts.
+#[derive(Clone)]
 pub struct ScopedTable {
     pub name: String,
     pub scope: Scope,

@@ -106,11 +106,7 @@ impl Prepared {
     pub(super) fn count_tables(&self) -> Vec<ScopedTable> {
         let mut tables: Vec<ScopedTable> = self.times.iter().flat_map(|t| t.count_tables()).collect();
         if let Some(after) = &self.outcomes {
-            tables.extend(after.counts.iter().map(|s| ScopedTable {
-                name: s.name.clone(),
-                scope: s.scope.clone(),
-                table: s.table.clone(),
-            }));
+            tables.extend(after.count_tables());
         }
         tables
     }

@@ -311,6 +311,11 @@ impl OutcomesPlan {
 }
 
 impl PreparedOutcomes {
+    /// The count tables to protect, a pair per horizon.
+    pub fn count_tables(&self) -> Vec<ScopedTable> {
+        self.counts.clone()
+    }
+
     /// The table from its count tables as protection left them (in the
     /// order of [`PreparedOutcomes::counts`]).
     pub fn finish(self, protected: Vec<ScopedTable>, reference: &Reference) -> Result<OutcomesTable> {
