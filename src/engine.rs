@@ -145,13 +145,8 @@ pub fn grid_to_parquet(grid: &crate::table::Grid) -> anyhow::Result<Vec<u8>> {
                     .collect();
                 Series::new(name, data)
             }
-            Some(Value::Proportion(_) | Value::Number(_)) => {
-                let data: Vec<Option<f64>> = values()
-                    .map(|v| match v {
-                        Value::Proportion(x) | Value::Number(x) => Some(*x),
-                        _ => None,
-                    })
-                    .collect();
+            Some(v) if v.real().is_some() => {
+                let data: Vec<Option<f64>> = values().map(Value::real).collect();
                 Series::new(name, data)
             }
             Some(Value::Flag(_)) => {

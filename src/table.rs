@@ -394,8 +394,22 @@ pub enum Value {
     Proportion(f64),
     /// A signed number that is not a proportion (a difference, a ratio, an index).
     Number(f64),
+    /// A number of days: whole, or half way between two (a median).
+    Days(f64),
+    /// A test's p-value, which people read to three decimals or as "< 0.001".
+    PValue(f64),
     Flag(bool),
     Missing,
+}
+
+impl Value {
+    /// The value of a non-count number, as machine formats write it.
+    pub fn real(&self) -> Option<f64> {
+        match self {
+            Value::Proportion(x) | Value::Number(x) | Value::Days(x) | Value::PValue(x) => Some(*x),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ const ARGS: [&str; 7] = [
     "--year",
     "2024",
     "--by",
-    "provincia,sesso,gruppo_cittadinanza",
+    "provincia,sesso,cittadinanza",
     "--margins",
     "--output",
 ];
@@ -27,7 +27,7 @@ fn parquet_holds_typed_columns_with_nulls_for_suppressed_cells() {
         "--year",
         "2024",
         "--by",
-        "provincia,sesso,gruppo_cittadinanza",
+        "provincia,sesso,cittadinanza",
         "--margins",
         "--format",
         "csv",

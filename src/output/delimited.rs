@@ -13,9 +13,9 @@ pub fn render(grid: &Grid) -> Vec<u8> {
         let fields = row.iter().map(|value| match value {
             Value::Code(s) | Value::Text(s) => s.clone(),
             Value::Count(n) => n.to_string(),
-            Value::Proportion(p) | Value::Number(p) => machine_number(*p),
             Value::Flag(b) => b.to_string(),
             Value::Missing => String::new(),
+            other => other.real().map(machine_number).unwrap_or_default(),
         });
         writer.write_record(fields).expect("writing to memory");
     }

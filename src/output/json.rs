@@ -16,9 +16,11 @@ pub fn render(grid: &Grid) -> Vec<u8> {
             match value {
                 Value::Code(s) | Value::Text(s) => out.push_str(&serde_json::to_string(s).expect("strings serialise")),
                 Value::Count(n) => out.push_str(&n.to_string()),
-                Value::Proportion(p) | Value::Number(p) if p.is_finite() => out.push_str(&machine_number(*p)),
                 Value::Flag(b) => out.push_str(&b.to_string()),
-                Value::Proportion(_) | Value::Number(_) | Value::Missing => out.push_str("null"),
+                other => match other.real().filter(|x| x.is_finite()) {
+                    Some(x) => out.push_str(&machine_number(x)),
+                    None => out.push_str("null"),
+                },
             }
         }
         out.push('}');

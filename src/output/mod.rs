@@ -76,5 +76,25 @@ pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
 /// Numbers in machine formats: the shortest text that reads back as the
 /// same number (and never `-0`).
 fn machine_number(value: f64) -> String {
-    format!("{}", value + 0.0)
+    // Rust writes every digit of a tiny p-value without an exponent.
+    if value != 0.0 && value.abs() < 1e-6 {
+        format!("{value:e}")
+    } else {
+        format!("{}", value + 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::machine_number;
+
+    #[test]
+    fn machine_numbers_read_back_exactly_and_tiny_ones_take_an_exponent() {
+        assert_eq!(machine_number(0.25), "0.25");
+        assert_eq!(machine_number(-0.0), "0");
+        assert_eq!(machine_number(6.810264342339164e-102), "6.810264342339164e-102");
+        for value in [0.1, 1.0 / 3.0, 2.5e-7, 123456.789] {
+            assert_eq!(machine_number(value).parse::<f64>().unwrap(), value);
+        }
+    }
 }

@@ -33,6 +33,10 @@ pub fn human(value: &Value, lang: Lang) -> (String, bool) {
         Value::Count(n) => (thousands(*n, lang), true),
         Value::Proportion(p) => (percent(*p, lang), true),
         Value::Number(v) => (decimal(*v, 2, lang), true),
+        Value::Days(v) if v.fract() == 0.0 => (decimal(*v, 0, lang), true),
+        Value::Days(v) => (decimal(*v, 1, lang), true),
+        Value::PValue(p) if *p < 0.001 => (format!("< {}", decimal(0.001, 3, lang)), true),
+        Value::PValue(p) => (decimal(*p, 3, lang), true),
         Value::Flag(b) => (yes_no(*b, lang).to_string(), false),
         Value::Missing => (String::new(), false),
     }
@@ -104,5 +108,14 @@ mod tests {
         assert_eq!(percent(0.1234, Lang::It), "12,3");
         assert_eq!(percent(0.1234, Lang::En), "12.3");
         assert_eq!(percent(1.0, Lang::It), "100,0");
+    }
+
+    #[test]
+    fn days_and_p_values_read_as_people_quote_them() {
+        assert_eq!(human(&Value::Days(44.0), Lang::It).0, "44");
+        assert_eq!(human(&Value::Days(44.5), Lang::It).0, "44,5");
+        assert_eq!(human(&Value::PValue(0.0062), Lang::It).0, "0,006");
+        assert_eq!(human(&Value::PValue(0.0062), Lang::En).0, "0.006");
+        assert_eq!(human(&Value::PValue(6.8e-102), Lang::It).0, "< 0,001");
     }
 }

@@ -22,6 +22,8 @@ pub fn render_workbook(sheets: &[(&str, &Grid)]) -> Result<Vec<u8>> {
     let count = Format::new().set_num_format("#,##0");
     let percent = Format::new().set_num_format("0.0%");
     let number = Format::new().set_num_format("0.00");
+    let days = Format::new().set_num_format("General");
+    let p_value = Format::new().set_num_format("0.000");
     let grey = |f: Format| {
         f.set_pattern(FormatPattern::Solid)
             .set_background_color(Color::RGB(0xEEEEEE))
@@ -53,6 +55,12 @@ pub fn render_workbook(sheets: &[(&str, &Grid)]) -> Result<Vec<u8>> {
                     }
                     Value::Number(v) => {
                         sheet.write_number_with_format(r, c, *v, &pick(&number))?;
+                    }
+                    Value::Days(v) => {
+                        sheet.write_number_with_format(r, c, *v, &pick(&days))?;
+                    }
+                    Value::PValue(v) => {
+                        sheet.write_number_with_format(r, c, *v, &pick(&p_value))?;
                     }
                     Value::Flag(b) => {
                         sheet.write_boolean(r, c, *b)?;

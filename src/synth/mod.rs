@@ -267,24 +267,34 @@ impl Generator {
         let last_day = end.unwrap_or(self.as_of).min(start + 364).min(self.as_of);
         let (p_service, p_measure) = params::access_probabilities(profile);
         let non_eu = profile.group == Group::ExtraUe;
-        if self.rng.chance(p_service) {
+        let first_service = self.first_activity(p_service, params::FIRST_SERVICE_DAYS_MEAN, start, last_day);
+        if let Some(first) = first_service {
             let extra = params::EXTRA_SERVICE.iter().filter(|p| self.rng.chance(**p)).count();
-            for _ in 0..=extra {
+            for index in 0..=extra {
                 let code = *self.rng.pick(&params::SERVICES);
-                let on = self.rng.between(start, last_day);
+                let on = if index == 0 {
+                    first
+                } else {
+                    self.rng.between(first, last_day)
+                };
                 self.activity(person, code, on, None, profile, out, written);
             }
         }
         let mut measure_ended = false;
-        if self.rng.chance(p_measure) {
+        let first_measure = self.first_activity(p_measure, params::FIRST_MEASURE_DAYS_MEAN, start, last_day);
+        if let Some(first) = first_measure {
             let count = 1 + usize::from(self.rng.chance(params::EXTRA_MEASURE));
-            for _ in 0..count {
+            for index in 0..count {
                 let code = if non_eu && self.rng.chance(params::ITALIAN_COURSE_NON_EU) {
                     "C03"
                 } else {
                     *self.rng.pick(&params::MEASURES)
                 };
-                let on = self.rng.between(start, last_day);
+                let on = if index == 0 {
+                    first
+                } else {
+                    self.rng.between(first, last_day)
+                };
                 measure_ended |= self.activity(person, code, on, None, profile, out, written).is_some();
             }
         }
@@ -321,6 +331,19 @@ impl Generator {
                 }
             }
         }
+    }
+
+    /// The day of a spell's first service or measure under the model of
+    /// time to first activity (`params::days_to_first_activity`): drawn with
+    /// probability `access`, and `None` also when the spell closes (or the
+    /// extract ends) before that day: leaving the register competes with
+    /// access.
+    fn first_activity(&mut self, access: f64, mean_days: f64, start: i32, last_day: i32) -> Option<i32> {
+        if !self.rng.chance(access) {
+            return None;
+        }
+        let on = start + params::days_to_first_activity(mean_days, self.rng.unit());
+        (on <= last_day).then_some(on)
     }
 
     /// The model of hirings after a measure ending on `end` (see

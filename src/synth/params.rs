@@ -166,13 +166,36 @@ pub const SPELL_GAP_SPREAD: i32 = 400;
 /// Years of history before the as-of date.
 pub const HISTORY_YEARS: i32 = 4;
 
-/// Access model: the probability that a spell leads to at least one service
-/// (LMP 1) and to at least one measure (LMP 2-7) within 365 days of the DID.
+/// Access model: the probability that a spell would lead to at least one
+/// service (LMP 1) and to at least one measure (LMP 2-7) within 365 days of
+/// the DID were it to stay open that long. Spells that close first lose the
+/// activities they had not reached yet (see [`FIRST_SERVICE_DAYS_MEAN`]), so
+/// a cohort's observed shares are lower: about 0.62 and 0.38 here.
 /// Bases: GOL assessed most registrants (218,720 assessment interviews in
 /// Piedmont, Nov 2022 - Apr 2025); about 40% of Veneto's DID cohorts receive
 /// an active measure within a year.
-pub const BASE_SERVICE: f64 = 0.62;
-pub const BASE_MEASURE: f64 = 0.38;
+pub const BASE_SERVICE: f64 = 0.66;
+pub const BASE_MEASURE: f64 = 0.46;
+
+/// Time to first activity: the day after the DID of a spell's first service
+/// and first measure is an exponential of these means, cut at 365 days and
+/// rounded down ([`days_to_first_activity`]), so that, of the spells that
+/// reach one, the share that reaches it within t days is
+/// `(1 − exp(−(t + 1) / mean)) / (1 − exp(−365 / mean))` were no spell to
+/// close. Services come first, as the DID is followed within weeks by the
+/// interview that sets the service pact (D.Lgs. 150/2015, art. 20); measures
+/// spread over the year. A spell that closes before that day gets no
+/// activity: the Kaplan-Meier estimate of `survival` (closures censor)
+/// recovers these curves, its `--competing` estimate and `rates` the lower
+/// shares of those reached before leaving.
+pub const FIRST_SERVICE_DAYS_MEAN: f64 = 30.0;
+pub const FIRST_MEASURE_DAYS_MEAN: f64 = 90.0;
+
+/// The inverse of the distribution above at `unit` in [0, 1): a day in 0..=364.
+pub fn days_to_first_activity(mean_days: f64, unit: f64) -> i32 {
+    let kept = 1.0 - (-365.0 / mean_days).exp();
+    (-mean_days * (1.0 - unit * kept).ln()) as i32
+}
 
 /// Group multipliers: foreigners reach services about as often as Italians,
 /// measures (training above all) noticeably less often: LFS training

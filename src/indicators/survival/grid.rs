@@ -63,7 +63,7 @@ impl SurvivalTable {
                             None => values.extend([Value::Missing, Value::Missing]),
                         }
                     }
-                    values.push(median.map_or(Value::Missing, Value::Number));
+                    values.push(median.map_or(Value::Missing, Value::Days));
                     values.push(Value::Flag(at_risk >= RELIABLE_POPULATION));
                 }
                 values.push(Value::Code(status.code().to_string()));
@@ -71,7 +71,7 @@ impl SurvivalTable {
                     (Some(test), false) => values.extend([
                         Value::Number(test.chi_square),
                         Value::Count(test.degrees_of_freedom as u64),
-                        Value::Number(test.p_value),
+                        Value::PValue(test.p_value),
                     ]),
                     _ => values.extend([Value::Missing, Value::Missing, Value::Missing]),
                 }
