@@ -304,6 +304,9 @@ pub struct NarrowArgs {
     /// Count only activities of these programmes (GOL, GG, FSE, FAMI, ORD).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub programma: Option<Vec<String>>,
+    /// Count only activities delivered by these operator types (CPI, ACCREDITATO).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub ente: Option<Vec<String>>,
 }
 
 /// The cells of a table: its breakdowns and margins.
@@ -311,7 +314,7 @@ pub struct NarrowArgs {
 pub struct CellArgs {
     /// Breakdowns, comma-separated: provincia, cpi, gruppo_cittadinanza,
     /// straniero, cittadinanza, sesso, classe_eta, titolo_studio,
-    /// motivo_permesso, ex_msna, programma, categoria_lmp.
+    /// motivo_permesso, ex_msna, programma, ente, categoria_lmp.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub by: String,
     /// With cittadinanza: keep Italy and the N largest foreign citizenships, pool the rest as ALTRE.

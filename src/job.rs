@@ -105,6 +105,8 @@ pub struct TableJob {
     #[serde(default)]
     pub programma: Option<Vec<String>>,
     #[serde(default)]
+    pub ente: Option<Vec<String>>,
+    #[serde(default)]
     pub by: Vec<String>,
     #[serde(default)]
     pub top: Option<usize>,
@@ -347,6 +349,7 @@ impl TableJob {
                 lmp: self.lmp.clone(),
                 attivita: self.attivita.clone(),
                 programma: self.programma.clone(),
+                ente: self.ente.clone(),
             },
             cells: CellArgs {
                 by: self.by.join(","),

@@ -22,7 +22,7 @@ use crate::indicators::{Period, Population, Question, RatesPlan, Selection};
 use crate::output;
 use crate::progress::Progress;
 use crate::reference::Reference;
-use crate::table::{Codebook, Dimension, Grid, PROGRAMMES};
+use crate::table::{Codebook, Dimension, Grid, PROGRAMMES, PROVIDERS};
 
 /// How many rejected rows are listed on stderr when no `--rejects` file is asked for.
 const REJECTS_SHOWN: usize = 10;
@@ -304,7 +304,7 @@ impl QueryOptions {
 }
 
 /// The activities counted: a named selection, or the categories of
-/// `--lmp`, narrowed by activity codes and programmes.
+/// `--lmp`, narrowed by activity codes, programmes and operator types.
 pub fn selection(select: SelectionName, narrow: &NarrowArgs) -> Result<Selection> {
     let mut selection = Selection::named(select);
     if let Some(categories) = &narrow.lmp {
@@ -321,6 +321,12 @@ pub fn selection(select: SelectionName, narrow: &NarrowArgs) -> Result<Selection
             bail!("--programma {bad}: use any of {}", PROGRAMMES.join(", "));
         }
         selection.programmes = Some(programmes.clone());
+    }
+    if let Some(providers) = &narrow.ente {
+        if let Some(bad) = providers.iter().find(|p| !PROVIDERS.contains(&p.as_str())) {
+            bail!("--ente {bad}: use any of {}", PROVIDERS.join(", "));
+        }
+        selection.providers = Some(providers.clone());
     }
     selection.activities = narrow.attivita.clone();
     Ok(selection)

@@ -38,11 +38,15 @@ pub enum Dimension {
     MotivoPermesso,
     ExMsna,
     Programma,
+    /// Who delivered the activity: a public job centre or an accredited operator.
+    Ente,
     CategoriaLmp,
 }
 
 pub const AGE_CLASSES: [&str; 4] = ["15-24", "25-29", "30-54", "55+"];
 pub const PROGRAMMES: [&str; 5] = ["GOL", "GG", "FSE", "FAMI", "ORD"];
+/// The operator types of `ente`: public job centres, accredited operators.
+pub const PROVIDERS: [&str; 2] = ["CPI", "ACCREDITATO"];
 pub const PERMIT_REASONS: [&str; 8] = [
     "LAVORO",
     "FAMIGLIA",
@@ -55,7 +59,7 @@ pub const PERMIT_REASONS: [&str; 8] = [
 ];
 
 impl Dimension {
-    pub const ALL: [Dimension; 12] = [
+    pub const ALL: [Dimension; 13] = [
         Dimension::Provincia,
         Dimension::Cpi,
         Dimension::GruppoCittadinanza,
@@ -67,6 +71,7 @@ impl Dimension {
         Dimension::MotivoPermesso,
         Dimension::ExMsna,
         Dimension::Programma,
+        Dimension::Ente,
         Dimension::CategoriaLmp,
     ];
 
@@ -83,6 +88,7 @@ impl Dimension {
             Dimension::MotivoPermesso => "motivo_permesso",
             Dimension::ExMsna => "ex_msna",
             Dimension::Programma => "programma",
+            Dimension::Ente => "ente",
             Dimension::CategoriaLmp => "categoria_lmp",
         }
     }
@@ -108,7 +114,7 @@ impl Dimension {
     /// stays the stratum's eligible population and one person may count in
     /// several cells.
     pub fn is_beneficiary_side(self) -> bool {
-        matches!(self, Dimension::Programma | Dimension::CategoriaLmp)
+        matches!(self, Dimension::Programma | Dimension::Ente | Dimension::CategoriaLmp)
     }
 
     /// The name of the label column that follows the code column, if any.
@@ -142,6 +148,7 @@ impl Dimension {
             ],
             Dimension::ExMsna => &["S", "N", "ND"],
             Dimension::Programma => &PROGRAMMES,
+            Dimension::Ente => &PROVIDERS,
             _ => &[],
         }
     }
@@ -223,6 +230,13 @@ impl<'a> Codebook<'a> {
                 .iter()
                 .find(|c| c.categoria.to_string() == code)
                 .map(|c| if it { c.nome_it.clone() } else { c.nome_en.clone() }),
+            // Short: they label bars a few characters wide.
+            Dimension::Ente => match (code, it) {
+                ("CPI", false) => Some("Job centres".to_string()),
+                ("ACCREDITATO", true) => Some("Accreditati".to_string()),
+                ("ACCREDITATO", false) => Some("Accredited".to_string()),
+                _ => None,
+            },
             _ => None,
         };
         found.unwrap_or_else(|| code.to_string())

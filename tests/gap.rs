@@ -148,3 +148,56 @@ fn gap_refuses_two_citizenship_breakdowns() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("keep one"));
 }
+
+/// `ente` is a stratum like any other: within each operator type, the
+/// stratum's eligible persons stay the denominator (tests/fixture.md).
+#[test]
+fn gap_by_operator_type_compares_within_each_type() {
+    let work = Workdir::new();
+    let dir = work.extract("fixture", &common::fixture_files());
+    let out = run_ok(&[
+        "gap",
+        "--extract",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "31/12/2024",
+        "--year",
+        "2024",
+        "--by",
+        "ente",
+        "--format",
+        "csv",
+    ]);
+    let rows = records(&out);
+    let row = |ente: &str, group: &str| {
+        rows.iter()
+            .find(|r| r["ente"] == ente && r["gruppo_cittadinanza"] == group)
+            .unwrap_or_else(|| panic!("no {ente}/{group} in {out}"))
+    };
+    let eu_at_centres = row("CPI", "UE");
+    assert_eq!(
+        (
+            eu_at_centres["popolazione"].as_str(),
+            eu_at_centres["beneficiari"].as_str()
+        ),
+        ("10", "10")
+    );
+    assert_eq!(
+        (
+            eu_at_centres["popolazione_ita"].as_str(),
+            eu_at_centres["beneficiari_ita"].as_str()
+        ),
+        ("50", "30")
+    );
+    close(&eu_at_centres["differenza"], 1.0 - 0.6, 9);
+    // 10 of the 40 CPI beneficiaries, 10 of the 80 eligible.
+    close(
+        &eu_at_centres["indice_rappresentazione"],
+        (10.0 / 40.0) / (10.0 / 80.0),
+        9,
+    );
+    let non_eu_accredited = row("ACCREDITATO", "EXTRA_UE");
+    assert_eq!(non_eu_accredited["beneficiari"], "0");
+    assert_eq!(non_eu_accredited["beneficiari_ita"], "10");
+    close(&non_eu_accredited["differenza"], -0.2, 9);
+}

@@ -86,6 +86,42 @@ fn programme_breakdown_keeps_the_stratum_denominator() {
 }
 
 #[test]
+fn operator_type_breakdown_keeps_the_stratum_denominator() {
+    let out = rates(&["--year", "2024", "--by", "ente", "--margins"]);
+    assert_eq!(
+        counts(&out, &["ente"]),
+        owned(&[("CPI", 80, 40), ("ACCREDITATO", 80, 10), ("TOTALE", 80, 50)])
+    );
+    let measures = rates(&[
+        "--year",
+        "2024",
+        "--by",
+        "gruppo_cittadinanza,ente",
+        "--select",
+        "misure",
+    ]);
+    assert_eq!(
+        counts(&measures, &["gruppo_cittadinanza", "ente"]),
+        owned(&[
+            ("ITA/CPI", 50, 0),
+            ("ITA/ACCREDITATO", 50, 10),
+            ("UE/CPI", 10, 0),
+            ("UE/ACCREDITATO", 10, 0),
+            ("EXTRA_UE/CPI", 20, 0),
+            ("EXTRA_UE/ACCREDITATO", 20, 0),
+        ])
+    );
+    let narrowed = rates(&["--year", "2024", "--by", "gruppo_cittadinanza", "--ente", "CPI"]);
+    assert_eq!(
+        counts(&narrowed, &["gruppo_cittadinanza"]),
+        owned(&[("ITA", 50, 30), ("UE", 10, 10), ("EXTRA_UE", 20, 0)])
+    );
+    let out = run(&["rates", "--ente", "PRIVATO"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ente PRIVATO: use any of CPI, ACCREDITATO"));
+}
+
+#[test]
 fn margins_of_two_activity_breakdowns_count_each_beneficiary_once() {
     // P5 starts a service under GOL and one under ORD: one beneficiary of
     // category 1 however many programmes, so the category margin is not the

@@ -251,8 +251,8 @@ fn the_html_renders_with_its_charts_in_a_browser() {
         .collect();
     assert_eq!(
         html.matches("<figure><svg").count(),
-        8,
-        "province, gap, sex, age and trend charts, the two access curves and the outcomes after a measure"
+        9,
+        "province, gap, sex, age, operator type and trend charts, the two access curves and the outcomes after a measure"
     );
     std::fs::write(
         work.path().join("charts.html"),

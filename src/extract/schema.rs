@@ -1,6 +1,8 @@
 //! The four files of an extract and the rule each column obeys
 //! (`spec/extract.md`), as data the validator walks.
 
+use crate::table::PROVIDERS;
+
 /// What a column holds, which decides its parsing and checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -115,7 +117,6 @@ pub const SEX: &[&str] = &["M", "F"];
 pub const EDUCATION: &[&str] = &["BASSO", "MEDIO", "ALTO"];
 pub const YES_NO: &[&str] = &["S", "N"];
 pub const OUTCOMES: &[&str] = &["AVVIATA", "CONCLUSA", "INTERROTTA", "RIFIUTATA"];
-pub const PROVIDERS: &[&str] = &["CPI", "ACCREDITATO"];
 pub const CONTRACTS: &[&str] = &["TI", "TD", "APPR", "SOMM", "ALTRO"];
 /// The outcome that never counts as access.
 pub const REFUSED: &str = "RIFIUTATA";
@@ -172,7 +173,7 @@ pub const ACTIVITIES: FileSpec = FileSpec {
         end_date("data_fine", "data_inizio"),
         column("esito", Kind::Enum(OUTCOMES)),
         column("programma", Kind::Enum(&crate::table::PROGRAMMES)),
-        column("ente", Kind::Enum(PROVIDERS)),
+        column("ente", Kind::Enum(&PROVIDERS)),
     ],
     analysed: &[
         "id_lav",
@@ -181,6 +182,7 @@ pub const ACTIVITIES: FileSpec = FileSpec {
         "data_fine",
         "esito",
         "programma",
+        "ente",
     ],
 };
 

@@ -104,11 +104,6 @@ pub(super) struct GapDims {
 impl GapDims {
     pub(super) fn of(dims: &[Dimension]) -> Result<GapDims> {
         let compared = compared_dimension(dims)?;
-        if dims.iter().any(|d| d.is_beneficiary_side()) {
-            bail!(
-                "gap compares persons: drop programma and categoria_lmp from --by (select them with --programma or --lmp)"
-            );
-        }
         let strata: Vec<Dimension> = dims.iter().copied().filter(|d| *d != compared).collect();
         let mut published = strata.clone();
         published.push(compared);

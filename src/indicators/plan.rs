@@ -124,6 +124,8 @@ pub struct Selection {
     pub activities: Option<Vec<String>>,
     /// Programmes, when restricted.
     pub programmes: Option<Vec<String>>,
+    /// Operator types (`ente`), when restricted.
+    pub providers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -139,7 +141,7 @@ pub enum SelectionName {
 
 impl Selection {
     /// A canonical text of the selection: `lmp 2,3,4,5,6,7`, then any
-    /// activity codes and programmes.
+    /// activity codes, programmes and operator types.
     pub fn describe(&self) -> String {
         let join = |v: &[String]| v.join(",");
         let categories: Vec<String> = self.categories.iter().map(u8::to_string).collect();
@@ -149,6 +151,9 @@ impl Selection {
         }
         if let Some(programmes) = &self.programmes {
             text.push_str(&format!(" programma {}", join(programmes)));
+        }
+        if let Some(providers) = &self.providers {
+            text.push_str(&format!(" ente {}", join(providers)));
         }
         text
     }
@@ -163,6 +168,7 @@ impl Selection {
             categories,
             activities: None,
             programmes: None,
+            providers: None,
         }
     }
 }

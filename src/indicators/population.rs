@@ -220,6 +220,10 @@ pub(super) fn counted_activities(activities: LazyFrame, reference: &Reference, s
         let values = coded_values(FileKind::Activities, "programma", reference);
         counted = counted.filter(is_in_series(col("programma"), positions(&values, programmes)));
     }
+    if let Some(providers) = &selection.providers {
+        let values = coded_values(FileKind::Activities, "ente", reference);
+        counted = counted.filter(is_in_series(col("ente"), positions(&values, providers)));
+    }
     counted
 }
 
@@ -231,7 +235,7 @@ fn with_category(activities: LazyFrame, held_by: &DataFrame, reference: &Referen
         .iter()
         .map(|a| a.categoria_lmp.to_string())
         .collect();
-    let mut columns = held(held_by, &["id_lav", "data_inizio", "programma"]);
+    let mut columns = held(held_by, &["id_lav", "data_inizio", "programma", "ente"]);
     columns.push(relabel("cod_attivita", categories.iter().map(String::as_str)).alias("categoria_lmp"));
     activities.select(columns)
 }

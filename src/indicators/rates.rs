@@ -12,7 +12,7 @@ use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};
 use crate::table::{
     CellStatus, Codebook, Dimension, Lang, Row, Table, AGE_CLASSES, NOT_AVAILABLE, OTHER_CITIZENSHIPS, PROGRAMMES,
-    TOTAL,
+    PROVIDERS, TOTAL,
 };
 
 /// A rates table and what the analyst must know to read it.
@@ -230,6 +230,9 @@ pub fn columns_read(dims: &[Dimension], selection: &Selection) -> Vec<&'static s
     if selection.programmes.is_some() {
         columns.push("programma");
     }
+    if selection.providers.is_some() {
+        columns.push("ente");
+    }
     for column in dims.iter().flat_map(|d| source_columns(*d)) {
         if !columns.contains(column) {
             columns.push(column);
@@ -298,6 +301,7 @@ pub(super) fn source_columns(dim: Dimension) -> &'static [&'static str] {
         Dimension::MotivoPermesso => &["motivo_permesso"],
         Dimension::ExMsna => &["ex_msna"],
         Dimension::Programma => &["programma"],
+        Dimension::Ente => &["ente"],
         Dimension::CategoriaLmp => &["categoria_lmp"],
     }
 }
@@ -331,6 +335,7 @@ pub(super) fn dimension_expr(dim: Dimension, reference: &Reference, plan: &Rates
         Dimension::MotivoPermesso => as_text(FileKind::Persons, "motivo_permesso"),
         Dimension::ExMsna => as_text(FileKind::Persons, "ex_msna"),
         Dimension::Programma => as_text(FileKind::Activities, "programma"),
+        Dimension::Ente => as_text(FileKind::Activities, "ente"),
         Dimension::CategoriaLmp => col("categoria_lmp"),
     }
 }
@@ -407,6 +412,7 @@ fn cell_counts(
     for dim in &activity_dims {
         let codes: Vec<String> = match dim {
             Dimension::Programma => PROGRAMMES.iter().map(|p| p.to_string()).collect(),
+            Dimension::Ente => PROVIDERS.iter().map(|p| p.to_string()).collect(),
             _ => plan.selection.categories.iter().map(|c| c.to_string()).collect(),
         };
         grid = grid.cross_join(df!(dim.name() => codes)?.lazy(), None);

@@ -185,6 +185,10 @@ pub fn build_with(
             rates(with(vec![Dimension::GruppoCittadinanza, Dimension::Programma])),
         ),
         (
+            "accesso-ente".into(),
+            rates(with(vec![Dimension::Ente, Dimension::GruppoCittadinanza])),
+        ),
+        (
             "servizi-gruppo".into(),
             rates(RatesPlan {
                 selection: services,
@@ -249,6 +253,7 @@ pub fn build_with(
     let by_sex = next().table;
     let by_age = next().table;
     let by_programme = next().table;
+    let by_provider = next().table;
     let services_group = next().table;
     let measures_group = next().table;
     let gap_group_measures = next().gap.expect("a gap question");
@@ -327,6 +332,15 @@ pub fn build_with(
         t(lang, "Accesso per programma", "Access by programme"),
         by_programme.grid(&codebook)?,
     );
+    let t_provider = add(
+        "accesso-ente",
+        t(
+            lang,
+            "Accesso per tipo di ente e gruppo",
+            "Access by operator type and group",
+        ),
+        by_provider.grid(&codebook)?,
+    );
     let t_trend = add(
         TREND,
         t(lang, "Andamento per anno", "Trend by year"),
@@ -389,6 +403,16 @@ pub fn build_with(
         &bar_groups(&by_age, &codebook),
         lang,
     );
+    let provider_chart = charts::grouped_bars(
+        &t(
+            lang,
+            "Per tipo di ente che ha erogato l'attività",
+            "By type of operator that delivered the activity",
+        ),
+        &series,
+        &bar_groups(&by_provider, &codebook),
+        lang,
+    );
     let trend_chart = charts::grouped_bars(
         &t(lang, "Tasso di accesso per anno", "Access rate by year"),
         &series,
@@ -446,14 +470,18 @@ pub fn build_with(
         },
         Section {
             id: "servizi-misure",
-            title: t(lang, "Servizi e misure, programmi", "Services and measures, programmes"),
+            title: t(
+                lang,
+                "Servizi e misure, programmi, enti",
+                "Services and measures, programmes, operators",
+            ),
             paragraphs: vec![t(
                 lang,
-                "Servizi: categoria Eurostat LMP 1; misure: categorie 2-7. Per programma il denominatore resta la popolazione del gruppo e una persona può contare in più programmi.",
-                "Services: Eurostat LMP category 1; measures: categories 2-7. By programme the denominator stays the group's population and a person may count in several programmes.",
+                "Servizi: categoria Eurostat LMP 1; misure: categorie 2-7. Per programma e per tipo di ente (centro per l'impiego o operatore accreditato) il denominatore resta la popolazione del gruppo e una persona può contare in più programmi ed enti.",
+                "Services: Eurostat LMP category 1; measures: categories 2-7. By programme and by operator type (public job centre or accredited operator) the denominator stays the group's population and a person may count in several programmes and operators.",
             )],
-            charts: vec![],
-            tables: vec![t_services, t_measures, t_programme],
+            charts: vec![provider_chart],
+            tables: vec![t_services, t_measures, t_programme, t_provider],
         },
         Section {
             id: "andamento",

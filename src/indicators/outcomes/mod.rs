@@ -97,7 +97,7 @@ impl OutcomesPlan {
     pub fn check(&self) -> Result<()> {
         self.base.check()?;
         if let Some(dim) = self.base.dims.iter().find(|d| d.is_beneficiary_side()) {
-            bail!("outcomes follow persons: {dim} is a breakdown of activities; select them with --programma or --lmp instead");
+            bail!("outcomes follow persons: {dim} is a breakdown of activities; select them with --programma, --ente or --lmp instead");
         }
         if self.days.is_empty() || self.days.iter().any(|d| *d < 1) {
             bail!("--days: give one or more horizons of at least one day, e.g. 30,90,180,365");

@@ -57,7 +57,7 @@ impl Event {
     }
 
     /// The activities that end the wait: the event's categories, narrowed
-    /// by `--lmp`, `--attivita`, `--programma`.
+    /// by `--lmp`, `--attivita`, `--programma`, `--ente`.
     pub fn selection(self, lmp: Option<&[u8]>, narrowed: Selection) -> Result<Selection> {
         let mut categories = self.categories();
         if let Some(lmp) = lmp {
@@ -101,7 +101,7 @@ impl SurvivalPlan {
     pub fn check(&self) -> Result<()> {
         self.base.check()?;
         if let Some(dim) = self.base.dims.iter().find(|d| d.is_beneficiary_side()) {
-            bail!("survival follows persons: {dim} is a breakdown of activities; select them with --programma or --lmp instead");
+            bail!("survival follows persons: {dim} is a breakdown of activities; select them with --programma, --ente or --lmp instead");
         }
         if self.days.is_empty() || self.days.iter().any(|d| *d < 0) {
             bail!("--days: give one or more days from 0 up, e.g. 30,90,180,365");
