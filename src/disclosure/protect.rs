@@ -62,6 +62,7 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
             let (n, x) = row.counts.expect("protection knows every count");
             let cell = cells.entry(key.clone()).or_insert(Candidate {
                 population: n,
+                beneficiaries: x,
                 status: if threshold.is_sensitive(n, x) {
                     CellStatus::Primary
                 } else {
@@ -86,7 +87,7 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
     loop {
         rounds += 1;
         let before: BTreeSet<CellKey> = suppressed(&cells);
-        close_lines(&lines, &mut cells);
+        close_lines(&lines, &mut cells, threshold);
         if let Some(recheck) = recheck.as_mut() {
             recheck.extend(suppressed(&cells).difference(&before).cloned());
         }
@@ -162,6 +163,7 @@ fn suppressed(cells: &BTreeMap<CellKey, Candidate>) -> BTreeSet<CellKey> {
 
 struct Candidate {
     population: u64,
+    beneficiaries: u64,
     status: CellStatus,
     /// Appears only as a margin, which another command publishes: hidden
     /// only when no inner cell of its line can be.
@@ -187,14 +189,26 @@ fn published_table(scoped: &ScopedTable) -> PublishedTable {
     }
 }
 
-/// A line with a single suppressed cell gives it away by subtraction: hide
-/// its cheapest other cell, until no line has one.
-fn close_lines(lines: &[Vec<CellKey>], cells: &mut BTreeMap<CellKey, Candidate>) {
+/// A line gives its hidden cells away by subtraction when it has a single
+/// one, or when those below a published margin add up to a small count
+/// (each of a few singletons can subtract itself and read the others): hide
+/// its cheapest other cell, until no line does. The audit finds the second
+/// case too, but each cell it finds costs linear programmes and a round.
+fn close_lines(lines: &[Vec<CellKey>], cells: &mut BTreeMap<CellKey, Candidate>, threshold: Threshold) {
     loop {
         let mut changed = false;
         for line in lines {
-            let suppressed = line.iter().filter(|k| cells[*k].status.is_suppressed()).count();
-            if suppressed != 1 {
+            let (margin, inner) = line.split_first().expect("a line starts with its margin");
+            let hidden = |k: &&CellKey| cells[*k].status.is_suppressed();
+            let suppressed = line.iter().filter(hidden).count();
+            let small_sum = || {
+                let (n, x) = inner.iter().filter(hidden).fold((0, 0), |(n, x), k| {
+                    (n + cells[k].population, x + cells[k].beneficiaries)
+                });
+                threshold.is_sensitive(n, x)
+            };
+            let gives_away = suppressed == 1 || (suppressed > 1 && !hidden(&margin) && small_sum());
+            if !gives_away {
                 continue;
             }
             if let Some(key) = cheapest(line.iter(), cells) {

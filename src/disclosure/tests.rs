@@ -195,8 +195,12 @@ fn three_singletons_hidden_together_still_reveal_each_other() {
         3,
         "each singleton is disclosed through the line's hidden total"
     );
-    let (protected, _) = protect_one(t, 5);
+    let (protected, protection) = protect_one(t, 5);
     assert_eq!(statuses(&protected), "uuuxs");
+    assert_eq!(
+        protection.rounds, 1,
+        "the partner is chosen before the audit, not after it finds the singletons"
+    );
 }
 
 #[test]
