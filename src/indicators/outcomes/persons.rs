@@ -21,6 +21,11 @@ const STABLE_CONTRACTS: [&str; 2] = ["TI", "APPR"];
 
 const ORIGIN: &str = "__origin";
 
+/// A person without an origin, in a day per person: below every date, so
+/// that the latest end is the greatest; a sentinel rather than an `Option`,
+/// which would double the array's bytes.
+const NO_ORIGIN: i32 = i32::MIN;
+
 /// Each person's origin day beside their job centre and province.
 fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Result<DataFrame> {
     let layout = extract.analysed_layout()?;
@@ -47,26 +52,26 @@ fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Res
             )
             .collect()?;
             // Each person's latest end, by position: no grouping or join.
-            let mut origin: Vec<Option<i32>> = vec![None; persons];
+            let mut origin: Vec<i32> = vec![NO_ORIGIN; persons];
             let ids = ends.column("id_lav")?.idx()?;
             let days = ends.column("data_fine")?.date()?.physical();
             for (id, day) in ids.into_no_null_iter().zip(days.into_no_null_iter()) {
                 let latest = &mut origin[id as usize];
-                *latest = Some(latest.map_or(day, |d| d.max(day)));
+                *latest = (*latest).max(day);
             }
             let spell = latest_spell_before(spells, &origin, layout.spells_by_person)?;
-            let with_origin: Vec<u32> = (0..persons as u32).filter(|p| origin[*p as usize].is_some()).collect();
-            let rows: IdxCa = with_origin.iter().map(|p| spell[*p as usize]).collect();
+            let with_origin: Vec<u32> = (0..persons as u32)
+                .filter(|p| origin[*p as usize] != NO_ORIGIN)
+                .collect();
+            let rows: IdxCa = with_origin
+                .iter()
+                .map(|p| Some(spell[*p as usize]).filter(|row| *row != NO_SPELL))
+                .collect();
             let mut frame = DataFrame::new_infer_height(vec![
                 IdxCa::from_vec("id_lav".into(), with_origin.clone()).into_column(),
-                Int32Chunked::from_iter_values(
-                    ORIGIN.into(),
-                    with_origin
-                        .iter()
-                        .map(|p| origin[*p as usize].expect("a person with an origin")),
-                )
-                .into_date()
-                .into_column(),
+                Int32Chunked::from_iter_values(ORIGIN.into(), with_origin.iter().map(|p| origin[*p as usize]))
+                    .into_date()
+                    .into_column(),
             ])?;
             for column in ["cpi", "prov_cpi"].iter().filter(|c| spells.column(c).is_ok()) {
                 frame.with_column(spells.column(column)?.take(&rows)?)?;
@@ -76,14 +81,18 @@ fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Res
     }
 }
 
+/// Where a person has no spell in [`latest_spell_before`]'s answer.
+const NO_SPELL: IdxSize = IdxSize::MAX;
+
 /// The row of each person's latest spell starting on or before their
 /// origin, open or closed (ties: the greatest id_did; spells that come in
-/// that order, as the cache keeps them, give it as the later row); none
-/// for persons without an origin or such a spell.
-fn latest_spell_before(spells: &DataFrame, origin: &[Option<i32>], in_order: bool) -> Result<Vec<Option<IdxSize>>> {
+/// that order, as the cache keeps them, give it as the later row);
+/// [`NO_SPELL`] for persons without an origin or such a spell (a sentinel
+/// rather than an `Option`, which would double the array's bytes).
+fn latest_spell_before(spells: &DataFrame, origin: &[i32], in_order: bool) -> Result<Vec<IdxSize>> {
     let followed = PersonSet::of(
         origin.len(),
-        (0..origin.len() as u32).filter(|p| origin[*p as usize].is_some()),
+        (0..origin.len() as u32).filter(|p| origin[*p as usize] != NO_ORIGIN),
     );
     let ids = spells.column("id_lav")?.idx()?;
     let starts = spells.column("data_did")?.date()?.physical();
@@ -92,19 +101,19 @@ fn latest_spell_before(spells: &DataFrame, origin: &[Option<i32>], in_order: boo
     } else {
         Some(spells.column("id_did")?.str()?)
     };
-    let mut best: Vec<Option<IdxSize>> = vec![None; origin.len()];
+    let mut best: Vec<IdxSize> = vec![NO_SPELL; origin.len()];
     for (row, (id, start)) in ids.into_no_null_iter().zip(starts.into_no_null_iter()).enumerate() {
         if !followed.contains(id) {
             continue;
         }
-        let Some(day) = origin[id as usize] else { continue };
+        let day = origin[id as usize];
         if start > day {
             continue;
         }
         let row = row as IdxSize;
         let later = match best[id as usize] {
-            None => true,
-            Some(kept) => {
+            NO_SPELL => true,
+            kept => {
                 let kept_start = starts.get(kept as usize).expect("a kept row");
                 match (start.cmp(&kept_start), spell_ids) {
                     (std::cmp::Ordering::Equal, Some(names)) => {
@@ -116,7 +125,7 @@ fn latest_spell_before(spells: &DataFrame, origin: &[Option<i32>], in_order: boo
             }
         };
         if later {
-            best[id as usize] = Some(row);
+            best[id as usize] = row;
         }
     }
     Ok(best)
@@ -146,8 +155,10 @@ impl PersonSet {
 
 /// Each person's hirings of the counted contracts, person by person.
 struct Hirings {
-    /// Hirings of person p are `starts[offsets[p]..offsets[p + 1]]`.
-    offsets: Vec<usize>,
+    /// Hirings of person p are `starts[ends_at[p - 1]..ends_at[p]]` (from 0
+    /// for the first person). A position each, 4 bytes: this is the one
+    /// array of the command as long as the persons.
+    ends_at: Vec<u32>,
     starts: Vec<i32>,
     ends: Vec<Option<i32>>,
     stable: Vec<bool>,
@@ -170,19 +181,23 @@ impl Hirings {
             counted[*c] = true;
         }
         // Person by person without a sort: count each person's hirings,
-        // then put each in its person's slot.
-        let mut offsets = vec![0usize; persons + 1];
+        // sum the counts into where each person's hirings start, and put
+        // each hiring in its person's next slot; the slots then end where
+        // the next person's start.
+        let mut ends_at = vec![0u32; persons];
         for (id, contract) in ids.into_no_null_iter().zip(contracts.into_no_null_iter()) {
             if counted[contract as usize] && followed.contains(id) {
-                offsets[id as usize + 1] += 1;
+                ends_at[id as usize] += 1;
             }
         }
-        for p in 0..persons {
-            offsets[p + 1] += offsets[p];
+        let mut total = 0u32;
+        for slot in ends_at.iter_mut() {
+            let count = *slot;
+            *slot = total;
+            total += count;
         }
-        let total = offsets[persons];
+        let total = total as usize;
         let (mut hired, mut ended, mut stable) = (vec![0; total], vec![None; total], vec![false; total]);
-        let mut next = offsets.clone();
         for (((id, start), end), contract) in ids
             .into_no_null_iter()
             .zip(starts.into_no_null_iter())
@@ -192,15 +207,16 @@ impl Hirings {
             if !counted[contract as usize] || !followed.contains(id) {
                 continue;
             }
-            let slot = &mut next[id as usize];
-            hired[*slot] = start;
-            ended[*slot] = end;
+            let slot = &mut ends_at[id as usize];
+            let at = *slot as usize;
+            hired[at] = start;
+            ended[at] = end;
             let lasting = end.unwrap_or(as_of) - start + 1 >= STABLE_DAYS;
-            stable[*slot] = lasting || stable_contracts.contains(&(contract as usize));
+            stable[at] = lasting || stable_contracts.contains(&(contract as usize));
             *slot += 1;
         }
         Ok(Hirings {
-            offsets,
+            ends_at,
             starts: hired,
             ends: ended,
             stable,
@@ -208,7 +224,11 @@ impl Hirings {
     }
 
     fn of_person(&self, person: u32) -> std::ops::Range<usize> {
-        self.offsets[person as usize]..self.offsets[person as usize + 1]
+        let start = match person {
+            0 => 0,
+            p => self.ends_at[p as usize - 1],
+        };
+        start as usize..self.ends_at[person as usize] as usize
     }
 }
 
