@@ -37,10 +37,12 @@ pub struct Memo {
 type EligibleKey = (Period, Population, Selection);
 
 /// One row per eligible person: person and reference-spell columns and
-/// whether the person is a beneficiary.
+/// whether the person is a beneficiary; and the activities that make them
+/// beneficiaries, which the breakdowns of activities count.
 #[derive(Clone)]
 pub(super) struct Eligible {
     pub(super) persons: LazyFrame,
+    pub(super) activities: LazyFrame,
     pub(super) incomplete_followup: u64,
 }
 
@@ -59,7 +61,14 @@ impl Memo {
         }
         // The previous population goes before this one is built.
         self.last.borrow_mut().take();
-        let mut persons = Query::new(extract, reference, plan)?.flagged()?;
+        let mut query = Query::new(extract, reference, plan)?;
+        if self.keep {
+            // Kept for every table of the population, as its persons are:
+            // each breakdown of activities would otherwise find them again.
+            query.beneficiary_activities = query.beneficiary_activities.collect()?.lazy();
+        }
+        let activities = query.beneficiary_activities.clone();
+        let mut persons = query.flagged()?;
         let mut incomplete_followup = 0;
         if let Population::Cohort {
             window,
@@ -75,11 +84,13 @@ impl Memo {
         if !self.keep {
             return Ok(Eligible {
                 persons,
+                activities,
                 incomplete_followup,
             });
         }
         let found = Eligible {
             persons: persons.collect()?.lazy(),
+            activities,
             incomplete_followup,
         };
         *self.last.borrow_mut() = Some((key, found.clone()));

@@ -5,7 +5,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::plan::{RatesPlan, Selection};
-use super::population::{Eligible, Memo, Query, BENEFICIARY};
+use super::population::{Eligible, Memo, BENEFICIARY};
 use crate::engine::{collect_streaming, is_one_of};
 use crate::extract::schema::FileKind;
 use crate::extract::Extract;
@@ -31,6 +31,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     plan.check()?;
     let Eligible {
         persons: eligible,
+        activities,
         incomplete_followup,
     } = memo.eligible(extract, reference, plan)?;
 
@@ -63,8 +64,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
                 .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
         );
         Some(
-            Query::new(extract, reference, plan)?
-                .beneficiary_activities
+            activities
                 .select(columns)
                 .unique(None, UniqueKeepStrategy::Any)
                 .collect()?

@@ -1,12 +1,17 @@
 //! Inline SVG charts for the report: grouped bars of rates and a
-//! dot-and-whisker chart of gaps. Suppressed cells are drawn as suppressed
-//! (a dashed outline marked "n.d."), never as zero. Plain text output, so
-//! the same numbers always give the same bytes.
+//! dot-and-whisker chart of gaps, and their data from the report's tables.
+//! Suppressed cells are drawn as suppressed (a dashed outline marked
+//! "n.d."), never as zero. Plain text output, so the same numbers always
+//! give the same bytes.
 
 use std::fmt::Write;
 
+use super::findings::difference;
+use super::html::escape;
+use super::{is_group, GROUPS};
+use crate::indicators::gap::GapTable;
 use crate::output::terminal::decimal;
-use crate::table::Lang;
+use crate::table::{CellStatus, Codebook, Dimension, Lang, Table, TOTAL};
 
 /// One bar: a rate in [0, 1], or `None` when the cell is suppressed.
 pub struct Bar {
@@ -21,13 +26,6 @@ pub struct BarGroup {
 
 const COLOURS: [&str; 4] = ["#1b6ca8", "#e07b39", "#3a9a5b", "#8a5fb4"];
 const FONT: &str = "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\"";
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// Grouped vertical bars: one group per category, one bar per series.
 pub fn grouped_bars(title: &str, series: &[String], groups: &[BarGroup], lang: Lang) -> String {
@@ -327,4 +325,57 @@ pub fn cumulative_curves(title: &str, series: &[CurveSeries], lang: Lang) -> Str
         escape(title)
     );
     svg
+}
+
+/// The rate of the cell of this citizenship group when published.
+pub(super) fn published_rate(table: &Table, group: &str) -> Option<f64> {
+    table
+        .rows
+        .iter()
+        .find(|r| is_group(&r.keys[0], group))
+        .filter(|r| r.status == CellStatus::Publishable)
+        .and_then(|r| r.rate())
+}
+
+/// Bar groups from a table by (category, citizenship group): one group per
+/// category but the margin, one bar per Italian/EU/non-EU cell.
+pub(super) fn bar_groups(table: &Table, codebook: &Codebook) -> Vec<BarGroup> {
+    let (category, series) = (0, 1);
+    let mut categories: Vec<&String> = Vec::new();
+    for row in table.rows.iter().filter(|r| r.keys[category] != TOTAL) {
+        if !categories.contains(&&row.keys[category]) {
+            categories.push(&row.keys[category]);
+        }
+    }
+    categories
+        .into_iter()
+        .map(|c| BarGroup {
+            label: match table.dims[category] {
+                Dimension::Provincia | Dimension::Sesso | Dimension::ClasseEta => c.clone(),
+                dim => codebook.label(dim, c),
+            },
+            bars: GROUPS
+                .iter()
+                .enumerate()
+                .filter_map(|(s, g)| {
+                    let row = table
+                        .rows
+                        .iter()
+                        .find(|r| &r.keys[category] == c && is_group(&r.keys[series], g))?;
+                    let value = (row.status == CellStatus::Publishable).then(|| row.rate()).flatten();
+                    Some(Bar { series: s, value })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+pub(super) fn whiskers(gap: &GapTable, codebook: &Codebook, z: f64) -> Vec<Whisker> {
+    gap.rows
+        .iter()
+        .map(|row| Whisker {
+            label: codebook.label(gap.compared, &row.group),
+            estimate: difference(row, z).map(|e| (e.value, e.low, e.high)),
+        })
+        .collect()
 }

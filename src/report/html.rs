@@ -104,7 +104,8 @@ fn table_html(out: &mut String, title: &str, grid: &Grid, lang: crate::table::La
     let _ = writeln!(out, "</tbody>\n</table>");
 }
 
-fn escape(text: &str) -> String {
+/// Text and attribute values made safe inside HTML and SVG.
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -17,17 +17,16 @@ use anyhow::{bail, Context, Result};
 
 use crate::disclosure::{recode, Scope, ScopedTable, Threshold};
 use crate::extract::Extract;
-use crate::indicators::gap::GapTable;
 use crate::indicators::{self, Period, Population, Question, RatesPlan, Selection, Standard};
 use crate::quality;
 use crate::reference::Reference;
 use crate::stats;
-use crate::table::{CellStatus, Codebook, Dimension, Grid, Lang, Table, TOTAL};
+use crate::table::{Codebook, Dimension, Grid, Lang, Table};
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use findings::{difference, findings};
+use findings::findings;
 use grids::{quality_grid, reasons_grid, trend_grid};
 use provenance::{manifest, methods};
 
@@ -379,7 +378,7 @@ pub fn build_with(
     let province_chart = charts::grouped_bars(
         &t(lang, "Tasso di accesso per provincia", "Access rate by province"),
         &series,
-        &bar_groups(&by_province, &codebook),
+        &charts::bar_groups(&by_province, &codebook),
         lang,
     );
     let gap_chart = charts::dot_whisker(
@@ -388,19 +387,19 @@ pub fn build_with(
             "Divario dagli italiani (punti percentuali, IC 95%)",
             "Gap from Italians (percentage points, 95% CI)",
         ),
-        &whiskers(&gap_country, &codebook, z),
+        &charts::whiskers(&gap_country, &codebook, z),
         lang,
     );
     let sex_chart = charts::grouped_bars(
         &t(lang, "Per sesso", "By sex"),
         &series,
-        &bar_groups(&by_sex, &codebook),
+        &charts::bar_groups(&by_sex, &codebook),
         lang,
     );
     let age_chart = charts::grouped_bars(
         &t(lang, "Per classe di età", "By age class"),
         &series,
-        &bar_groups(&by_age, &codebook),
+        &charts::bar_groups(&by_age, &codebook),
         lang,
     );
     let provider_chart = charts::grouped_bars(
@@ -410,7 +409,7 @@ pub fn build_with(
             "By type of operator that delivered the activity",
         ),
         &series,
-        &bar_groups(&by_provider, &codebook),
+        &charts::bar_groups(&by_provider, &codebook),
         lang,
     );
     let trend_chart = charts::grouped_bars(
@@ -425,7 +424,7 @@ pub fn build_with(
                     .enumerate()
                     .map(|(s, g)| charts::Bar {
                         series: s,
-                        value: published_rate(table, g),
+                        value: charts::published_rate(table, g),
                     })
                     .collect(),
             })
@@ -560,57 +559,4 @@ pub fn build_with(
 /// where disclosure control pooled the stateless and unknown with it.
 fn is_group(code: &str, group: &str) -> bool {
     code == group || (group == "EXTRA_UE" && code == recode::POOLED_NON_EU)
-}
-
-/// The rate of the cell of this citizenship group when published.
-fn published_rate(table: &Table, group: &str) -> Option<f64> {
-    table
-        .rows
-        .iter()
-        .find(|r| is_group(&r.keys[0], group))
-        .filter(|r| r.status == CellStatus::Publishable)
-        .and_then(|r| r.rate())
-}
-
-/// Bar groups from a table by (category, citizenship group): one group per
-/// category but the margin, one bar per Italian/EU/non-EU cell.
-fn bar_groups(table: &Table, codebook: &Codebook) -> Vec<charts::BarGroup> {
-    let (category, series) = (0, 1);
-    let mut categories: Vec<&String> = Vec::new();
-    for row in table.rows.iter().filter(|r| r.keys[category] != TOTAL) {
-        if !categories.contains(&&row.keys[category]) {
-            categories.push(&row.keys[category]);
-        }
-    }
-    categories
-        .into_iter()
-        .map(|c| charts::BarGroup {
-            label: match table.dims[category] {
-                Dimension::Provincia | Dimension::Sesso | Dimension::ClasseEta => c.clone(),
-                dim => codebook.label(dim, c),
-            },
-            bars: GROUPS
-                .iter()
-                .enumerate()
-                .filter_map(|(s, g)| {
-                    let row = table
-                        .rows
-                        .iter()
-                        .find(|r| &r.keys[category] == c && is_group(&r.keys[series], g))?;
-                    let value = (row.status == CellStatus::Publishable).then(|| row.rate()).flatten();
-                    Some(charts::Bar { series: s, value })
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-fn whiskers(gap: &GapTable, codebook: &Codebook, z: f64) -> Vec<charts::Whisker> {
-    gap.rows
-        .iter()
-        .map(|row| charts::Whisker {
-            label: codebook.label(gap.compared, &row.group),
-            estimate: difference(row, z).map(|e| (e.value, e.low, e.high)),
-        })
-        .collect()
 }
