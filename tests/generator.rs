@@ -96,6 +96,32 @@ fn reached_before_closure(mean_days: f64, t: u32) -> f64 {
         .sum()
 }
 
+/// The model's profile of a cell of `provincia,gruppo_cittadinanza,sesso,
+/// classe_eta` (columns 0, 2, 3, 4; column 1 is the province's name), with
+/// no permit; `None` for the cells the model does not describe (the
+/// unknown citizenship, persons outside the region).
+fn profile_of(record: &csv::StringRecord) -> Option<Profile<'static>> {
+    let province = params::PROVINCE_SIGLE.iter().position(|s| *s == &record[0])?;
+    let group = match &record[2] {
+        "ITA" => Group::Ita,
+        "UE" => Group::Ue,
+        // Disclosure control pools the few stateless persons with non-EU
+        // citizens where they are small: a fraction of a percent of the cell.
+        "EXTRA_UE" | "EXTRA_UE_ND" => Group::ExtraUe,
+        _ => return None,
+    };
+    let age_class = ["15-24", "25-29", "30-54", "55+"]
+        .iter()
+        .position(|a| *a == &record[4])?;
+    Some(Profile {
+        group,
+        female: &record[3] == "F",
+        age_class,
+        province,
+        permit: None,
+    })
+}
+
 /// The cohort rate of measures in each cell equals the model's probability
 /// of a measure reached before the spell closes: the analysis recovers the
 /// generator's documented parameters. Breakdowns finer than these (the
@@ -126,20 +152,8 @@ fn the_analysis_recovers_the_access_model() {
     let (mut ita, mut extra) = ((0u64, 0u64), (0u64, 0u64));
     for record in reader.records() {
         let r = record.unwrap();
-        let province = params::PROVINCE_SIGLE.iter().position(|s| *s == &r[0]);
-        let group = match &r[2] {
-            "ITA" => Group::Ita,
-            "UE" => Group::Ue,
-            // Disclosure control pools the few stateless persons with non-EU
-            // citizens where they are small: a fraction of a percent of the cell.
-            "EXTRA_UE" | "EXTRA_UE_ND" => Group::ExtraUe,
-            _ => continue,
-        };
-        let Some(province) = province else { continue };
-        let age_class = ["15-24", "25-29", "30-54", "55+"]
-            .iter()
-            .position(|a| *a == &r[4])
-            .unwrap();
+        let Some(profile) = profile_of(&r) else { continue };
+        let group = profile.group;
         // Suppressed cells (small counts) publish nothing to compare.
         let (Ok(n), Ok(x)) = (r[5].parse::<u64>(), r[6].parse::<u64>()) else {
             continue;
@@ -153,13 +167,6 @@ fn the_analysis_recovers_the_access_model() {
         if n < 250 || group == Group::ExtraUe {
             continue;
         }
-        let profile = Profile {
-            group,
-            female: &r[3] == "F",
-            age_class,
-            province,
-            permit: None,
-        };
         let (_, access) = params::access_probabilities(&profile);
         let expected = access * reached_before_closure(params::FIRST_MEASURE_DAYS_MEAN, 364);
         let rate = x as f64 / n as f64;
@@ -399,31 +406,16 @@ fn the_analysis_recovers_the_time_to_first_activity() {
             let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(out.as_bytes());
             for record in reader.records() {
                 let r = record.unwrap();
-                let Some(province) = params::PROVINCE_SIGLE.iter().position(|s| *s == &r[0]) else {
+                let Some(profile) = profile_of(&r) else { continue };
+                if profile.group == Group::ExtraUe && event == "misura" {
                     continue;
-                };
-                let group = match (&r[2], event) {
-                    ("ITA", _) => Group::Ita,
-                    ("UE", _) => Group::Ue,
-                    ("EXTRA_UE" | "EXTRA_UE_ND", "servizio") => Group::ExtraUe,
-                    _ => continue,
-                };
+                }
                 let (Ok(n), Ok(share)) = (r[6].parse::<f64>(), r[9].parse::<f64>()) else {
                     continue;
                 };
                 if n < 250.0 {
                     continue;
                 }
-                let profile = Profile {
-                    group,
-                    female: &r[3] == "F",
-                    age_class: ["15-24", "25-29", "30-54", "55+"]
-                        .iter()
-                        .position(|a| *a == &r[4])
-                        .unwrap(),
-                    province,
-                    permit: None,
-                };
                 let (service, measure) = params::access_probabilities(&profile);
                 let access = if event == "servizio" { service } else { measure };
                 let day: u32 = r[5].parse().unwrap();
