@@ -65,7 +65,9 @@ pub(super) struct Universe {
     /// Values on each axis; the finest cells are their product, the last
     /// axis varying fastest.
     sizes: Vec<usize>,
-    persons: Vec<Col>,
+    /// A column per finest cell of persons, none where a complete table
+    /// says the cell is empty (a column fixed at zero would only slow each solve).
+    persons: Vec<Option<Col>>,
     /// Per selection of activities: its axes and its cells' columns.
     families: BTreeMap<String, Family>,
     model: Option<highs::Model>,
@@ -73,8 +75,9 @@ pub(super) struct Universe {
 
 struct Family {
     axes: Vec<usize>,
-    /// Columns in the product order of `axes`.
-    cells: Vec<Col>,
+    /// Columns in the product order of `axes`; none for a cell all of whose
+    /// persons are known to be none (it could only count zero).
+    cells: Vec<Option<Col>>,
 }
 
 impl Universe {
@@ -216,13 +219,7 @@ impl Universe {
         }
         self.persons = empty
             .iter()
-            .map(|e| {
-                if *e {
-                    problem.add_column(0.0, 0.0..=0.0)
-                } else {
-                    problem.add_column(0.0, 0.0..)
-                }
-            })
+            .map(|e| (!*e).then(|| problem.add_column(0.0, 0.0..)))
             .collect();
         let activities: BTreeSet<&str> = keys.iter().map(|k| k.activities.as_str()).collect();
         for activity in activities {
@@ -238,11 +235,18 @@ impl Universe {
             }
             let mut columns = Vec::with_capacity(size);
             for atoms in members {
+                let persons: Vec<(Col, f64)> = atoms
+                    .iter()
+                    .filter_map(|a| self.persons[*a])
+                    .map(|col| (col, -1.0))
+                    .collect();
+                if persons.is_empty() {
+                    columns.push(None);
+                    continue;
+                }
                 let col = problem.add_column(0.0, 0.0..);
-                let mut row = vec![(col, 1.0)];
-                row.extend(atoms.iter().map(|a| (self.persons[*a], -1.0)));
-                problem.add_row(..=0.0, row);
-                columns.push(col);
+                problem.add_row(..=0.0, std::iter::once((col, 1.0)).chain(persons));
+                columns.push(Some(col));
             }
             self.families
                 .insert(activity.to_string(), Family { axes, cells: columns });
@@ -274,7 +278,8 @@ impl Universe {
         let all: Vec<usize> = (0..self.axes.len()).collect();
         self.cells_within(&all, persons)
             .into_iter()
-            .map(|a| (self.persons[a], 1.0))
+            .filter_map(|a| self.persons[a])
+            .map(|col| (col, 1.0))
             .collect()
     }
 
@@ -282,7 +287,8 @@ impl Universe {
         let family = &self.families[&key.activities];
         self.cells_within(&family.axes, &key.persons)
             .into_iter()
-            .map(|c| (family.cells[c], 1.0))
+            .filter_map(|c| family.cells[c])
+            .map(|col| (col, 1.0))
             .collect()
     }
 
