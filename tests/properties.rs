@@ -155,6 +155,7 @@ fn scoped(name: &str, table: Table) -> ScopedTable {
             activities: "lmp 1,2,3,4,5,6,7".into(),
         },
         table,
+        hidden_with: Vec::new(),
     }
 }
 

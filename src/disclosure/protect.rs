@@ -22,7 +22,16 @@ const MAX_ROUNDS: usize = 100;
 pub struct ScopedTable {
     pub name: String,
     pub scope: Scope,
+    /// Its rows come in suppressed where the caller hides them whatever
+    /// their counts (a survival curve's persons still followed under the
+    /// threshold); protection finds them partners like any small cell.
     pub table: Table,
+    /// The tables of the set, by scope, whose hidden cells hide this
+    /// table's cells of the same codes: where a printed row shows counts of
+    /// several tables (a day of a survival curve, and every later day; an
+    /// outcome and who was already at work), protection hides the row
+    /// whole, so that the audit sees every cell the row hides.
+    pub hidden_with: Vec<Scope>,
 }
 
 /// What protection did, for the report's "Protezione dei dati" and manifests.
@@ -63,13 +72,12 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
             let cell = cells.entry(key.clone()).or_insert(Candidate {
                 population: n,
                 beneficiaries: x,
-                status: if threshold.is_sensitive(n, x) {
-                    CellStatus::Primary
-                } else {
-                    CellStatus::Publishable
-                },
+                status: CellStatus::Publishable,
                 margin_everywhere: true,
             });
+            if threshold.is_sensitive(n, x) || row.status.is_suppressed() {
+                cell.status = CellStatus::Primary;
+            }
             if !row.keys.iter().any(|k| k == TOTAL) {
                 cell.margin_everywhere = false;
             }
@@ -82,12 +90,21 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
         }
     }
 
+    let followers = followers(tables, &published, &keys);
+
     let mut rounds = 0;
     let mut recheck: Option<BTreeSet<CellKey>> = None;
     loop {
         rounds += 1;
         let before: BTreeSet<CellKey> = suppressed(&cells);
-        close_lines(&lines, &mut cells, threshold);
+        loop {
+            let hidden = suppressed(&cells).len();
+            close_lines(&lines, &mut cells, threshold);
+            hide_followers(&followers, &mut cells);
+            if suppressed(&cells).len() == hidden {
+                break;
+            }
+        }
         if let Some(recheck) = recheck.as_mut() {
             recheck.extend(suppressed(&cells).difference(&before).cloned());
         }
@@ -168,6 +185,33 @@ struct Candidate {
     /// Appears only as a margin, which another command publishes: hidden
     /// only when no inner cell of its line can be.
     margin_everywhere: bool,
+}
+
+/// Pairs of cells (hidden, then also hidden) from each table's
+/// [`ScopedTable::hidden_with`]: the cells of the same codes.
+fn followers(tables: &[ScopedTable], published: &[PublishedTable], keys: &[Vec<CellKey>]) -> Vec<(CellKey, CellKey)> {
+    let mut pairs = Vec::new();
+    for (t, scoped) in tables.iter().enumerate() {
+        for scope in &scoped.hidden_with {
+            let Some(u) = tables.iter().position(|other| &other.scope == scope) else {
+                continue;
+            };
+            for (row, key) in published[t].rows.iter().zip(&keys[t]) {
+                if let Some(j) = published[u].rows.iter().position(|r| r.keys == row.keys) {
+                    pairs.push((keys[u][j].clone(), key.clone()));
+                }
+            }
+        }
+    }
+    pairs
+}
+
+fn hide_followers(followers: &[(CellKey, CellKey)], cells: &mut BTreeMap<CellKey, Candidate>) {
+    for (hidden, follower) in followers {
+        if cells[hidden].status.is_suppressed() && !cells[follower].status.is_suppressed() {
+            cells.get_mut(follower).expect("followers are cells").status = CellStatus::Secondary;
+        }
+    }
 }
 
 fn published_table(scoped: &ScopedTable) -> PublishedTable {

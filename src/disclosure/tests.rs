@@ -39,6 +39,7 @@ fn protect_one(t: Table, k: u64) -> (Table, Protection) {
         name: "t".into(),
         scope: scope(),
         table: t,
+        hidden_with: Vec::new(),
     }];
     let protection = protect_set(&mut set, &reference(), Threshold::new(k).unwrap()).unwrap();
     (set.pop().unwrap().table, protection)
@@ -225,6 +226,67 @@ fn an_empty_cell_is_never_the_partner_of_a_small_one() {
 }
 
 #[test]
+fn a_row_printing_two_tables_is_hidden_whole_and_its_followers_too() {
+    // Day 30 and day 90 of a curve: at day 30 the events and the persons
+    // still followed of a cell show on one row, and a row hidden at day 30
+    // is hidden at day 90. One group has 2 events by day 30 (small); its
+    // pair, and both tables of day 90, hide the cell as well, each with a
+    // partner in its line, and the set passes the audit.
+    let g = Dimension::GruppoCittadinanza;
+    let day = |what: &str, d: u32| Scope {
+        universe: "coorte 2024-01-01 2024-12-31".into(),
+        activities: format!("{what} {d}"),
+    };
+    let counts = |x: [u64; 3]| {
+        table(
+            vec![g],
+            &[
+                (&["ITA"], 40, x[0]),
+                (&["UE"], 30, x[1]),
+                (&["EXTRA_UE"], 30, x[2]),
+                (&[TOTAL], 100, x[0] + x[1] + x[2]),
+            ],
+        )
+    };
+    let scoped = |what: &str, d: u32, x: [u64; 3], with: Vec<Scope>| ScopedTable {
+        name: format!("{what} {d}"),
+        scope: day(what, d),
+        table: counts(x),
+        hidden_with: with,
+    };
+    let mut set = vec![
+        scoped("eventi", 30, [20, 2, 12], vec![day("a_rischio", 30)]),
+        scoped("a_rischio", 30, [18, 25, 16], vec![day("eventi", 30)]),
+        scoped(
+            "eventi",
+            90,
+            [30, 14, 20],
+            vec![day("eventi", 30), day("a_rischio", 30), day("a_rischio", 90)],
+        ),
+        scoped(
+            "a_rischio",
+            90,
+            [8, 12, 9],
+            vec![day("eventi", 30), day("a_rischio", 30), day("eventi", 90)],
+        ),
+    ];
+    let protection = protect_set(&mut set, &reference(), Threshold::new(5).unwrap()).unwrap();
+    // UE is small at day 30; EXTRA_UE (fewer persons than ITA) is its
+    // partner; the other three tables hide both as followers.
+    let shown: Vec<String> = set.iter().map(|t| statuses(&t.table)).collect();
+    assert_eq!(shown, ["suxs", "sxxs", "sxxs", "sxxs"]);
+    assert_eq!((protection.primary_cells, protection.secondary_cells), (1, 7));
+    let published: Vec<PublishedTable> = set
+        .iter()
+        .map(|t| PublishedTable {
+            scope: t.scope.clone(),
+            ..as_published(&t.name, &t.table, &statuses(&t.table))
+        })
+        .collect();
+    assert!(audit_of(&published, 5).is_safe());
+}
+
+#[test]
 fn linked_tables_share_one_status_per_cell() {
     // sdcTools/UserSupport #133/#136: two tables with the same province
     // margins, protected one at a time, can disagree; together, a cell hidden
@@ -238,11 +300,13 @@ fn linked_tables_share_one_status_per_cell() {
             name: "per-sesso".into(),
             scope: scope(),
             table: by_sex,
+            hidden_with: Vec::new(),
         },
         ScopedTable {
             name: "per-provincia".into(),
             scope: scope(),
             table: by_province,
+            hidden_with: Vec::new(),
         },
     ];
     protect_set(&mut set, &reference(), Threshold::new(5).unwrap()).unwrap();

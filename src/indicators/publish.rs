@@ -97,6 +97,7 @@ pub fn publish_with(
             name: name.clone(),
             scope: plan.scope(),
             table,
+            hidden_with: Vec::new(),
         });
         gaps.push(inputs);
         followups.push(followup);

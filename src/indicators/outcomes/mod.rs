@@ -265,11 +265,13 @@ pub fn prepare(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) ->
             name: format!("{} {day}", plan.outcome.name()),
             scope: scope(plan.outcome.name()),
             table: horizon_table(&counts, &published_plan, &observed(h), &reached(h))?,
+            hidden_with: vec![scope("gia_occupati")],
         });
         scoped.push(ScopedTable {
             name: format!("gia_occupati {day}"),
             scope: scope("gia_occupati"),
             table: horizon_table(&counts, &published_plan, &observed(h), &working(h))?,
+            hidden_with: vec![scope(plan.outcome.name())],
         });
         let observable: u64 = persons
             .column(&observed(h))?

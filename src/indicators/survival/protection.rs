@@ -18,11 +18,23 @@ use crate::table::{CellStatus, Codebook, Lang, Row, Table, TOTAL};
 impl SurvivalTable {
     /// The count tables the rows publish, one pair per day: events by
     /// that day, and persons still followed on it, each out of the cell's
-    /// persons.
+    /// persons. A row shows both, and a curve is not shown past a hidden
+    /// day, so each table hides with its pair and with the day before; a
+    /// cell with fewer persons still followed than the threshold comes in
+    /// hidden.
     pub fn count_tables(&self) -> Vec<ScopedTable> {
         let plan = &self.plan;
+        let few = |follow_up: &FollowUp, day: i32| {
+            plan.base
+                .threshold
+                .is_some_and(|threshold| follow_up.at_risk(day) < threshold.value())
+        };
         let mut tables = Vec::with_capacity(2 * plan.days.len());
-        for day in &plan.days {
+        for (d, day) in plan.days.iter().enumerate() {
+            let before: Vec<Scope> = plan.days[..d]
+                .last()
+                .map(|before| vec![plan.scope("eventi", *before), plan.scope("a_rischio", *before)])
+                .unwrap_or_default();
             for (what, count) in [
                 (
                     "eventi",
@@ -37,12 +49,18 @@ impl SurvivalTable {
                         keys: cell.keys.clone(),
                         population: cell.follow_up.persons(),
                         beneficiaries: count(&cell.follow_up),
-                        status: CellStatus::Publishable,
+                        status: if few(&cell.follow_up, *day) {
+                            CellStatus::Primary
+                        } else {
+                            CellStatus::Publishable
+                        },
                     })
                     .collect();
+                let pair = if what == "eventi" { "a_rischio" } else { "eventi" };
                 tables.push(ScopedTable {
                     name: format!("{what} {day}"),
                     scope: plan.scope(what, *day),
+                    hidden_with: before.iter().cloned().chain([plan.scope(pair, *day)]).collect(),
                     table: Table {
                         dims: plan.base.dims.clone(),
                         rows,
@@ -113,9 +131,7 @@ impl SurvivalTable {
 
     /// Takes the statuses protection gave the count tables (in the order
     /// [`SurvivalTable::count_tables`] made them): a row is hidden when
-    /// any of its counts is, when fewer than the threshold are still
-    /// followed, and at every later day once hidden (a curve is not shown
-    /// past it). Then tests the groups where every row is shown.
+    /// any of its counts is. Then tests the groups where every row is shown.
     pub fn apply(&mut self, protected: &[ScopedTable], reference: &Reference) -> Result<()> {
         let threshold = self.threshold()?;
         let index: HashMap<Vec<String>, usize> = self
@@ -138,15 +154,14 @@ impl SurvivalTable {
                 }
             }
         }
-        for cell in &mut self.cells {
+        // Protection hid each row whole and every later day of a hidden
+        // one, with few still followed hidden from the start: check it.
+        for cell in &self.cells {
             let mut hidden = false;
             for (i, day) in self.plan.days.iter().enumerate() {
-                if hidden {
-                    if !cell.status[i].is_suppressed() {
-                        cell.status[i] = CellStatus::Secondary;
-                    }
-                } else if cell.follow_up.at_risk(*day) < threshold.value() {
-                    cell.status[i] = CellStatus::Primary;
+                let must = hidden || cell.follow_up.at_risk(*day) < threshold.value();
+                if must && !cell.status[i].is_suppressed() {
+                    bail!("protection left day {day} of {:?} shown after a hidden day or with fewer than {} still followed", cell.keys, threshold.value());
                 }
                 hidden |= cell.status[i].is_suppressed();
             }
