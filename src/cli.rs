@@ -496,6 +496,9 @@ pub struct ReportArgs {
     /// Language of every label, sentence and number.
     #[arg(long, value_enum, default_value_t = Lang::It)]
     pub lang: Lang,
+    /// Also a fact sheet per job centre (cpi/index.html, cpi/*.html, cpi/schede.xlsx), protected and audited with the report.
+    #[arg(long)]
+    pub per_cpi: bool,
     #[command(flatten)]
     pub stats: StatsArgs,
 }

@@ -46,6 +46,9 @@ pub struct Job {
     /// Also write the synthesis report (for all `years`) into `OUTPUT/report/`.
     #[serde(default)]
     pub report: bool,
+    /// With the report, a fact sheet per job centre in `OUTPUT/report/cpi/`.
+    #[serde(default)]
+    pub per_cpi: bool,
     #[serde(rename = "table", default)]
     pub tables: Vec<TableJob>,
 }
@@ -201,6 +204,9 @@ impl Job {
     fn check(&self) -> Result<()> {
         if self.years.is_empty() {
             bail!("`years` is empty; list the calendar years to compute, e.g. years = [2024]");
+        }
+        if self.per_cpi && !self.report {
+            bail!("per_cpi = true writes fact sheets beside the report: add report = true");
         }
         if self.tables.is_empty() && !self.report {
             bail!("no [[table]] and no report = true: there is nothing to write");

@@ -167,6 +167,37 @@ fn a_jobs_tables_and_report_are_protected_together_and_pass_the_audit() {
     assert!(stdout.contains("45 tables"), "{stdout}");
 }
 
+/// The sample's small centres need suppression, and a centre's cell must
+/// not be readable as its province's less its other centres' (the report
+/// publishes both; see docs/design/disclosure.md). The shipped sample
+/// rather than a smaller extract: `audit` bounds every hidden cell, six
+/// linear programmes each, and a 2,000-person extract hides 700.
+#[test]
+fn a_jobs_report_with_fact_sheets_passes_the_audit() {
+    let work = Workdir::new();
+    let extract = Path::new(common::sample_dir());
+    let job = work.path().join("job.toml");
+    let text = format!(
+        "extract = {:?}\noutput = \"out\"\nyears = [2024]\nreport = true\nper_cpi = true\n",
+        extract.to_str().unwrap()
+    );
+    std::fs::write(&job, &text).unwrap();
+    run_ok(&["run", "--config", job.to_str().unwrap()]);
+    let sheets = work.path().join("out/report/cpi");
+    assert!(sheets.join("index.html").exists() && sheets.join("schede.xlsx").exists());
+    let out = audit(&work.path().join("out"), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let hidden_by_centre = stdout.lines().filter(|l| l.contains("tabelle/cpi-")).count();
+    assert!(hidden_by_centre > 0, "small centres have hidden cells: {stdout}");
+
+    std::fs::write(&job, text.replace("report = true\n", "")).unwrap();
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("per_cpi = true writes fact sheets beside the report: add report = true"));
+}
+
 #[test]
 fn a_folder_without_tables_and_a_bad_threshold_are_usage_errors() {
     let work = Workdir::new();

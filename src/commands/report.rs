@@ -32,6 +32,7 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
         lang: args.lang,
         threshold,
         confidence: args.stats.confidence,
+        per_cpi: args.per_cpi,
     };
     let step = progress.step("computing the report's tables");
     let report = report::build(&session.extract, &session.reference, &plan)?;
@@ -49,9 +50,14 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
     drop(step);
     writeln!(
         stderr,
-        "report written to {} ({} tables)",
+        "report written to {} ({} tables{})",
         args.out.display(),
-        report.tables.len()
+        report.tables.len(),
+        if report.sheets.is_empty() {
+            String::new()
+        } else {
+            format!(", {} job centre fact sheets in cpi/", report.sheets.len())
+        }
     )?;
     Ok(())
 }

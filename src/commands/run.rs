@@ -129,6 +129,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
             lang: job.lang,
             threshold: Threshold::new(crate::disclosure::DEFAULT_THRESHOLD)?,
             confidence: 0.95,
+            per_cpi: job.per_cpi,
         };
         let (built, answers, protected) = report::build_with(extract, &session.reference, &plan, questions, counts)?;
         (Some(built), answers, protected, Vec::new())

@@ -9,6 +9,7 @@
 //! 3. across files: references to persons that were kept.
 
 mod cache;
+mod centres;
 mod dates;
 mod parallel;
 mod reader;
@@ -30,6 +31,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 pub use cache::dir_for as cache_dir_for;
+pub use centres::{CentreRows, Centres};
 use dates::date_ranges;
 pub use dates::DateRange;
 pub use reader::dialect::{prepare_path, EncodingChoice};

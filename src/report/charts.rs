@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::findings::difference;
-use super::html::escape;
+use super::pages::escape;
 use super::{is_group, GROUPS};
 use crate::indicators::gap::GapTable;
 use crate::output::terminal::decimal;

@@ -5,11 +5,12 @@
 //! number comes from the same protected tables `rates` and `gap` publish.
 
 mod after;
+mod centres;
 mod charts;
 mod findings;
 mod grids;
-mod html;
 mod markdown;
+mod pages;
 mod protection;
 mod provenance;
 
@@ -26,6 +27,7 @@ use crate::table::{Codebook, Dimension, Grid, Lang, Table};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use centres::{Block, FactSheet};
 use findings::findings;
 use grids::{quality_grid, reasons_grid, trend_grid};
 use provenance::{manifest, methods};
@@ -40,6 +42,8 @@ pub struct ReportPlan {
     pub lang: Lang,
     pub threshold: Threshold,
     pub confidence: f64,
+    /// Also a fact sheet per job centre, in `cpi/`.
+    pub per_cpi: bool,
 }
 
 /// A published table: its file stem, title and cells.
@@ -74,15 +78,18 @@ pub struct Report {
     pub findings: Vec<String>,
     pub sections: Vec<Section>,
     pub tables: Vec<NamedTable>,
+    /// One per job centre with `per_cpi`, else none.
+    pub sheets: Vec<FactSheet>,
     pub manifest: serde_json::Value,
 }
 
 /// Writes the report's files into `dir`: sintesi.html, sintesi.md,
-/// tabelle.xlsx, tabelle/*.csv and manifest.json.
+/// tabelle.xlsx, tabelle/*.csv and manifest.json, and with fact sheets
+/// cpi/index.html, cpi/*.html and cpi/schede.xlsx.
 pub fn write_files(report: &Report, dir: &Path) -> Result<()> {
     let tables = dir.join("tabelle");
     std::fs::create_dir_all(&tables).with_context(|| format!("cannot create {}", tables.display()))?;
-    output::write_new(&dir.join("sintesi.html"), &html::render(report))?;
+    output::write_new(&dir.join("sintesi.html"), &pages::synthesis(report)?)?;
     output::write_new(&dir.join("sintesi.md"), &markdown::render(report))?;
     let sheets: Vec<(&str, &Grid)> = report.tables.iter().map(|t| (t.name.as_str(), &t.grid)).collect();
     output::write_new(&dir.join("tabelle.xlsx"), &xlsx::render_workbook(&sheets)?)?;
@@ -90,9 +97,33 @@ pub fn write_files(report: &Report, dir: &Path) -> Result<()> {
         let csv = output::render(&table.grid, output::Format::Csv, report.lang)?;
         output::write_new(&tables.join(format!("{}.csv", table.name)), &csv)?;
     }
+    if !report.sheets.is_empty() {
+        write_sheets(report, &dir.join(centres::DIR))?;
+    }
     let mut manifest = serde_json::to_vec_pretty(&report.manifest)?;
     manifest.push(b'\n');
     output::write_new(&dir.join("manifest.json"), &manifest)
+}
+
+/// The fact sheets: an index page, a page per job centre, and a workbook
+/// with the index and a sheet per centre.
+fn write_sheets(report: &Report, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    output::write_new(&dir.join(centres::INDEX), &pages::index(report)?)?;
+    for sheet in &report.sheets {
+        output::write_new(&dir.join(&sheet.file), &pages::sheet(report, sheet)?)?;
+    }
+    let index = centres::index_grid(&report.sheets);
+    let mut sheets = vec![(t(report.lang, "indice", "index"), vec![(String::new(), &index)])];
+    for sheet in &report.sheets {
+        let blocks = sheet.blocks.iter().map(|b| (b.title.clone(), &b.grid)).collect();
+        sheets.push((sheet.file.trim_end_matches(".html").to_string(), blocks));
+    }
+    let sheets: Vec<(&str, Vec<(&str, &Grid)>)> = sheets
+        .iter()
+        .map(|(name, blocks)| (name.as_str(), blocks.iter().map(|(t, g)| (t.as_str(), *g)).collect()))
+        .collect();
+    output::write_new(&dir.join(centres::WORKBOOK), &xlsx::render_sheets(&sheets)?)
 }
 
 /// Italian or English, whichever the report is written in.
@@ -210,15 +241,19 @@ pub fn build_with(
             }),
         ),
     ];
+    if plan.per_cpi {
+        questions.extend(centres::questions(&base));
+    }
     for y in &plan.years {
-        questions.push((
-            TREND.into(),
-            rates(RatesPlan {
-                period: Period::year(*y)?.within(extract.as_of)?.0,
-                margins: false,
-                ..with(vec![Dimension::GruppoCittadinanza])
-            }),
-        ));
+        let year_plan = RatesPlan {
+            period: Period::year(*y)?.within(extract.as_of)?.0,
+            margins: false,
+            ..with(vec![Dimension::GruppoCittadinanza])
+        };
+        if plan.per_cpi {
+            questions.push(centres::trend_question(&year_plan));
+        }
+        questions.push((TREND.into(), rates(year_plan)));
     }
     questions.extend(also);
     let after_access = after::Prepared::new(extract, reference, report_period, plan)?;
@@ -256,7 +291,22 @@ pub fn build_with(
     let services_group = next().table;
     let measures_group = next().table;
     let gap_group_measures = next().gap.expect("a gap question");
-    let trend: Vec<(i32, Table)> = plan.years.iter().map(|y| (*y, next().table)).collect();
+    let mut by_centre = plan.per_cpi.then(|| centres::Answers {
+        provinces: next().table,
+        access: next().table,
+        gap: next().gap.expect("a gap question"),
+        services: next().table,
+        measures: next().table,
+        providers: next().table,
+        trend: Vec::new(),
+    });
+    let mut trend: Vec<(i32, Table)> = Vec::new();
+    for y in &plan.years {
+        if let Some(answers) = &mut by_centre {
+            answers.trend.push((*y, next().table));
+        }
+        trend.push((*y, next().table));
+    }
     let also_answers: Vec<indicators::Answer> = answers.collect();
 
     let mut tables = Vec::new();
@@ -365,6 +415,12 @@ pub fn build_with(
         t(lang, "Righe scartate per motivo", "Rejected rows by reason"),
         reasons_grid(&quality_report),
     );
+
+    if let Some(answers) = &by_centre {
+        for (name, title, grid) in answers.tables(lang, &codebook)? {
+            add(name, title, grid);
+        }
+    }
 
     let after_sections = after_access.sections(lang, &codebook, &mut |table| {
         tables.push(table);
@@ -531,7 +587,33 @@ pub fn build_with(
             tables: vec![],
         },
     ]);
-    let mut manifest = manifest(extract, reference, plan, &protection, &tables, &trend_universes)?;
+    let sheets = match &by_centre {
+        Some(answers) => centres::sheets(
+            answers,
+            &centres::Context {
+                lang,
+                year,
+                z,
+                confidence: plan.confidence,
+                threshold: plan.threshold.value(),
+                reference,
+                by_group: &by_group,
+                by_province: &by_province,
+                centres: &extract.centres()?,
+                tables: &tables,
+            },
+        ),
+        None => Vec::new(),
+    };
+    let mut manifest = manifest(
+        extract,
+        reference,
+        plan,
+        &protection,
+        &tables,
+        &trend_universes,
+        &sheets,
+    )?;
     if let Some(note) = &cut {
         manifest["periodo_tagliato"] = serde_json::Value::String(note.clone());
     }
@@ -550,6 +632,7 @@ pub fn build_with(
         findings,
         sections,
         tables,
+        sheets,
         manifest,
     };
     Ok((report, also_answers, also_counts))

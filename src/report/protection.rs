@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{NamedTable, TREND};
+use super::{centres, NamedTable, TREND};
 use crate::disclosure::files::ListedTable;
 use crate::disclosure::Protection;
 use crate::output::terminal::thousands;
@@ -18,7 +18,7 @@ pub(super) fn listed_tables(tables: &[NamedTable], trend_universes: &BTreeMap<St
             t.scope.clone().map(|scope| ListedTable {
                 file: format!("tabelle/{}.csv", t.name),
                 scope,
-                universes_by_year: if t.name == TREND {
+                universes_by_year: if t.name == TREND || t.name == centres::TREND {
                     trend_universes.clone()
                 } else {
                     BTreeMap::new()
@@ -42,11 +42,14 @@ pub(super) fn protection_paragraphs(lang: Lang, protection: &Protection) -> Vec<
             protection.threshold - 1
         ),
     }];
-    let recoded: Vec<String> = protection
-        .recodings
-        .iter()
-        .map(|(table, r)| format!("{table} ({} → {})", r.from.join(" + "), r.into))
-        .collect();
+    let mut recoded: Vec<String> = Vec::new();
+    for (table, r) in &protection.recodings {
+        // A table of several years (the trend) is recoded year by year alike.
+        let text = format!("{table} ({} → {})", r.from.join(" + "), r.into);
+        if !recoded.contains(&text) {
+            recoded.push(text);
+        }
+    }
     if !recoded.is_empty() {
         out.push(match lang {
             Lang::It => format!(

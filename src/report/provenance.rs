@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use sha2::{Digest, Sha256};
 
-use super::{protection, t, NamedTable, ReportPlan};
+use super::{protection, t, FactSheet, NamedTable, ReportPlan};
 use crate::disclosure::files::MANIFEST_TABLES;
 use crate::disclosure::Protection;
 use crate::extract::{Extract, Location};
@@ -65,6 +65,7 @@ pub(super) fn manifest(
     protection: &Protection,
     tables: &[NamedTable],
     trend_universes: &BTreeMap<String, String>,
+    sheets: &[FactSheet],
 ) -> Result<serde_json::Value> {
     let mut files = Vec::new();
     for f in &extract.files {
@@ -85,6 +86,7 @@ pub(super) fn manifest(
             "threshold": plan.threshold.value(),
             "confidence": plan.confidence,
             "population": "stock",
+            "per_cpi": plan.per_cpi,
         },
         "as_of": extract.as_of.format("%Y-%m-%d").to_string(),
         "extract": extract.location.describe(),
@@ -100,5 +102,6 @@ pub(super) fn manifest(
             "celle_verificate": protection.audited_cells,
         },
         MANIFEST_TABLES: protection::listed_tables(tables, trend_universes),
+        "schede_cpi": sheets.iter().map(|s| serde_json::json!({"cpi": s.code, "file": format!("cpi/{}", s.file)})).collect::<Vec<_>>(),
     }))
 }

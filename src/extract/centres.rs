@@ -1,0 +1,132 @@
+//! The job centres an extract's spells name, and how many of each one's
+//! did.csv rows were used and rejected. The per-centre fact
+//! sheets show the rejected rows as the centre's own data quality.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+
+use super::reader::dialect::{prepare, prepare_path, EncodingChoice, Utf8Bytes};
+use super::schema::FileKind;
+use super::{Extract, Location};
+
+/// One job centre's did.csv rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CentreRows {
+    pub rows_used: u64,
+    pub rows_rejected: u64,
+}
+
+/// The job centres of did.csv by their `cpi` text, and the rejected rows
+/// whose `cpi` could not be read (an empty field, a broken line).
+#[derive(Debug, Clone, Default)]
+pub struct Centres {
+    pub by_code: BTreeMap<String, CentreRows>,
+    pub rejected_without_centre: u64,
+}
+
+impl Extract {
+    /// The did.csv rows of every job centre, used and rejected: the
+    /// rejected rows are read again from did.csv (only when there are any)
+    /// because a reject keeps the value that broke its rule, not its centre.
+    pub fn centres(&self) -> Result<Centres> {
+        let mut centres = Centres::default();
+        let counts = self
+            .frame(FileKind::Spells)?
+            .clone()
+            .lazy()
+            .group_by([col("cpi")])
+            .agg([len().alias("rows")])
+            .collect()?;
+        let codes = counts.column("cpi")?.str()?;
+        let rows = counts.column("rows")?.idx()?;
+        for (code, n) in codes.iter().zip(rows.iter()) {
+            if let (Some(code), Some(n)) = (code, n) {
+                centres.by_code.entry(code.to_string()).or_default().rows_used += u64::from(n);
+            }
+        }
+        let name = FileKind::Spells.spec().name;
+        let lines: Vec<u64> = self.rejects.iter().filter(|r| r.file == name).map(|r| r.line).collect();
+        if !lines.is_empty() {
+            for centre in self.centres_of_lines(name, &lines)? {
+                match centre {
+                    Some(code) => centres.by_code.entry(code).or_default().rows_rejected += 1,
+                    None => centres.rejected_without_centre += 1,
+                }
+            }
+        }
+        Ok(centres)
+    }
+
+    /// The `cpi` field of each of `lines` of the file `name`, numbered as
+    /// rejects number them: the header is line 1, then one per record (a
+    /// line break inside quotes does not end one; a blank line does).
+    fn centres_of_lines(&self, name: &str, lines: &[u64]) -> Result<Vec<Option<String>>> {
+        let encoding = match self.files.iter().find(|f| f.file == name).map(|f| f.encoding.as_str()) {
+            Some("Windows-1252") => EncodingChoice::Windows1252,
+            _ => EncodingChoice::Utf8,
+        };
+        let prepared = match &self.location {
+            Location::Dir(dir) => prepare_path(&dir.join(name), encoding)?,
+            Location::Sample => prepare(
+                Utf8Bytes::Static(crate::sample::file(name).context("the sample holds did.csv")?),
+                name,
+                encoding,
+            )?,
+        };
+        let column = prepared.header.iter().position(|h| h == "cpi");
+        let mut wanted: Vec<u64> = lines.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let body = &prepared.bytes.as_ref()[prepared.body_start..];
+        let mut records = records(body).enumerate().peekable();
+        Ok(wanted
+            .into_iter()
+            .map(|line| {
+                let index = (line - 2) as usize;
+                while records.next_if(|(i, _)| *i < index).is_some() {}
+                let record = records.next_if(|(i, _)| *i == index).map(|(_, r)| r)?;
+                field(record, prepared.separator, column?)
+            })
+            .collect())
+    }
+}
+
+/// The records of a CSV body, each without its line break.
+fn records(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut quoted = false;
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < body.len() {
+            let byte = body[at];
+            at += 1;
+            if byte == b'"' {
+                quoted = !quoted;
+            } else if byte == b'\n' && !quoted {
+                let record = &body[start..at - 1];
+                start = at;
+                return Some(record.strip_suffix(b"\r").unwrap_or(record));
+            }
+        }
+        (start < body.len()).then(|| {
+            let record = &body[start..];
+            start = body.len();
+            record
+        })
+    })
+}
+
+/// The field at `index` of one record, unquoted and trimmed; none when empty.
+fn field(record: &[u8], separator: u8, index: usize) -> Option<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(separator)
+        .from_reader(record);
+    let mut fields = csv::ByteRecord::new();
+    reader.read_byte_record(&mut fields).ok()?;
+    let text = String::from_utf8_lossy(fields.get(index)?).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
