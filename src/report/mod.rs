@@ -165,6 +165,7 @@ pub fn build_with(
     let Some(&year) = plan.years.last() else {
         bail!("the report needs at least one year")
     };
+    let digests = provenance::Digests::start(extract);
     let lang = plan.lang;
     let codebook = Codebook::new(reference, lang);
     let (report_period, cut) = Period::year(year)?.within(extract.as_of)?;
@@ -612,8 +613,12 @@ pub fn build_with(
         &protection,
         &tables,
         &trend_universes,
-        &sheets,
+        digests,
     )?;
+    manifest["schede_cpi"] = sheets
+        .iter()
+        .map(|s| serde_json::json!({"cpi": s.code, "file": format!("{}/{}", centres::DIR, s.file)}))
+        .collect();
     if let Some(note) = &cut {
         manifest["periodo_tagliato"] = serde_json::Value::String(note.clone());
     }

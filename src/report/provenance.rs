@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use std::io::Read;
+
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::{protection, t, FactSheet, NamedTable, ReportPlan};
+use super::{protection, t, NamedTable, ReportPlan};
 use crate::disclosure::files::MANIFEST_TABLES;
 use crate::disclosure::Protection;
 use crate::extract::{Extract, Location};
@@ -41,21 +43,62 @@ pub(super) fn methods(lang: Lang, plan: &ReportPlan, reference: &Reference, cut:
     .collect()
 }
 
-/// SHA-256 of a file of the extract (for the embedded sample, of its bytes).
-pub(super) fn digest(location: &Location, name: &str) -> Result<Option<String>> {
-    let bytes = match location {
-        Location::Dir(dir) => match std::fs::read(dir.join(name)) {
-            Ok(bytes) => bytes,
-            Err(_) => return Ok(None),
-        },
+/// The SHA-256 of each file of the extract, computed on threads of their
+/// own while the report's tables are computed: at ten million persons the
+/// files are gigabytes to read again, and the tables leave a core idle
+/// often enough (protection, drawing) for the hashing to fit in.
+pub(super) struct Digests(std::thread::JoinHandle<Result<BTreeMap<String, Option<String>>>>);
+
+impl Digests {
+    pub(super) fn start(extract: &Extract) -> Digests {
+        let location = extract.location.clone();
+        let names: Vec<String> = extract.files.iter().map(|f| f.file.clone()).collect();
+        Digests(std::thread::spawn(move || {
+            std::thread::scope(|scope| {
+                let hashing: Vec<_> = names
+                    .iter()
+                    .map(|name| scope.spawn(|| digest(&location, name).map(|d| (name.clone(), d))))
+                    .collect();
+                hashing
+                    .into_iter()
+                    .map(|h| h.join().expect("hashing a file does not panic"))
+                    .collect()
+            })
+        }))
+    }
+
+    fn finish(self) -> Result<BTreeMap<String, Option<String>>> {
+        self.0.join().expect("hashing the files does not panic")
+    }
+}
+
+/// SHA-256 of a file of the extract (for the embedded sample, of its
+/// bytes), read a megabyte at a time; none when the file is not there.
+fn digest(location: &Location, name: &str) -> Result<Option<String>> {
+    let mut hasher = Sha256::new();
+    match location {
+        Location::Dir(dir) => {
+            let path = dir.join(name);
+            let Ok(mut file) = std::fs::File::open(&path) else {
+                return Ok(None);
+            };
+            let mut buffer = vec![0; 1 << 20];
+            loop {
+                let read = file
+                    .read(&mut buffer)
+                    .with_context(|| format!("reading {} again for its SHA-256", path.display()))?;
+                if read == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..read]);
+            }
+        }
         Location::Sample => match crate::sample::file(name) {
-            Some(bytes) => bytes.to_vec(),
+            Some(bytes) => hasher.update(bytes),
             None => return Ok(None),
         },
-    };
-    Ok(Some(
-        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
-    ))
+    }
+    Ok(Some(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()))
 }
 
 pub(super) fn manifest(
@@ -65,13 +108,14 @@ pub(super) fn manifest(
     protection: &Protection,
     tables: &[NamedTable],
     trend_universes: &BTreeMap<String, String>,
-    sheets: &[FactSheet],
+    digests: Digests,
 ) -> Result<serde_json::Value> {
+    let digests = digests.finish()?;
     let mut files = Vec::new();
     for f in &extract.files {
         files.push(serde_json::json!({
             "file": f.file,
-            "sha256": digest(&extract.location, &f.file)?,
+            "sha256": digests.get(&f.file).cloned().flatten(),
             "rows_read": f.rows_read,
             "rows_used": f.rows_used,
             "rows_rejected": f.rows_rejected,
@@ -102,6 +146,5 @@ pub(super) fn manifest(
             "celle_verificate": protection.audited_cells,
         },
         MANIFEST_TABLES: protection::listed_tables(tables, trend_universes),
-        "schede_cpi": sheets.iter().map(|s| serde_json::json!({"cpi": s.code, "file": format!("cpi/{}", s.file)})).collect::<Vec<_>>(),
     }))
 }
