@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{example_job, names, run, Workdir};
+use common::{example_job, names, run, run_ok, Workdir};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/piemonte-20k");
 
@@ -171,6 +171,28 @@ fn unknown_keys_and_bad_values_are_errors() {
     let out = run(&["run", "--config", job.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("corsi"));
+}
+
+/// The example job publishes tables by province; one by job centre beside
+/// them needs one by both, or protection would take centres and provinces
+/// for independent breakdowns.
+#[test]
+fn a_job_by_job_centre_beside_provinces_needs_a_table_by_both() {
+    let work = Workdir::new();
+    let by_centre = "\n[[table]]\nname = \"accesso-cpi\"\ncommand = \"rates\"\nby = [\"cpi\", \"gruppo_cittadinanza\"]\nformats = [\"csv\"]\n";
+    let job = example_job(&work, by_centre);
+    let out = run(&["run", "--config", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("none is by both"), "{stderr}");
+    let output = work.path().join("out/accesso-2024-12-31");
+    assert!(!output.exists(), "nothing is written");
+
+    let both = "\n[[table]]\nname = \"cpi-provincia\"\ncommand = \"rates\"\nby = [\"provincia\", \"cpi\"]\nformats = [\"csv\"]\n";
+    let job = example_job(&work, &format!("{by_centre}{both}"));
+    run_ok(&["run", "--config", job.to_str().unwrap()]);
+    let out = run(&["audit", output.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]

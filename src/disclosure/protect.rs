@@ -12,7 +12,7 @@ use super::published::{CellKey, Groups, PublishedRow, PublishedTable, Scope};
 use super::recode::{pool_tiny_unknown, Recoding};
 use super::Threshold;
 use crate::reference::Reference;
-use crate::table::{CellStatus, Codebook, Lang, Table, TOTAL};
+use crate::table::{CellStatus, Codebook, Dimension, Lang, Table, TOTAL};
 
 /// The most rounds of audit and further suppression before giving up.
 const MAX_ROUNDS: usize = 100;
@@ -53,6 +53,7 @@ pub struct Protection {
 
 /// Protects `tables` together, in place.
 pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold: Threshold) -> Result<Protection> {
+    centres_within_provinces(tables)?;
     let codebook = Codebook::new(reference, Lang::It);
     let mut recodings = Vec::new();
     for scoped in tables.iter_mut() {
@@ -185,6 +186,28 @@ struct Candidate {
     /// Appears only as a margin, which another command publishes: hidden
     /// only when no inner cell of its line can be.
     margin_everywhere: bool,
+}
+
+/// Job centres lie within provinces, which protection and the audit learn
+/// only from a table that prints both: without one they would cross the
+/// two as independent, and miss a centre's cell read off its province's
+/// less its other centres'. A set that publishes both apart is refused.
+fn centres_within_provinces(tables: &[ScopedTable]) -> Result<()> {
+    let universes: BTreeSet<&str> = tables.iter().map(|t| t.scope.universe.as_str()).collect();
+    for universe in universes {
+        let dims = |t: &ScopedTable| (t.scope.universe == universe).then_some(t.table.dims.clone());
+        let by = |d: Dimension| tables.iter().filter_map(dims).any(|dims| dims.contains(&d));
+        let by_both = tables
+            .iter()
+            .filter_map(dims)
+            .any(|dims| dims.contains(&Dimension::Cpi) && dims.contains(&Dimension::Provincia));
+        if by(Dimension::Cpi) && by(Dimension::Provincia) && !by_both {
+            bail!(
+                "tables by cpi and tables by provincia are published together ({universe}), and none is by both: protection could not tell that each job centre lies in one province, so a centre's hidden cell could be read off its province's. Add a table by provincia and cpi (by = [\"provincia\", \"cpi\"]), or publish them apart"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Pairs of cells (hidden, then also hidden) from each table's
