@@ -7,32 +7,32 @@
 mod after;
 mod centres;
 mod charts;
+mod files;
 mod findings;
 mod grids;
 mod markdown;
 mod pages;
 mod protection;
 mod provenance;
+mod questions;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::disclosure::{recode, Scope, ScopedTable, Threshold};
 use crate::extract::Extract;
-use crate::indicators::{self, Period, Population, Question, RatesPlan, Selection, Standard};
+use crate::indicators::{self, Period, Population, Question, RatesPlan, Selection};
 use crate::quality;
 use crate::reference::Reference;
 use crate::stats;
-use crate::table::{Codebook, Dimension, Grid, Lang, Table};
+use crate::table::{Codebook, Grid, Lang, Table};
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 pub use centres::{Block, FactSheet};
+pub use files::write_files;
 use findings::findings;
 use grids::{quality_grid, reasons_grid, trend_grid};
 use provenance::{manifest, methods};
-
-use crate::output::{self, xlsx};
 
 /// What the report covers.
 #[derive(Debug, Clone)]
@@ -81,49 +81,6 @@ pub struct Report {
     /// One per job centre with `per_cpi`, else none.
     pub sheets: Vec<FactSheet>,
     pub manifest: serde_json::Value,
-}
-
-/// Writes the report's files into `dir`: sintesi.html, sintesi.md,
-/// tabelle.xlsx, tabelle/*.csv and manifest.json, and with fact sheets
-/// cpi/index.html, cpi/*.html and cpi/schede.xlsx.
-pub fn write_files(report: &Report, dir: &Path) -> Result<()> {
-    let tables = dir.join("tabelle");
-    std::fs::create_dir_all(&tables).with_context(|| format!("cannot create {}", tables.display()))?;
-    output::write_new(&dir.join("sintesi.html"), &pages::synthesis(report)?)?;
-    output::write_new(&dir.join("sintesi.md"), &markdown::render(report))?;
-    let sheets: Vec<(&str, &Grid)> = report.tables.iter().map(|t| (t.name.as_str(), &t.grid)).collect();
-    output::write_new(&dir.join("tabelle.xlsx"), &xlsx::render_workbook(&sheets)?)?;
-    for table in &report.tables {
-        let csv = output::render(&table.grid, output::Format::Csv, report.lang)?;
-        output::write_new(&tables.join(format!("{}.csv", table.name)), &csv)?;
-    }
-    if !report.sheets.is_empty() {
-        write_sheets(report, &dir.join(centres::DIR))?;
-    }
-    let mut manifest = serde_json::to_vec_pretty(&report.manifest)?;
-    manifest.push(b'\n');
-    output::write_new(&dir.join("manifest.json"), &manifest)
-}
-
-/// The fact sheets: an index page, a page per job centre, and a workbook
-/// with the index and a sheet per centre.
-fn write_sheets(report: &Report, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    output::write_new(&dir.join(centres::INDEX), &pages::index(report)?)?;
-    for sheet in &report.sheets {
-        output::write_new(&dir.join(&sheet.file), &pages::sheet(report, sheet)?)?;
-    }
-    let index = centres::index_grid(&report.sheets);
-    let mut sheets = vec![(t(report.lang, "indice", "index"), vec![(String::new(), &index)])];
-    for sheet in &report.sheets {
-        let blocks = sheet.blocks.iter().map(|b| (b.title.clone(), &b.grid)).collect();
-        sheets.push((sheet.file.trim_end_matches(".html").to_string(), blocks));
-    }
-    let sheets: Vec<(&str, Vec<(&str, &Grid)>)> = sheets
-        .iter()
-        .map(|(name, blocks)| (name.as_str(), blocks.iter().map(|(t, g)| (t.as_str(), *g)).collect()))
-        .collect();
-    output::write_new(&dir.join(centres::WORKBOOK), &xlsx::render_sheets(&sheets)?)
 }
 
 /// Italian or English, whichever the report is written in.
@@ -179,83 +136,7 @@ pub fn build_with(
         confidence: plan.confidence,
         threshold: Some(plan.threshold),
     };
-    let with = |dims: Vec<Dimension>| RatesPlan { dims, ..base.clone() };
-    let measures = Selection::named(crate::indicators::plan::SelectionName::Misure);
-    let services = Selection::named(crate::indicators::plan::SelectionName::Servizi);
-    let rates = |plan: RatesPlan| Question::Rates(plan);
-    let gap = |plan: RatesPlan| Question::Gap(RatesPlan { margins: false, ..plan }, Standard::Total);
-    // In this order the memo keeps each population once (it holds one at a time).
-    let mut questions: Vec<(String, Question)> = vec![
-        (
-            "accesso-gruppo".into(),
-            rates(with(vec![Dimension::GruppoCittadinanza])),
-        ),
-        ("standardizzazione".into(), gap(with(vec![]))),
-        (
-            "accesso-provincia".into(),
-            rates(with(vec![Dimension::Provincia, Dimension::GruppoCittadinanza])),
-        ),
-        ("divario-provincia".into(), gap(with(vec![Dimension::Provincia]))),
-        (
-            "divario-cittadinanza".into(),
-            gap(RatesPlan {
-                top: Some(10),
-                ..with(vec![Dimension::Cittadinanza])
-            }),
-        ),
-        (
-            "accesso-sesso".into(),
-            rates(with(vec![Dimension::Sesso, Dimension::GruppoCittadinanza])),
-        ),
-        (
-            "accesso-eta".into(),
-            rates(with(vec![Dimension::ClasseEta, Dimension::GruppoCittadinanza])),
-        ),
-        (
-            "accesso-programma".into(),
-            rates(with(vec![Dimension::GruppoCittadinanza, Dimension::Programma])),
-        ),
-        (
-            "accesso-ente".into(),
-            rates(with(vec![Dimension::Ente, Dimension::GruppoCittadinanza])),
-        ),
-        (
-            "servizi-gruppo".into(),
-            rates(RatesPlan {
-                selection: services,
-                ..with(vec![Dimension::GruppoCittadinanza])
-            }),
-        ),
-        (
-            "misure-gruppo".into(),
-            rates(RatesPlan {
-                selection: measures.clone(),
-                ..with(vec![Dimension::GruppoCittadinanza])
-            }),
-        ),
-        // Published only through the key findings' sentences.
-        (
-            "divario-misure".into(),
-            gap(RatesPlan {
-                selection: measures,
-                ..with(vec![])
-            }),
-        ),
-    ];
-    if plan.per_cpi {
-        questions.extend(centres::questions(&base));
-    }
-    for y in &plan.years {
-        let year_plan = RatesPlan {
-            period: Period::year(*y)?.within(extract.as_of)?.0,
-            margins: false,
-            ..with(vec![Dimension::GruppoCittadinanza])
-        };
-        if plan.per_cpi {
-            questions.push(centres::trend_question(&year_plan));
-        }
-        questions.push((TREND.into(), rates(year_plan)));
-    }
+    let mut questions = questions::questions(&base, plan, extract)?;
     questions.extend(also);
     let after_access = after::Prepared::new(extract, reference, report_period, plan)?;
     let mut counts = after_access.count_tables();
