@@ -327,12 +327,12 @@ pub fn cumulative_curves(title: &str, series: &[CurveSeries], lang: Lang) -> Str
     svg
 }
 
-/// The rate of the cell of this citizenship group when published.
-pub(super) fn published_rate(table: &Table, group: &str) -> Option<f64> {
+/// The rate of the row whose codes match, when it is published.
+pub(super) fn published_rate(table: &Table, matches: impl Fn(&[String]) -> bool) -> Option<f64> {
     table
         .rows
         .iter()
-        .find(|r| is_group(&r.keys[0], group))
+        .find(|r| matches(&r.keys))
         .filter(|r| r.status == CellStatus::Publishable)
         .and_then(|r| r.rate())
 }

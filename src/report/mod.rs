@@ -362,7 +362,7 @@ pub fn build_with(
                     .enumerate()
                     .map(|(s, g)| charts::Bar {
                         series: s,
-                        value: charts::published_rate(table, g),
+                        value: charts::published_rate(table, |k| is_group(&k[0], g)),
                     })
                     .collect(),
             })

@@ -5,9 +5,10 @@ use super::slices::{project, slice, stack, without};
 use super::{Answers, Block, Context, FactSheet, ACCESS, GAP, MEASURES, PROVIDERS, SERVICES, TREND};
 use crate::extract::CentreRows;
 use crate::output::terminal::{percent, thousands};
+use crate::report::charts::{self, published_rate};
 use crate::report::findings::{difference, points};
-use crate::report::{charts, group_name, is_group, t, GROUPS};
-use crate::table::{interval_columns, CellStatus, Grid, Lang, Table, Value, TOTAL};
+use crate::report::{group_name, is_group, t, GROUPS};
+use crate::table::{interval_columns, CellStatus, Grid, Lang, Value, TOTAL};
 
 pub(super) fn sheet(code: &str, file: String, answers: &Answers, cx: &Context) -> FactSheet {
     let lang = cx.lang;
@@ -110,16 +111,20 @@ pub(super) fn sheet(code: &str, file: String, answers: &Answers, cx: &Context) -
             })
             .collect(),
     };
-    let mut comparison_groups = vec![bars(code.to_string(), &|g| {
-        published(&answers.access, |k| k[0] == code && is_group(&k[1], g) && k[2] == TOTAL)
-    })];
+    // The centre's rate for a group (or all of them: TOTAL), when published.
+    let centre_rate = |group: &str| {
+        published_rate(&answers.access, |k| {
+            k[0] == code && is_group(&k[1], group) && k[2] == TOTAL
+        })
+    };
+    let mut comparison_groups = vec![bars(code.to_string(), &centre_rate)];
     if let (Some(sigla), Some(name)) = (&province, &province_name) {
         comparison_groups.push(bars(name.clone(), &|g| {
-            published(cx.by_province, |k| k[0] == *sigla && is_group(&k[1], g))
+            published_rate(cx.by_province, |k| k[0] == *sigla && is_group(&k[1], g))
         }));
     }
     comparison_groups.push(bars("Piemonte".into(), &|g| {
-        published(cx.by_group, |k| is_group(&k[0], g))
+        published_rate(cx.by_group, |k| is_group(&k[0], g))
     }));
     let comparison_chart = charts::grouped_bars(
         &t(lang, "Tasso di accesso", "Access rate"),
@@ -167,10 +172,10 @@ pub(super) fn sheet(code: &str, file: String, answers: &Answers, cx: &Context) -
         &series,
         &[
             bars(t(lang, "Servizi", "Services"), &|g| {
-                published(&answers.services, |k| k[0] == code && is_group(&k[1], g))
+                published_rate(&answers.services, |k| k[0] == code && is_group(&k[1], g))
             }),
             bars(t(lang, "Misure", "Measures"), &|g| {
-                published(&answers.measures, |k| k[0] == code && is_group(&k[1], g))
+                published_rate(&answers.measures, |k| k[0] == code && is_group(&k[1], g))
             }),
         ],
         lang,
@@ -205,7 +210,7 @@ pub(super) fn sheet(code: &str, file: String, answers: &Answers, cx: &Context) -
                 .iter()
                 .map(|(year, table)| {
                     bars(year.to_string(), &|g| {
-                        published(table, |k| k[0] == code && is_group(&k[1], g))
+                        published_rate(table, |k| k[0] == code && is_group(&k[1], g))
                     })
                 })
                 .collect::<Vec<_>>(),
@@ -219,16 +224,7 @@ pub(super) fn sheet(code: &str, file: String, answers: &Answers, cx: &Context) -
     ));
     blocks.push(quality_block(lang, &rows));
 
-    let rate_of = |group: &str| {
-        answers
-            .access
-            .rows
-            .iter()
-            .find(|r| r.keys[0] == code && is_group(&r.keys[1], group) && r.keys[2] == TOTAL)
-            .filter(|r| r.status == CellStatus::Publishable)
-            .and_then(|r| r.rate())
-            .map_or(Value::Missing, Value::Proportion)
-    };
+    let rate_of = |group: &str| centre_rate(group).map_or(Value::Missing, Value::Proportion);
     let summary = vec![
         Value::Code(code.to_string()),
         province.clone().map_or(Value::Missing, Value::Code),
@@ -317,16 +313,6 @@ fn quality_block(lang: Lang, rows: &CentreRows) -> Block {
             ]],
         },
     }
-}
-
-/// The rate of the published row whose keys match, if any.
-fn published(table: &Table, matches: impl Fn(&[String]) -> bool) -> Option<f64> {
-    table
-        .rows
-        .iter()
-        .find(|r| matches(&r.keys))
-        .filter(|r| r.status == CellStatus::Publishable)
-        .and_then(|r| r.rate())
 }
 
 /// The gap table's columns a sheet shows (of its twenty).
