@@ -369,7 +369,7 @@ pub fn answer(
         crate::indicators::publish_one(&session.extract, &session.reference, question(plan), &memo)?;
     report_followup(&answer.plan, answer.incomplete_followup, stderr)?;
     warn_if_empty(&session.extract, &answer, stderr)?;
-    report_recodings(&protection, stderr)?;
+    report_protection(&protection, stderr)?;
     let grid = match &answer.gap {
         Some(gap) => gap.grid(&codebook)?,
         None => answer.table.grid(&codebook)?,
@@ -400,10 +400,20 @@ pub fn open_planned<P>(
     Ok((session, plan))
 }
 
-/// Tells the analyst what disclosure control pooled.
-pub fn report_recodings(protection: &crate::disclosure::Protection, stderr: &mut dyn Write) -> Result<()> {
+/// Tells the analyst what disclosure control pooled, and warns when it had
+/// to hide most of what was asked: a table that fine says little, and its
+/// few shown cells are easy to overread.
+pub fn report_protection(protection: &crate::disclosure::Protection, stderr: &mut dyn Write) -> Result<()> {
     for (_, recoding) in &protection.recodings {
         writeln!(stderr, "recoded for disclosure control: {}", recoding.describe())?;
+    }
+    let hidden = protection.primary_cells + protection.secondary_cells;
+    if hidden * 2 > protection.printed_cells {
+        writeln!(
+            stderr,
+            "warning: {hidden} of the {} cells are hidden ({} under the threshold of {} persons, beneficiaries or non-beneficiaries, {} so that those cannot be worked out): ask for fewer breakdowns (--by), a coarser one, or a longer period",
+            protection.printed_cells, protection.primary_cells, protection.threshold, protection.secondary_cells
+        )?;
     }
     Ok(())
 }

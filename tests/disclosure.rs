@@ -120,6 +120,44 @@ fn without_margins_the_same_cells_are_hidden_as_with_them() {
     assert_eq!(statuses(&pattern_rates(&["--format", "csv"])), "xuxxss");
 }
 
+/// Three persons in each province and sex: every inner cell and every
+/// margin but the grand total is under the threshold, 8 of the 9 printed.
+#[test]
+fn a_table_mostly_hidden_says_so() {
+    let work = Workdir::new();
+    let tiny = work.extract(
+        "tiny",
+        &extract_of_cells(&[
+            cell("001", "M", "100", 1980, 3, 1),
+            cell("001", "F", "100", 1980, 3, 1),
+            cell("004", "M", "100", 1980, 3, 2),
+            cell("004", "F", "100", 1980, 3, 1),
+        ]),
+    );
+    let rates = |dir: &std::path::Path| {
+        run(&[
+            "rates",
+            "--extract",
+            dir.to_str().unwrap(),
+            "--year",
+            "2024",
+            "--by",
+            "provincia,sesso",
+            "--margins",
+        ])
+    };
+    let out = rates(&tiny);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: 8 of the 9 cells are hidden (8 under the threshold of 5 persons"),
+        "{stderr}"
+    );
+    // The hand-worked pattern hides 4 of its 12: no warning.
+    let out = rates(&pattern_extract(&work));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("cells are hidden"));
+}
+
 #[test]
 fn threshold_is_configurable_but_never_below_three() {
     // At 11, TO/M (10 non-beneficiaries) and CN/F (10 beneficiaries) join

@@ -26,7 +26,7 @@ pub fn run(args: &OutcomesArgs, stderr: &mut dyn Write, progress: Progress) -> R
         progress,
     )?;
     let (table, protection) = compute(&session.extract, &session.reference, &plan)?;
-    session::report_recodings(&protection, stderr)?;
+    session::report_protection(&protection, stderr)?;
     for horizon in &table.horizons {
         if horizon.not_observable > 0 {
             writeln!(

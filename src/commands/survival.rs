@@ -27,7 +27,7 @@ pub fn run(args: &SurvivalArgs, stderr: &mut dyn Write, progress: Progress) -> R
         progress,
     )?;
     let (table, protection) = compute(&session.extract, &session.reference, &plan)?;
-    session::report_recodings(&protection, stderr)?;
+    session::report_protection(&protection, stderr)?;
     let persons: u64 = table
         .cells
         .iter()

@@ -43,6 +43,8 @@ pub struct Protection {
     /// Distinct cells suppressed, primary and secondary.
     pub primary_cells: usize,
     pub secondary_cells: usize,
+    /// Distinct cells printed, hidden or not.
+    pub printed_cells: usize,
     /// Distinct populations in suppressed cells, summed.
     pub hidden_persons: u64,
     /// Suppressed cells of the whole set, margins included, each proved
@@ -163,6 +165,7 @@ pub fn protect_set(tables: &mut [ScopedTable], reference: &Reference, threshold:
         recodings,
         primary_cells: count(CellStatus::Primary),
         secondary_cells: count(CellStatus::Secondary),
+        printed_cells: printed.len(),
         hidden_persons: populations.iter().map(|(_, n)| n).sum(),
         // A cell proved safe stays safe as more are hidden: every suppressed
         // cell was proved in the round it was hidden in or a later one.
