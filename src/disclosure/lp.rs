@@ -294,7 +294,10 @@ impl Universe {
 
     /// Least and greatest value of the sum of `columns` (with signs); every
     /// solution found on the way is shown to `observe`.
-    fn bounds(&mut self, columns: &[(Col, f64)], observe: &mut dyn FnMut(&[f64])) -> Result<Interval> {
+    /// With `zero_seen`, a solution found before gave the sum 0, which is
+    /// its least value (every quantity counted is at least 0): only the
+    /// greatest is solved for.
+    fn bounds(&mut self, columns: &[(Col, f64)], zero_seen: bool, observe: &mut dyn FnMut(&[f64])) -> Result<Interval> {
         // A column named twice (the population two hidden cells share)
         // weighs the sum of its weights: a cost is set, not added.
         let mut merged: Vec<(Col, f64)> = Vec::with_capacity(columns.len());
@@ -313,6 +316,9 @@ impl Universe {
         let mut extremes = [0.0f64; 2];
         let mut unbounded = false;
         for (i, sense) in [Sense::Minimise, Sense::Maximise].into_iter().enumerate() {
+            if zero_seen && sense == Sense::Minimise {
+                continue;
+            }
             for (col, coefficient) in columns {
                 model.change_column_cost(*col, *coefficient);
             }
@@ -376,7 +382,7 @@ impl Universe {
                     .flat_map(|t| t.quantities[q].iter().copied())
                     .collect();
                 if !together.is_empty() {
-                    self.bounds(&together, &mut |solution| observe(&targets, &mut seen, solution))?;
+                    self.bounds(&together, false, &mut |solution| observe(&targets, &mut seen, solution))?;
                 }
             }
         }
@@ -391,7 +397,8 @@ impl Universe {
                         intervals[q] = if proven {
                             seen_interval(seen[t][q])
                         } else {
-                            self.bounds(&target.quantities[q], &mut |solution| {
+                            let zero_seen = seen[t][q].0 <= 1e-6;
+                            self.bounds(&target.quantities[q], zero_seen, &mut |solution| {
                                 observe(&targets, &mut seen, solution)
                             })?
                         };
