@@ -145,7 +145,7 @@ Examples:
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
-  silp-access report --years 2023-2024 --out reports/piemonte-20k
+  silp-access report --years 2023-2024 --per-cpi --out reports/piemonte-20k
   silp-access report --extract /data/silp/2025-01 --year 2024 --out /srv/report/2024 --lang en";
 
 const AUDIT_EXAMPLES: &str = "\
