@@ -136,6 +136,19 @@ pub fn build_with(
         confidence: plan.confidence,
         threshold: Some(plan.threshold),
     };
+    // The fact sheets must not cost the regional report a figure: small
+    // centres can make protection hide regional cells, even a whole
+    // citizenship group's. The report without them is the measure.
+    let regional = match plan.per_cpi {
+        true => {
+            let alone = ReportPlan {
+                per_cpi: false,
+                ..plan.clone()
+            };
+            Some(build_with(extract, reference, &alone, also.clone(), also_counts.clone())?.0)
+        }
+        false => None,
+    };
     let mut questions = questions::questions(&base, plan, extract)?;
     questions.extend(also);
     let after_access = after::Prepared::new(extract, reference, report_period, plan)?;
@@ -469,6 +482,9 @@ pub fn build_with(
             tables: vec![],
         },
     ]);
+    if let Some(regional) = &regional {
+        centres::check_regional_tables_kept(&regional.tables, &tables)?;
+    }
     let sheets = match &by_centre {
         Some(answers) => centres::sheets(
             answers,

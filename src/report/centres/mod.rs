@@ -11,7 +11,7 @@
 mod sheet;
 mod slices;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use super::{t, NamedTable};
 use crate::extract::Centres;
@@ -272,4 +272,31 @@ pub(super) fn sheets(answers: &Answers, cx: &Context) -> Vec<FactSheet> {
             sheet::sheet(code, file, answers, cx)
         })
         .collect()
+}
+
+/// Fails when publishing the sheets hides a cell of a table the regional
+/// report publishes alone (`alone`): better no sheets than a regional
+/// report without, say, the Italians' total.
+pub(super) fn check_regional_tables_kept(alone: &[NamedTable], with_sheets: &[NamedTable]) -> Result<()> {
+    let status = |grid: &Grid| -> Vec<Option<Value>> {
+        let at = grid.columns.iter().position(|c| c == "stato_cella");
+        grid.rows.iter().map(|row| at.map(|i| row[i].clone())).collect()
+    };
+    let changed: Vec<&str> = alone
+        .iter()
+        .filter(|t| {
+            with_sheets
+                .iter()
+                .find(|w| w.name == t.name)
+                .is_none_or(|w| status(&w.grid) != status(&t.grid))
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    if !changed.is_empty() {
+        bail!(
+            "the job centres of this extract are too small for fact sheets: protecting them would hide cells of the regional tables {} that the report publishes without them. Write the report without --per-cpi (per_cpi = false in a job), or over more years or a larger extract",
+            changed.join(", ")
+        );
+    }
+    Ok(())
 }
