@@ -18,12 +18,12 @@ pub struct CentreRows {
     pub rows_rejected: u64,
 }
 
-/// The job centres of did.csv by their `cpi` text, and the rejected rows
-/// whose `cpi` could not be read (an empty field, a broken line).
+/// The job centres of did.csv by their `cpi` text. A rejected row whose
+/// `cpi` cannot be read (an empty field, a broken line) belongs to no
+/// centre; the regional report's quality tables count it.
 #[derive(Debug, Clone, Default)]
 pub struct Centres {
     pub by_code: BTreeMap<String, CentreRows>,
-    pub rejected_without_centre: u64,
 }
 
 impl Extract {
@@ -49,11 +49,8 @@ impl Extract {
         let name = FileKind::Spells.spec().name;
         let lines: Vec<u64> = self.rejects.iter().filter(|r| r.file == name).map(|r| r.line).collect();
         if !lines.is_empty() {
-            for centre in self.centres_of_lines(name, &lines)? {
-                match centre {
-                    Some(code) => centres.by_code.entry(code).or_default().rows_rejected += 1,
-                    None => centres.rejected_without_centre += 1,
-                }
+            for code in self.centres_of_lines(name, &lines)?.into_iter().flatten() {
+                centres.by_code.entry(code).or_default().rows_rejected += 1;
             }
         }
         Ok(centres)

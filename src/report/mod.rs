@@ -119,10 +119,23 @@ pub fn build_with(
     also: Vec<(String, Question)>,
     also_counts: Vec<ScopedTable>,
 ) -> Result<(Report, Vec<indicators::Answer>, Vec<ScopedTable>)> {
+    let digests = provenance::Digests::start(extract);
+    build_report(extract, reference, plan, also, also_counts, Some(digests))
+}
+
+/// [`build_with`]; without `digests` (a report built only to compare its
+/// tables with) the manifest names no input's SHA-256.
+fn build_report(
+    extract: &Extract,
+    reference: &Reference,
+    plan: &ReportPlan,
+    also: Vec<(String, Question)>,
+    also_counts: Vec<ScopedTable>,
+    digests: Option<provenance::Digests>,
+) -> Result<(Report, Vec<indicators::Answer>, Vec<ScopedTable>)> {
     let Some(&year) = plan.years.last() else {
         bail!("the report needs at least one year")
     };
-    let digests = provenance::Digests::start(extract);
     let lang = plan.lang;
     let codebook = Codebook::new(reference, lang);
     let (report_period, cut) = Period::year(year)?.within(extract.as_of)?;
@@ -145,7 +158,7 @@ pub fn build_with(
                 per_cpi: false,
                 ..plan.clone()
             };
-            Some(build_with(extract, reference, &alone, also.clone(), also_counts.clone())?.0)
+            Some(build_report(extract, reference, &alone, also.clone(), also_counts.clone(), None)?.0)
         }
         false => None,
     };

@@ -108,9 +108,9 @@ pub(super) fn manifest(
     protection: &Protection,
     tables: &[NamedTable],
     trend_universes: &BTreeMap<String, String>,
-    digests: Digests,
+    digests: Option<Digests>,
 ) -> Result<serde_json::Value> {
-    let digests = digests.finish()?;
+    let digests = digests.map(Digests::finish).transpose()?.unwrap_or_default();
     let mut files = Vec::new();
     for f in &extract.files {
         files.push(serde_json::json!({
