@@ -314,7 +314,8 @@ pub struct NarrowArgs {
 pub struct CellArgs {
     /// Breakdowns, comma-separated: provincia, cpi, gruppo_cittadinanza,
     /// straniero, cittadinanza, sesso, classe_eta, titolo_studio,
-    /// motivo_permesso, ex_msna, programma, ente, categoria_lmp.
+    /// motivo_permesso, ex_msna, programma, ente, categoria_lmp, and the
+    /// columns of the files given with --link.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub by: String,
     /// With cittadinanza: keep Italy and the N largest foreign citizenships, pool the rest as ALTRE.
@@ -323,6 +324,15 @@ pub struct CellArgs {
     /// Add margins: TOTALE rows for every breakdown summed over, and a grand total.
     #[arg(long)]
     pub margins: bool,
+    /// A pseudonymised person-level file of another regional database,
+    /// declared by the TOML file beside it; its columns become breakdowns
+    /// of --by. Repeatable.
+    #[arg(long = "link", value_name = "FILE")]
+    pub link: Vec<PathBuf>,
+    /// Print only the rows whose breakdown holds this code, e.g.
+    /// accoglienza=SAI (the breakdown must be in --by). Repeatable.
+    #[arg(long = "where", value_name = "BREAKDOWN=CODE")]
+    pub filters: Vec<String>,
 }
 
 /// Intervals and disclosure control.
@@ -542,6 +552,11 @@ pub struct PseudonymiseArgs {
     /// File whose bytes are the secret key (at least 32).
     #[arg(long, value_name = "FILE")]
     pub key_file: PathBuf,
+    /// A linked file of another database, keyed by the same id_lav: written
+    /// into --out pseudonymised with the same key, beside its declaration
+    /// (FILE.toml). Repeatable.
+    #[arg(long = "link", value_name = "FILE")]
+    pub link: Vec<PathBuf>,
     /// Character encoding of the input files.
     #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
     pub encoding: EncodingChoice,
@@ -582,6 +597,10 @@ pub struct GenerateArgs {
     /// Windows-1252. The content stays the same.
     #[arg(long, value_name = "SHAPES", value_delimiter = ',')]
     pub shape: Vec<crate::synth::Shape>,
+    /// Also write accoglienza.csv, a linked file of the reception system
+    /// for these persons, and its declaration accoglienza.toml (for --link).
+    #[arg(long)]
+    pub accoglienza: bool,
 }
 
 fn parse_date_arg(text: &str) -> Result<NaiveDate, String> {

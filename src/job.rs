@@ -49,6 +49,11 @@ pub struct Job {
     /// With the report, a fact sheet per job centre in `OUTPUT/report/cpi/`.
     #[serde(default)]
     pub per_cpi: bool,
+    /// Linked files of other regional databases, each declared by the TOML
+    /// file beside it; their columns become breakdowns of `by`. Relative to
+    /// the job file.
+    #[serde(default)]
+    pub link: Vec<PathBuf>,
     #[serde(rename = "table", default)]
     pub tables: Vec<TableJob>,
 }
@@ -111,6 +116,9 @@ pub struct TableJob {
     pub ente: Option<Vec<String>>,
     #[serde(default)]
     pub by: Vec<String>,
+    /// Rows printed, as `--where`: `["accoglienza=SAI"]`.
+    #[serde(default, rename = "where")]
+    pub filters: Vec<String>,
     #[serde(default)]
     pub top: Option<usize>,
     #[serde(default)]
@@ -149,6 +157,9 @@ pub struct TableJob {
     #[serde(default)]
     pub threshold: Option<u64>,
     pub formats: Vec<String>,
+    /// The job's linked files, which every table may break down by.
+    #[serde(skip)]
+    pub link: Vec<PathBuf>,
 }
 
 /// The days of `survival` and the horizons of `outcomes` by default, as on the command line.
@@ -194,6 +205,10 @@ impl Job {
         job.extract = job.extract.map(|e| base.join(e));
         job.ref_dir = job.ref_dir.map(|r| base.join(r));
         job.cache = job.cache.map(|c| base.join(c));
+        job.link = job.link.iter().map(|l| base.join(l)).collect();
+        for table in &mut job.tables {
+            table.link = job.link.clone();
+        }
         if Path::new(&job.output).is_relative() {
             job.output = base.join(&job.output).display().to_string();
         }
@@ -361,6 +376,8 @@ impl TableJob {
                 by: self.by.join(","),
                 top: self.top,
                 margins: self.margins,
+                link: self.link.clone(),
+                filters: self.filters.clone(),
             },
         }
     }

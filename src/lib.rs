@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod indicators;
 pub mod job;
+pub mod link;
 mod memory;
 pub mod output;
 pub mod progress;

@@ -16,13 +16,14 @@ use crate::cli::{
 use crate::disclosure::Threshold;
 use crate::error::DataRejected;
 use crate::extract::schema::FileKind;
-use crate::extract::{cache_dir_for, CacheUse, Extract, LoadOptions, Location, Reject};
+use crate::extract::{cache_dir_for, CacheUse, Extract, Linkage, LoadOptions, Location, Reject};
 use crate::indicators::plan::SelectionName;
 use crate::indicators::{Period, Population, Question, RatesPlan, Selection};
+use crate::link::Links;
 use crate::output;
 use crate::progress::Progress;
 use crate::reference::Reference;
-use crate::table::{Codebook, Dimension, Grid, PROGRAMMES, PROVIDERS};
+use crate::table::{Codebook, Dimension, Grid, RowFilter, PROGRAMMES, PROVIDERS};
 
 /// How many rejected rows are listed on stderr when no `--rejects` file is asked for.
 const REJECTS_SHOWN: usize = 10;
@@ -30,6 +31,8 @@ const REJECTS_SHOWN: usize = 10;
 pub struct Session {
     pub reference: Reference,
     pub extract: Extract,
+    /// How many of the extract's persons each linked file holds.
+    pub linkages: Vec<Linkage>,
 }
 
 impl Session {
@@ -38,10 +41,11 @@ impl Session {
     pub fn open(
         args: &ExtractArgs,
         columns_read: Option<Vec<&'static str>>,
+        links: &Links,
         stderr: &mut dyn Write,
         progress: Progress,
     ) -> Result<Session> {
-        Session::open_files(args, &ANALYSIS_FILES, columns_read, stderr, progress)
+        Session::open_files(args, &ANALYSIS_FILES, columns_read, links, stderr, progress)
     }
 
     /// As [`Session::open`], reading `kinds` (avviamenti.csv beside the
@@ -50,28 +54,43 @@ impl Session {
         args: &ExtractArgs,
         kinds: &[FileKind],
         columns_read: Option<Vec<&'static str>>,
+        links: &Links,
         stderr: &mut dyn Write,
         progress: Progress,
     ) -> Result<Session> {
-        let session = Session::load(&args.source, kinds, columns_read, progress)?;
+        let session = Session::load(&args.source, kinds, columns_read, links, progress)?;
         report_rows(&session.extract, args, stderr)?;
+        report_linkage(&session.linkages, stderr)?;
         Ok(session)
     }
 
     /// Loads the files and columns the analyses read (of them, only
-    /// `columns_read` when given).
+    /// `columns_read` when given), and links `links` to the persons.
     pub fn load(
         args: &SourceArgs,
         kinds: &[FileKind],
-        columns_read: Option<Vec<&'static str>>,
+        mut columns_read: Option<Vec<&'static str>>,
+        links: &Links,
         progress: Progress,
     ) -> Result<Session> {
+        if let (Some(columns), false) = (&mut columns_read, links.is_empty()) {
+            // The linkage is counted by citizenship group.
+            if !columns.contains(&"cittadinanza") {
+                columns.push("cittadinanza");
+            }
+        }
         let options = LoadOptions {
             analysed_only: true,
             columns_read,
+            person_ids: !links.is_empty(),
             ..load_options(args, progress)
         };
-        Session::load_with(args, kinds, &options)
+        let mut session = Session::load_with(args, kinds, &options)?;
+        if !links.is_empty() {
+            let _step = options.progress.step("linking the linked files to the persons");
+            session.linkages = session.extract.link(links, args.encoding, &session.reference)?;
+        }
+        Ok(session)
     }
 
     /// Loads every file of the extract with every column, for the quality report.
@@ -87,7 +106,11 @@ impl Session {
             None => Location::Sample,
         };
         let extract = Extract::load(&location, kinds, options, &reference)?;
-        Ok(Session { reference, extract })
+        Ok(Session {
+            reference,
+            extract,
+            linkages: Vec::new(),
+        })
     }
 }
 
@@ -99,6 +122,7 @@ pub fn load_options(args: &SourceArgs, progress: Progress) -> LoadOptions {
         no_cache: args.no_cache,
         analysed_only: false,
         columns_read: None,
+        person_ids: false,
         progress,
     }
 }
@@ -219,7 +243,9 @@ pub const REPORT_FILES: [FileKind; 4] = [
 /// before loading it.
 pub struct CellOptions {
     population: Population,
+    links: Links,
     dims: Vec<Dimension>,
+    filters: Vec<RowFilter>,
     top: Option<usize>,
     margins: bool,
     confidence: f64,
@@ -229,9 +255,13 @@ pub struct CellOptions {
 impl CellOptions {
     pub fn parse(cells: &CellArgs, stats: &StatsArgs, population: Population) -> Result<CellOptions> {
         crate::stats::critical_value(stats.confidence)?;
+        let links = Links::declare(&cells.link)?;
+        let dims = Dimension::parse_list(&cells.by, &links.dimensions())?;
         Ok(CellOptions {
             population,
-            dims: Dimension::parse_list(&cells.by)?,
+            filters: RowFilter::parse_all(&cells.filters, &dims)?,
+            dims,
+            links,
             top: cells.top,
             margins: cells.margins,
             confidence: stats.confidence,
@@ -241,6 +271,16 @@ impl CellOptions {
 
     pub fn dims(&self) -> &[Dimension] {
         &self.dims
+    }
+
+    /// The linked files whose columns the breakdowns may read.
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+
+    /// The rows printed of the table (`--where`).
+    pub fn filters(&self) -> &[RowFilter] {
+        &self.filters
     }
 
     /// The plan, once the as-of date (the default period's year) is known,
@@ -295,6 +335,14 @@ impl QueryOptions {
 
     pub fn dims(&self) -> &[Dimension] {
         self.cells.dims()
+    }
+
+    pub fn links(&self) -> &Links {
+        self.cells.links()
+    }
+
+    pub fn filters(&self) -> &[RowFilter] {
+        self.cells.filters()
     }
 
     /// The plan, with a note when its period had to be cut at the as-of date.
@@ -358,7 +406,7 @@ pub fn answer(
         // A period the extract cannot answer is refused before any data is read.
         options.plan(&args.query, as_of)?;
     }
-    let session = Session::open(&args.extract, Some(columns_read), stderr, progress)?;
+    let session = Session::open(&args.extract, Some(columns_read), options.links(), stderr, progress)?;
     let (plan, cut) = options.plan(&args.query, session.extract.as_of)?;
     if let Some(note) = cut {
         writeln!(stderr, "warning: {note}")?;
@@ -370,10 +418,11 @@ pub fn answer(
     report_followup(&answer.plan, answer.incomplete_followup, stderr)?;
     warn_if_empty(&session.extract, &answer, stderr)?;
     report_protection(&protection, stderr)?;
-    let grid = match &answer.gap {
+    let mut grid = match &answer.gap {
         Some(gap) => gap.grid(&codebook)?,
         None => answer.table.grid(&codebook)?,
     };
+    grid.keep_where(options.filters());
     publish(&grid, &args.output)
 }
 
@@ -385,6 +434,7 @@ pub fn open_planned<P>(
     args: &ExtractArgs,
     files: &[FileKind],
     columns: Vec<&'static str>,
+    links: &Links,
     plan: impl Fn(NaiveDate) -> Result<(P, Option<String>)>,
     stderr: &mut dyn Write,
     progress: Progress,
@@ -392,12 +442,44 @@ pub fn open_planned<P>(
     if let Some(as_of) = args.source.as_of {
         plan(as_of)?;
     }
-    let session = Session::open_files(args, files, Some(columns), stderr, progress)?;
+    let session = Session::open_files(args, files, Some(columns), links, stderr, progress)?;
     let (plan, cut) = plan(session.extract.as_of)?;
     if let Some(note) = cut {
         writeln!(stderr, "warning: {note}")?;
     }
     Ok((session, plan))
+}
+
+/// Tells the analyst how many of the extract's persons each linked file
+/// holds, by citizenship group: a share linked that differs between groups
+/// biases every comparison of them by a linked column.
+pub fn report_linkage(linkages: &[Linkage], stderr: &mut dyn Write) -> Result<()> {
+    let share = |linked: u64, persons: u64| {
+        if persons == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}%", 100.0 * linked as f64 / persons as f64)
+        }
+    };
+    for linkage in linkages {
+        let persons: u64 = linkage.groups.iter().map(|g| g.1).sum();
+        let linked: u64 = linkage.groups.iter().map(|g| g.2).sum();
+        writeln!(
+            stderr,
+            "linkage of {}: {linked} of the extract's {persons} persons are in it ({})",
+            linkage.file,
+            share(linked, persons)
+        )?;
+        for (group, persons, linked) in &linkage.groups {
+            writeln!(
+                stderr,
+                "  {group}: {linked} of {persons} linked ({}), {} not linked",
+                share(*linked, *persons),
+                persons - linked
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Tells the analyst what disclosure control pooled, and warns when it had

@@ -7,6 +7,7 @@ use std::fmt;
 
 use anyhow::{bail, Result};
 
+use crate::link::{LinkedColumn, UNLINKED};
 use crate::reference::Reference;
 
 /// Code of a margin (a breakdown column summed over).
@@ -41,6 +42,8 @@ pub enum Dimension {
     /// Who delivered the activity: a public job centre or an accredited operator.
     Ente,
     CategoriaLmp,
+    /// A column of a linked file (`--link`), a breakdown of persons.
+    Linked(&'static LinkedColumn),
 }
 
 pub const AGE_CLASSES: [&str; 4] = ["15-24", "25-29", "30-54", "55+"];
@@ -90,17 +93,28 @@ impl Dimension {
             Dimension::Programma => "programma",
             Dimension::Ente => "ente",
             Dimension::CategoriaLmp => "categoria_lmp",
+            Dimension::Linked(column) => column.name,
         }
     }
 
-    /// Parses a comma-separated `--by` list, keeping the user's order.
-    pub fn parse_list(list: &str) -> Result<Vec<Dimension>> {
+    /// Parses a comma-separated `--by` list, keeping the user's order;
+    /// `linked` are the breakdowns the linked files bring.
+    pub fn parse_list(list: &str, linked: &[Dimension]) -> Result<Vec<Dimension>> {
         let mut dims = Vec::new();
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let lower = name.to_ascii_lowercase();
-            let Some(dim) = Dimension::ALL.into_iter().find(|d| d.name() == lower) else {
-                let known: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
-                bail!("--by: unknown breakdown {name:?}; use any of {}", known.join(", "));
+            let known = || Dimension::ALL.into_iter().chain(linked.iter().copied());
+            let Some(dim) = known().find(|d| d.name() == lower) else {
+                let names: Vec<&str> = known().map(|d| d.name()).collect();
+                bail!(
+                    "--by: unknown breakdown {name:?}; use any of {}{}",
+                    names.join(", "),
+                    if linked.is_empty() {
+                        " (a column of another database needs its file: --link FILE)"
+                    } else {
+                        ""
+                    }
+                );
             };
             if dims.contains(&dim) {
                 bail!("--by: breakdown {name:?} is given twice");
@@ -188,6 +202,7 @@ impl<'a> Codebook<'a> {
                 .iter()
                 .position(|c| c.categoria.to_string() == code),
             Dimension::Cpi => None,
+            Dimension::Linked(column) => column.codes.iter().position(|c| c == code),
             other => other.fixed_order().iter().position(|c| *c == code),
         };
         match position {
@@ -237,6 +252,10 @@ impl<'a> Codebook<'a> {
                 ("ACCREDITATO", false) => Some("Accredited".to_string()),
                 _ => None,
             },
+            Dimension::Linked(_) if code == UNLINKED => {
+                Some(if it { "Non collegati" } else { "Not linked" }.to_string())
+            }
+            Dimension::Linked(column) => column.labels.get(code).cloned(),
             _ => None,
         };
         found.unwrap_or_else(|| code.to_string())
@@ -376,6 +395,52 @@ pub fn interval_columns(prefix: &str, confidence: f64) -> (String, String) {
     (format!("{prefix}{level}_inf"), format!("{prefix}{level}_sup"))
 }
 
+/// The columns the tables print beside their breakdowns and labels (with
+/// `_ita` for the Italians' figures, and the intervals' columns).
+const STATISTICS: [&str; 20] = [
+    "popolazione",
+    "beneficiari",
+    "tasso",
+    "affidabile",
+    "stato_cella",
+    "differenza",
+    "rapporto",
+    "indice_rappresentazione",
+    "tasso_standardizzato",
+    "anno",
+    "giorni",
+    "a_rischio",
+    "eventi",
+    "quota",
+    "mediana_giorni",
+    "logrank_chi2",
+    "logrank_gdl",
+    "logrank_p",
+    "esiti",
+    "gia_occupati",
+];
+
+/// Whether a column of a printed table holds a statistic, or the year or
+/// day its row is for, rather than a breakdown. The audit takes a column
+/// that is neither this, nor a label, nor a breakdown of the extract for a
+/// linked file's breakdown; so a linked file may not name a column so.
+pub fn is_statistic_column(name: &str) -> bool {
+    let base = name.strip_suffix("_ita").unwrap_or(name);
+    if STATISTICS.contains(&base) {
+        return true;
+    }
+    ["ic", "diff_ic", "rapp_ic"].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix("_inf").or_else(|| rest.strip_suffix("_sup")))
+            .is_some_and(|level| !level.is_empty() && level.chars().all(|c| c.is_ascii_digit() || c == '_'))
+    })
+}
+
+/// Whether a column of a printed table is a breakdown's label.
+pub fn is_label_column(name: &str) -> bool {
+    Dimension::ALL.iter().any(|d| d.label_column() == Some(name))
+}
+
 /// The code and label columns of the breakdowns.
 pub fn key_columns(dims: &[Dimension]) -> Vec<String> {
     let mut columns = Vec::new();
@@ -430,4 +495,68 @@ impl Value {
 pub struct Grid {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
+}
+
+/// A row filter of a printed table (`--where BREAKDOWN=CODE`): the rows
+/// whose breakdown holds the code. The table is computed and protected
+/// whole, then only these rows are printed, so what is printed is a part of
+/// a table protection has made safe as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFilter {
+    pub dim: Dimension,
+    pub code: String,
+}
+
+impl RowFilter {
+    /// Parses `BREAKDOWN=CODE` filters on the person breakdowns of `dims`.
+    pub fn parse_all(filters: &[String], dims: &[Dimension]) -> Result<Vec<RowFilter>> {
+        let mut parsed: Vec<RowFilter> = Vec::new();
+        for filter in filters {
+            let Some((name, code)) = filter.split_once('=') else {
+                bail!("--where {filter:?}: write it as BREAKDOWN=CODE, e.g. accoglienza=SAI");
+            };
+            let (name, code) = (name.trim().to_ascii_lowercase(), code.trim().to_string());
+            let Some(dim) = dims.iter().copied().find(|d| d.name() == name) else {
+                bail!("--where {filter:?}: {name} is not among the breakdowns of --by; add it there (the filter keeps its rows for {code})");
+            };
+            if dim.is_beneficiary_side() {
+                bail!("--where {filter:?}: {name} breaks down activities, not persons; narrow the activities counted with --{name} instead");
+            }
+            if let Dimension::Linked(column) = dim {
+                if !column.codes.contains(&code) {
+                    bail!(
+                        "--where {filter:?}: {code} is not a code of {name}; use one of {}",
+                        column.codes.join(", ")
+                    );
+                }
+            }
+            if code.is_empty() || code == TOTAL {
+                bail!("--where {filter:?}: give one code of {name}");
+            }
+            if parsed.iter().any(|f| f.dim == dim) {
+                bail!("--where: {name} is filtered twice; keep one code per breakdown");
+            }
+            parsed.push(RowFilter { dim, code });
+        }
+        Ok(parsed)
+    }
+}
+
+impl Grid {
+    /// Keeps the rows every filter keeps.
+    pub fn keep_where(&mut self, filters: &[RowFilter]) {
+        let at: Vec<(usize, &str)> = filters
+            .iter()
+            .filter_map(|f| {
+                self.columns
+                    .iter()
+                    .position(|c| c == f.dim.name())
+                    .map(|i| (i, f.code.as_str()))
+            })
+            .collect();
+        self.rows.retain(|row| {
+            at.iter()
+                .all(|(i, code)| matches!(&row[*i], Value::Code(c) if c == code))
+        });
+    }
 }

@@ -176,3 +176,74 @@ fn a_short_key_is_refused() {
     assert!(!stderr.contains("secret"));
     assert!(!out.join("lavoratori.csv").exists());
 }
+
+#[test]
+fn a_linked_file_pseudonymised_with_the_extracts_key_links_the_same_persons() {
+    let work = Workdir::new();
+    let raw = work.extract("raw", &with_codici_fiscali());
+    // Reception holds P3 and P5 of every copy, named by their codici
+    // fiscali, and one person the extract does not hold.
+    let persons = String::from_utf8(with_codici_fiscali()[0].1.clone()).unwrap();
+    let code_of = |id: &str| -> String {
+        persons
+            .lines()
+            .nth(id.parse::<usize>().unwrap())
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let mut linked = String::from("id_lav;accoglienza\n");
+    // After the header, P3-0 and P5-0 are the third and fifth rows.
+    for line in ["3", "5"] {
+        linked.push_str(&format!("{};CAS\n", code_of(line)));
+    }
+    linked.push_str("VRDGPP70A01L219X;SAI\n");
+    let linked_path = work.path().join("accoglienza.csv");
+    std::fs::write(&linked_path, linked).unwrap();
+    std::fs::write(
+        work.path().join("accoglienza.toml"),
+        "source = \"x\"\n[[column]]\nname = \"accoglienza\"\ncodes = [\"CAS\", \"SAI\"]\n",
+    )
+    .unwrap();
+    let out = work.path().join("pseudo");
+    let key = key(&work, "silp.key", 'k');
+    run_ok(&[
+        "pseudonymise",
+        "--in",
+        raw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--key-file",
+        &key,
+        "--link",
+        linked_path.to_str().unwrap(),
+    ]);
+    let written = std::fs::read_to_string(out.join("accoglienza.csv")).unwrap();
+    assert!(!written.contains("RSSMRA") && !written.contains("VRDGPP"), "{written}");
+    assert!(out.join("accoglienza.toml").is_file());
+
+    let analysed = run(&[
+        "rates",
+        "--extract",
+        out.to_str().unwrap(),
+        "--link",
+        out.join("accoglienza.csv").to_str().unwrap(),
+        "--by",
+        "accoglienza",
+        "--year",
+        "2024",
+        "--format",
+        "csv",
+    ]);
+    assert!(analysed.status.success());
+    let stderr = String::from_utf8_lossy(&analysed.stderr);
+    // P3-0 (non-EU) and P5-0 (EU) are found; the third is no person of the extract.
+    assert!(
+        stderr.contains("accoglienza.csv: 3 rows read, 2 used, 1 rejected"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  UE: 1 of 10 linked"), "{stderr}");
+    assert!(stderr.contains("  EXTRA_UE: 1 of 30 linked"), "{stderr}");
+}

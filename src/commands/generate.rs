@@ -14,6 +14,7 @@ pub fn run(args: &GenerateArgs, stderr: &mut dyn Write, progress: Progress) -> R
         seed: args.seed,
         as_of: args.as_of,
         shapes: args.shape.clone(),
+        reception: args.accoglienza,
     };
     let written = synth::generate(&options, &args.out, progress)?;
     writeln!(

@@ -21,6 +21,7 @@ pub fn run(args: &OutcomesArgs, stderr: &mut dyn Write, progress: Progress) -> R
         &args.extract,
         &files,
         columns,
+        planner.links(),
         |as_of| planner.plan(as_of),
         stderr,
         progress,
@@ -37,7 +38,9 @@ pub fn run(args: &OutcomesArgs, stderr: &mut dyn Write, progress: Progress) -> R
         }
     }
     let codebook = Codebook::new(&session.reference, args.output.lang);
-    session::publish(&table.grid(&codebook)?, &args.output)
+    let mut grid = table.grid(&codebook)?;
+    grid.keep_where(planner.filters());
+    session::publish(&grid, &args.output)
 }
 
 /// An outcomes question's options, checked before any data is read (the
@@ -62,6 +65,16 @@ impl<'a> Planner<'a> {
             contracts: OutcomesPlan::contracts(&args.contracts)?,
             days,
         })
+    }
+
+    /// The linked files whose columns the breakdowns may read.
+    pub fn links(&self) -> &crate::link::Links {
+        self.options.links()
+    }
+
+    /// The rows printed of the table (`--where`).
+    pub fn filters(&self) -> &[crate::table::RowFilter] {
+        self.options.filters()
     }
 
     /// The plan once the as-of date is known, with a note when its period was cut there.

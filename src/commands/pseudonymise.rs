@@ -40,6 +40,40 @@ pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write, progress: Progress) 
         writeln!(stderr, "{}: {rows} rows, {PERSON_ID} pseudonymised", spec.name)?;
         written.push(target);
     }
+    for source in &args.link {
+        let Some(name) = source.file_name() else {
+            bail!("--link {}: not a file", source.display());
+        };
+        let declaration = crate::link::declaration_path(source);
+        let declared = std::fs::read(&declaration).with_context(|| {
+            format!(
+                "--link {}: cannot read its declaration {}, which goes with it",
+                source.display(),
+                declaration.display()
+            )
+        })?;
+        let _step = progress.step(format!("pseudonymising {}", source.display()));
+        let target_path = args.out.join(name);
+        if ALL_FILES.iter().any(|spec| spec.name == name) {
+            bail!(
+                "--link {}: a linked file cannot share a name with a file of the extract",
+                source.display()
+            );
+        }
+        let mut target = AtomicFile::create(&target_path)?;
+        let rows = rewrite(source, &mut target, args.encoding, &pseudonymiser)?;
+        writeln!(
+            stderr,
+            "{}: {rows} rows, {PERSON_ID} pseudonymised",
+            name.to_string_lossy()
+        )?;
+        written.push(target);
+        let declaration_target = crate::link::declaration_path(&target_path);
+        let mut copy = AtomicFile::create(&declaration_target)?;
+        copy.write_all(&declared)
+            .with_context(|| cannot_write(&declaration_target))?;
+        written.push(copy);
+    }
     for target in written {
         target.commit()?;
     }

@@ -25,7 +25,14 @@ pub fn run(args: &ReportArgs, stderr: &mut dyn Write, progress: Progress) -> Res
             Period::year(*year)?.within(as_of)?;
         }
     }
-    let session = Session::open_files(&args.extract, &crate::session::REPORT_FILES, None, stderr, progress)?;
+    let session = Session::open_files(
+        &args.extract,
+        &crate::session::REPORT_FILES,
+        None,
+        &crate::link::Links::default(),
+        stderr,
+        progress,
+    )?;
     let years = given.unwrap_or_else(|| vec![session.extract.as_of.year()]);
     let plan = ReportPlan {
         years,

@@ -16,11 +16,12 @@ use crate::indicators::outcomes::{self, PreparedOutcomes};
 use crate::indicators::survival::{self, SurvivalTable};
 use crate::indicators::{self, Question};
 use crate::job::{parse_format, Job, TableCommand, TableJob};
+use crate::link::Links;
 use crate::output::{self, file_name, replace_dir, staging_dir};
 use crate::progress::Progress;
 use crate::report::{self, ReportPlan};
 use crate::session::{write_rejects, QueryOptions, Session};
-use crate::table::Codebook;
+use crate::table::{Codebook, RowFilter};
 
 pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let mut log = Log {
@@ -57,7 +58,21 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     } else {
         &crate::session::ANALYSIS_FILES
     };
-    let session = Session::load(&source, files, None, progress)?;
+    let links = Links::declare(&job.link)?;
+    let session = Session::load(&source, files, None, &links, progress)?;
+    for linkage in &session.linkages {
+        for (group, persons, linked) in &linkage.groups {
+            log.event(
+                "linkage",
+                &[
+                    ("file", &linkage.file),
+                    ("group", group),
+                    ("persons", &persons.to_string()),
+                    ("linked", &linked.to_string()),
+                ],
+            )?;
+        }
+    }
     let extract = &session.extract;
     for file in &extract.files {
         log.event(
@@ -151,7 +166,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let mut written = Vec::new();
     let mut listed = Vec::new();
     for (table, year, asked) in &planned {
-        let (grid, scope, counts_by_day) = match asked {
+        let (mut grid, scope, counts_by_day) = match asked {
             Asked::Query(..) => {
                 let answer = answers.next().expect("an answer per question");
                 let grid = match &answer.gap {
@@ -160,7 +175,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
                 };
                 (grid, answer.plan.scope(), Default::default())
             }
-            Asked::Survival(_) | Asked::Outcomes(_) => {
+            Asked::Survival(..) | Asked::Outcomes(..) => {
                 let (prepared, counted) = after_access
                     .next()
                     .expect("prepared tables per survival and outcomes table");
@@ -168,6 +183,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
                 prepared.finish(mine, &session.reference, &codebook)?
             }
         };
+        grid.keep_where(asked.filters());
         for format in &table.formats {
             let format = parse_format(format)?;
             let name = format!("{}-{year}.{}", table.name, format.extension());
@@ -181,6 +197,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
                 scope: scope.clone(),
                 universes_by_year: Default::default(),
                 counts_by_day: counts_by_day.clone(),
+                filtered: !asked.filters().is_empty(),
             });
             written.push(name);
         }
@@ -205,6 +222,7 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
         "extract": extract.location.describe(),
         "as_of": extract.as_of.format("%Y-%m-%d").to_string(),
         "files": extract.files,
+        "linked": links.describe(),
         "outputs": written,
         MANIFEST_TABLES: listed,
     });
@@ -302,8 +320,8 @@ enum Asked {
         TableCommand,
         crate::cli::StandardName,
     ),
-    Survival(crate::cli::SurvivalArgs),
-    Outcomes(crate::cli::OutcomesArgs),
+    Survival(crate::cli::SurvivalArgs, Vec<RowFilter>),
+    Outcomes(crate::cli::OutcomesArgs, Vec<RowFilter>),
 }
 
 /// A job table once the data is read: a question for `rates` or `gap`, or
@@ -330,22 +348,30 @@ impl Asked {
             }
             TableCommand::Survival => {
                 let args = table.survival(year);
-                crate::commands::survival::Planner::new(&args)?;
-                Asked::Survival(args)
+                let filters = crate::commands::survival::Planner::new(&args)?.filters().to_vec();
+                Asked::Survival(args, filters)
             }
             TableCommand::Outcomes => {
                 let args = table.outcomes(year);
-                crate::commands::outcomes::Planner::new(&args)?;
-                Asked::Outcomes(args)
+                let filters = crate::commands::outcomes::Planner::new(&args)?.filters().to_vec();
+                Asked::Outcomes(args, filters)
             }
         })
+    }
+
+    /// The rows of the table the job prints (`where`).
+    fn filters(&self) -> &[RowFilter] {
+        match self {
+            Asked::Query(_, options, ..) => options.filters(),
+            Asked::Survival(_, filters) | Asked::Outcomes(_, filters) => filters,
+        }
     }
 
     fn check(&self, as_of: chrono::NaiveDate) -> Result<()> {
         match self {
             Asked::Query(query, options, ..) => options.plan(query, as_of).map(|_| ()),
-            Asked::Survival(args) => crate::commands::survival::Planner::new(args)?.plan(as_of).map(|_| ()),
-            Asked::Outcomes(args) => crate::commands::outcomes::Planner::new(args)?.plan(as_of).map(|_| ()),
+            Asked::Survival(args, _) => crate::commands::survival::Planner::new(args)?.plan(as_of).map(|_| ()),
+            Asked::Outcomes(args, _) => crate::commands::outcomes::Planner::new(args)?.plan(as_of).map(|_| ()),
         }
     }
 
@@ -360,14 +386,14 @@ impl Asked {
                 };
                 Prepared::Question(question, cut)
             }
-            Asked::Survival(args) => {
+            Asked::Survival(args, _) => {
                 let (plan, cut) = crate::commands::survival::Planner::new(args)?.plan(as_of)?;
                 Prepared::Counts(
                     AfterAccess::Survival(Box::new(survival::prepare(extract, reference, &plan)?)),
                     cut,
                 )
             }
-            Asked::Outcomes(args) => {
+            Asked::Outcomes(args, _) => {
                 let (plan, cut) = crate::commands::outcomes::Planner::new(args)?.plan(as_of)?;
                 let threshold = Threshold::new(args.stats.threshold)?;
                 Prepared::Counts(

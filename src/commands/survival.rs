@@ -22,6 +22,7 @@ pub fn run(args: &SurvivalArgs, stderr: &mut dyn Write, progress: Progress) -> R
         &args.extract,
         &files,
         columns,
+        planner.links(),
         |as_of| planner.plan(as_of),
         stderr,
         progress,
@@ -36,7 +37,9 @@ pub fn run(args: &SurvivalArgs, stderr: &mut dyn Write, progress: Progress) -> R
         .sum();
     writeln!(stderr, "cohort: {persons} persons whose DID starts in the period")?;
     let codebook = Codebook::new(&session.reference, args.output.lang);
-    session::publish(&table.grid(&codebook)?, &args.output)
+    let mut grid = table.grid(&codebook)?;
+    grid.keep_where(planner.filters());
+    session::publish(&grid, &args.output)
 }
 
 /// A survival question's options, checked before any data is read (the
@@ -73,6 +76,16 @@ impl<'a> Planner<'a> {
             compare,
             days,
         })
+    }
+
+    /// The linked files whose columns the breakdowns may read.
+    pub fn links(&self) -> &crate::link::Links {
+        self.options.links()
+    }
+
+    /// The rows printed of the table (`--where`).
+    pub fn filters(&self) -> &[crate::table::RowFilter] {
+        self.options.filters()
     }
 
     /// The plan once the as-of date is known, with a note when its period was cut there.

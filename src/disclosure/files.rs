@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::published::{CellKey, Groups, PublishedRow, PublishedTable, Scope};
+use crate::link::LinkedColumn;
 use crate::reference::ITALY;
-use crate::table::{CellStatus, Dimension};
+use crate::table::{is_label_column, is_statistic_column, CellStatus, Dimension};
 
 /// The key a manifest lists its tables under, each with its scope.
 pub const MANIFEST_TABLES: &str = "tabelle_pubblicate";
@@ -32,6 +33,10 @@ pub struct ListedTable {
     /// what each count column counts out of `popolazione`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counts_by_day: BTreeMap<String, BTreeMap<String, Scope>>,
+    /// The file prints some rows of its table only (`--where`): a
+    /// combination of codes it lacks need not be empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub filtered: bool,
 }
 
 /// What a table of days counts at its first day (the scope a manifest
@@ -105,6 +110,7 @@ pub fn read_folder(dir: &Path, groups: &Groups) -> Result<Folder> {
             },
             universes_by_year: BTreeMap::new(),
             counts_by_day: BTreeMap::new(),
+            filtered: false,
         });
         match parse_table(&name, &listed, &columns, &rows)? {
             Some(parsed) => {
@@ -256,6 +262,19 @@ fn parse_table(
     parse_counts(name, listed, columns, rows, "beneficiari")
 }
 
+/// The breakdown a printed column is, if any: one of the extract's, or,
+/// for a column that is no statistic or label, a linked file's (known to
+/// the audit by its name, which is all that tells its cells apart).
+fn breakdown(column: &str) -> Option<Dimension> {
+    if let Some(dim) = Dimension::ALL.into_iter().find(|d| d.name() == column) {
+        return Some(dim);
+    }
+    if is_statistic_column(column) || is_label_column(column) {
+        return None;
+    }
+    Some(Dimension::Linked(LinkedColumn::named(column)))
+}
+
 /// The tables of a grid whose `counted` column counts out of `popolazione`.
 fn parse_counts(
     name: &str,
@@ -272,7 +291,7 @@ fn parse_counts(
     let dims: Vec<(usize, Dimension)> = columns
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| Dimension::ALL.into_iter().find(|d| d.name() == c).map(|d| (i, d)))
+        .filter_map(|(i, c)| breakdown(c).map(|d| (i, d)))
         .collect();
     let year = at(YEAR);
     let mut by_year: BTreeMap<Option<String>, Vec<PublishedRow>> = BTreeMap::new();
@@ -354,7 +373,7 @@ fn parse_counts(
                     activities: listed.scope.activities.clone(),
                 },
                 dims: dims.iter().map(|(_, d)| *d).collect(),
-                lists_every_cell: italians.is_none(),
+                lists_every_cell: italians.is_none() && !listed.filtered,
                 rows,
             }
         })

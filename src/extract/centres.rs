@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use super::reader::dialect::{prepare, prepare_path, EncodingChoice, Utf8Bytes};
+use super::reader::records::{fields, records};
 use super::schema::FileKind;
 use super::{Extract, Location};
 
@@ -84,46 +85,10 @@ impl Extract {
                 let index = (line - 2) as usize;
                 while records.next_if(|(i, _)| *i < index).is_some() {}
                 let record = records.next_if(|(i, _)| *i == index).map(|(_, r)| r)?;
-                field(record, prepared.separator, column?)
+                let text = fields(record, prepared.separator).into_iter().nth(column?)?;
+                let text = text.trim();
+                (!text.is_empty()).then(|| text.to_string())
             })
             .collect())
     }
-}
-
-/// The records of a CSV body, each without its line break.
-fn records(body: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    let mut quoted = false;
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        while at < body.len() {
-            let byte = body[at];
-            at += 1;
-            if byte == b'"' {
-                quoted = !quoted;
-            } else if byte == b'\n' && !quoted {
-                let record = &body[start..at - 1];
-                start = at;
-                return Some(record.strip_suffix(b"\r").unwrap_or(record));
-            }
-        }
-        (start < body.len()).then(|| {
-            let record = &body[start..];
-            start = body.len();
-            record
-        })
-    })
-}
-
-/// The field at `index` of one record, unquoted and trimmed; none when empty.
-fn field(record: &[u8], separator: u8, index: usize) -> Option<String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(separator)
-        .from_reader(record);
-    let mut fields = csv::ByteRecord::new();
-    reader.read_byte_record(&mut fields).ok()?;
-    let text = String::from_utf8_lossy(fields.get(index)?).trim().to_string();
-    (!text.is_empty()).then_some(text)
 }

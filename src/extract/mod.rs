@@ -11,6 +11,7 @@
 mod cache;
 mod centres;
 mod dates;
+mod linked;
 mod parallel;
 mod reader;
 mod reject;
@@ -34,8 +35,10 @@ pub use cache::dir_for as cache_dir_for;
 pub use centres::{CentreRows, Centres};
 use dates::date_ranges;
 pub use dates::DateRange;
-pub use reader::dialect::{prepare_path, EncodingChoice};
-pub use reject::{Problem, Reject};
+pub use linked::{Linkage, PERSON_ID_TEXT};
+pub use reader::dialect::{prepare_path, EncodingChoice, PreparedFile};
+pub use reader::records::{fields, records};
+pub use reject::{shorten, Problem, Reject, MAX_TEXT_BYTES};
 use resolve::index::PersonIndex;
 use schema::{FileKind, FileSpec};
 use stages::{finish, read_files};
@@ -75,6 +78,9 @@ pub struct LoadOptions {
     /// column (a report, a batch job). A cached analysis then reads no
     /// other column from the Parquet files.
     pub columns_read: Option<Vec<&'static str>>,
+    /// With `analysed_only`, keep the persons' identifiers as text in
+    /// [`PERSON_ID_TEXT`], for [`Extract::link`].
+    pub person_ids: bool,
     pub progress: Progress,
 }
 
@@ -104,6 +110,21 @@ pub struct FileReport {
     pub rows_used: u64,
     pub rows_rejected: u64,
     pub extra_columns: Vec<String>,
+}
+
+impl FileReport {
+    /// The report of a file about to be read: no row yet.
+    pub fn new(file: &str, prepared: &PreparedFile, extra_columns: Vec<String>) -> FileReport {
+        FileReport {
+            file: file.to_string(),
+            encoding: prepared.encoding.to_string(),
+            separator: (prepared.separator as char).to_string(),
+            rows_read: 0,
+            rows_used: 0,
+            rows_rejected: 0,
+            extra_columns,
+        }
+    }
 }
 
 /// Whether the rows came from the Parquet cache.

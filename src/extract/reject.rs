@@ -29,11 +29,11 @@ pub enum Problem {
 }
 
 /// No identifier or job-centre code is longer; a longer value is a broken export.
-pub(super) const MAX_TEXT_BYTES: usize = 1000;
+pub const MAX_TEXT_BYTES: usize = 1000;
 /// Values quoted in messages and reports are cut to this many characters.
 pub(super) const SHOWN_CHARS: usize = 200;
 
-pub(super) fn shorten(value: &str) -> String {
+pub fn shorten(value: &str) -> String {
     match value.char_indices().nth(SHOWN_CHARS) {
         Some((cut, _)) => format!("{}... ({} bytes)", &value[..cut], value.len()),
         None => value.to_string(),

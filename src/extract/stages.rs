@@ -19,6 +19,7 @@ use crate::extract::resolve::{
 };
 use crate::extract::rules::{apply_rules, as_of_rules, drop_lines};
 use crate::extract::schema::{ColumnSpec, FileKind, FileSpec, Kind};
+use crate::extract::PERSON_ID_TEXT;
 use crate::extract::{CacheUse, Checked, Extract, Judged, Layout, LoadOptions, Location, PersonKey, IN_SPELL};
 
 /// Stage 1 from the CSV files, one file after the other; `after_each` sees
@@ -187,6 +188,15 @@ pub(super) fn finish(
         }
     };
     rejects.extend(later.iter().cloned());
+    if options.person_ids {
+        if let Some(persons) = frames.get_mut(&FileKind::Persons) {
+            let ids = persons.column("id_lav")?;
+            if ids.dtype() == &DataType::String {
+                let kept = ids.clone().with_name(PERSON_ID_TEXT.into());
+                persons.with_column(kept)?;
+            }
+        }
+    }
     // The persons' identifiers give way to the positions the references hold.
     let persons_numbered = persons_numbered || resolved.is_some();
     if resolved.take().is_some() {
@@ -203,8 +213,10 @@ pub(super) fn finish(
                 .into_iter()
                 .map(col)
                 .collect();
-            if frame.column(IN_SPELL).is_ok() {
-                analysed.push(col(IN_SPELL));
+            for kept in [IN_SPELL, PERSON_ID_TEXT] {
+                if frame.column(kept).is_ok() {
+                    analysed.push(col(kept));
+                }
             }
             *frame = std::mem::take(frame).lazy().select(analysed).collect()?;
         }

@@ -303,6 +303,7 @@ pub(super) fn source_columns(dim: Dimension) -> &'static [&'static str] {
         Dimension::Programma => &["programma"],
         Dimension::Ente => &["ente"],
         Dimension::CategoriaLmp => &["categoria_lmp"],
+        Dimension::Linked(column) => std::slice::from_ref(&column.name),
     }
 }
 
@@ -337,6 +338,7 @@ pub(super) fn dimension_expr(dim: Dimension, reference: &Reference, plan: &Rates
         Dimension::Programma => as_text(FileKind::Activities, "programma"),
         Dimension::Ente => as_text(FileKind::Activities, "ente"),
         Dimension::CategoriaLmp => col("categoria_lmp"),
+        Dimension::Linked(column) => relabel(column.name, column.codes.iter().map(String::as_str)),
     }
 }
 

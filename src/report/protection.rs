@@ -24,6 +24,7 @@ pub(super) fn listed_tables(tables: &[NamedTable], trend_universes: &BTreeMap<St
                     BTreeMap::new()
                 },
                 counts_by_day: t.counts_by_day.clone(),
+                filtered: false,
             })
         })
         .collect()

@@ -4,6 +4,7 @@
 //! at a time, so memory stays flat whatever the size.
 
 pub mod params;
+mod reception;
 mod rng;
 mod shapes;
 
@@ -29,6 +30,8 @@ pub struct GenerateOptions {
     pub as_of: NaiveDate,
     /// How the files are laid out beyond their content (see [`Shape`]).
     pub shapes: Vec<Shape>,
+    /// Also write the linked file `accoglienza.csv` and its declaration.
+    pub reception: bool,
 }
 
 /// Counts of what was written.
@@ -67,6 +70,16 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
             .with_context(|| cannot_write(path))?;
         writers.push(writer);
     }
+    let mut reception = if options.reception {
+        let path = out.join(reception::FILE);
+        let mut writer = BufWriter::with_capacity(1 << 20, AtomicFile::create(&path)?);
+        writer
+            .write_all(reception::HEADER.as_bytes())
+            .with_context(|| cannot_write(&path))?;
+        Some((path, writer))
+    } else {
+        None
+    };
     let mut generator = Generator::new(options);
     let mut written = Written::default();
     let mut buffers: [Vec<u8>; 4] = Default::default();
@@ -80,6 +93,12 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
         for ((writer, buffer), path) in writers.iter_mut().zip(&buffers).zip(&paths) {
             writer.write_all(buffer).with_context(|| cannot_write(path))?;
         }
+        if let Some((path, writer)) = &mut reception {
+            writer
+                .write_all(&generator.reception_rows)
+                .with_context(|| cannot_write(path))?;
+            generator.reception_rows.clear();
+        }
     }
     let mut files = Vec::new();
     for (writer, path) in writers.into_iter().zip(&paths) {
@@ -89,6 +108,19 @@ pub fn generate(options: &GenerateOptions, out: &Path, progress: Progress) -> Re
                 .map_err(|e| e.into_error())
                 .with_context(|| cannot_write(path))?,
         );
+    }
+    if let Some((path, writer)) = reception {
+        files.push(
+            writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| cannot_write(&path))?,
+        );
+        let declaration = out.join(reception::DECLARATION_FILE);
+        let mut file = AtomicFile::create(&declaration)?;
+        file.write_all(reception::DECLARATION.as_bytes())
+            .with_context(|| cannot_write(&declaration))?;
+        files.push(file);
     }
     for file in files {
         file.commit()?;
@@ -111,6 +143,9 @@ struct Generator {
     next_spell: u64,
     next_activity: u64,
     next_hiring: u64,
+    /// The linked file's generator and the rows of the current person.
+    reception: Option<reception::Reception>,
+    reception_rows: Vec<u8>,
 }
 
 /// Days since 0001-01-01, the unit all generator dates are in.
@@ -132,6 +167,8 @@ impl Generator {
             next_spell: 0,
             next_activity: 0,
             next_hiring: 0,
+            reception: options.reception.then(|| reception::Reception::new(options.seed)),
+            reception_rows: Vec::new(),
         }
     }
 
@@ -207,6 +244,15 @@ impl Generator {
         )
         .expect("writing to memory");
         written.persons += 1;
+        if let Some(reception) = &mut self.reception {
+            reception.person(
+                &id,
+                group == Group::ExtraUe,
+                permit,
+                ex_msna == "S",
+                &mut self.reception_rows,
+            );
+        }
 
         let spells = *self.rng.pick(&params::SPELL_COUNTS);
         let mut start = self.rng.between(self.history_start, self.as_of - 30);

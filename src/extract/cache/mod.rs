@@ -245,6 +245,9 @@ impl Manifest {
             } else {
                 kind.spec().columns.iter().map(|c| c.name).collect()
             };
+            // The identifiers as text too, when files are to be linked to
+            // the persons (read as they are when the persons are not numbered).
+            let ids_text = (persons_numbered && options.person_ids && *kind == FileKind::Persons).then_some("id_lav");
             let columns = std::iter::once(super::reader::LINE)
                 .chain(wanted)
                 .map(|name| {
@@ -255,8 +258,12 @@ impl Manifest {
                     }
                 })
                 .map(String::from)
+                .chain(ids_text.map(String::from))
                 .collect();
             let mut frame = read_parquet(&cache_dir.join(&file.parquet), Some(columns))?;
+            if ids_text.is_some() {
+                frame.rename("id_lav", super::PERSON_ID_TEXT.into())?;
+            }
             if persons_numbered && frame.column(PERSON_KEY).is_ok() {
                 frame.rename(PERSON_KEY, "id_lav".into())?;
             }

@@ -4,6 +4,7 @@
 
 pub(super) mod dialect;
 pub(super) mod plain;
+pub(crate) mod records;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -178,15 +179,7 @@ pub(super) fn read_file(
     // columns null, which the required-value rules report.
     fields.push(Field::new(OVERFLOW.into(), DataType::String));
 
-    let report = FileReport {
-        file: spec.name.to_string(),
-        encoding: prepared.encoding.to_string(),
-        separator: (prepared.separator as char).to_string(),
-        rows_read: 0,
-        rows_used: 0,
-        rows_rejected: 0,
-        extra_columns,
-    };
+    let report = FileReport::new(spec.name, &prepared, extra_columns);
     let separator = prepared.separator;
     let body_start = prepared.body_start;
     let bytes = Arc::new(prepared.bytes);
