@@ -4,7 +4,12 @@ same CSV files, or, with --db, over the tables duckdb_import.py loaded into
 DuckDB's own database file (the peer of silp-access's Parquet cache).
 Prints `;`-separated rows.
 
-usage: python3 duckdb_rates.py EXTRACT_DIR REFERENCE_DIR YEAR [--encoding latin-1] [--db FILE]
+With --link FILE (a linked file of `generate --accoglienza`), the question
+of `rates --link FILE --by accoglienza,gruppo_cittadinanza` instead: the
+rows are accoglienza;gruppo;;popolazione;beneficiari, NON_COLLEGATO for the
+persons the file does not hold.
+
+usage: python3 duckdb_rates.py EXTRACT_DIR REFERENCE_DIR YEAR [--encoding latin-1] [--db FILE] [--link FILE]
 """
 import argparse
 
@@ -18,6 +23,7 @@ parser.add_argument("reference")
 parser.add_argument("year", type=int)
 parser.add_argument("--encoding", default="utf-8")
 parser.add_argument("--db")
+parser.add_argument("--link")
 args = parser.parse_args()
 extract, reference, year = args.extract, args.reference, args.year
 
@@ -28,6 +34,16 @@ if args.db:
 else:
     connection = duckdb.connect()
     lav, did, pol = (f"({source})" for source in csv_sources(extract, args.encoding))
+if args.link:
+    linked = f", acc AS (SELECT * FROM read_csv('{args.link}', delim=';', header=true, all_varchar=true))"
+    keys = """CASE WHEN acc.id_lav IS NULL THEN 'NON_COLLEGATO'
+            ELSE coalesce(nullif(trim(acc.accoglienza), ''), 'ND') END AS accoglienza,
+       coalesce(cit.gruppo, 'ND') AS gruppo, '' AS sesso"""
+    join = "LEFT JOIN acc ON acc.id_lav = r.id_lav"
+else:
+    linked = ""
+    keys = "coalesce(prov.sigla, 'ND') AS provincia, coalesce(cit.gruppo, 'ND') AS gruppo, l.sesso"
+    join = ""
 query = f"""
 WITH lav AS (
   SELECT * FROM {lav}
@@ -49,14 +65,15 @@ WITH lav AS (
   WHERE p.esito <> 'RIFIUTATA'
     AND p.data_inizio BETWEEN DATE '{dal}' AND DATE '{al}'
     AND p.data_inizio >= o.data_did AND (o.data_fine IS NULL OR p.data_inizio <= o.data_fine)
-)
-SELECT coalesce(prov.sigla, 'ND') AS provincia, coalesce(cit.gruppo, 'ND') AS gruppo, l.sesso,
+){linked}
+SELECT {keys},
        count(*) AS popolazione, count(b.id_lav) AS beneficiari
 FROM latest r
 JOIN lav l ON l.id_lav = r.id_lav
 LEFT JOIN beneficiaries b ON b.id_lav = r.id_lav
 LEFT JOIN prov ON prov.codice = r.prov_cpi
 LEFT JOIN cit ON cit.codice = l.cittadinanza
+{join}
 GROUP BY ALL
 """
 rows = connection.sql(query).fetchall()
