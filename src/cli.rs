@@ -531,6 +531,10 @@ pub struct ImportArgs {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub extract: SourceArgs,
+    /// A linked file of another database (declared by FILE.toml beside it):
+    /// its rows are checked too, and its linkage reported. Repeatable.
+    #[arg(long = "link", value_name = "FILE")]
+    pub link: Vec<PathBuf>,
     /// Write every rejected row (file, line, column, value, reason) to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! The data-quality report of `validate`: for each file what was read, used
 //! and rejected by reason (with the first offending lines), the date ranges,
-//! unknown codes, duplicate identifiers and references to unknown persons.
+//! unknown codes, duplicate identifiers and references to unknown persons;
+//! with linked files, their rows too and how many persons each holds.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -8,7 +9,7 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::extract::{Extract, FileReport, Problem, Reject};
+use crate::extract::{Extract, FileReport, Linkage, Problem, Reject};
 
 /// How many offending lines a reason lists.
 const FIRST_LINES: usize = 5;
@@ -21,6 +22,9 @@ pub struct QualityReport {
     pub rows_rejected: u64,
     pub files: Vec<FileQuality>,
     pub unknown_codes: Vec<CodeCount>,
+    /// How many of the extract's persons each linked file holds, by group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linkage: Vec<Linkage>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,7 +64,7 @@ pub struct CodeCount {
     pub rows: u64,
 }
 
-pub fn assess(extract: &Extract, as_of_given: bool) -> Result<QualityReport> {
+pub fn assess(extract: &Extract, linkages: &[Linkage], as_of_given: bool) -> Result<QualityReport> {
     let ranges = extract.date_ranges()?;
     let iso = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
@@ -127,6 +131,7 @@ pub fn assess(extract: &Extract, as_of_given: bool) -> Result<QualityReport> {
         rows_rejected: extract.rows_rejected(),
         files,
         unknown_codes,
+        linkage: linkages.to_vec(),
     })
 }
 
@@ -203,6 +208,12 @@ impl QualityReport {
             let _ = writeln!(out, "\nCodes not in the reference tables:");
             for c in &self.unknown_codes {
                 let _ = writeln!(out, "  {} {} {:?}: {} rows", c.file, c.column, c.code, c.rows);
+            }
+        }
+        if !self.linkage.is_empty() {
+            let _ = writeln!(out);
+            for line in self.linkage.iter().flat_map(Linkage::describe) {
+                let _ = writeln!(out, "{line}");
             }
         }
         let verdict = if self.rows_rejected == 0 {

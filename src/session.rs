@@ -93,10 +93,13 @@ impl Session {
         Ok(session)
     }
 
-    /// Loads every file of the extract with every column, for the quality report.
-    pub fn load_all(args: &SourceArgs, progress: Progress) -> Result<Session> {
+    /// Loads every file of the extract with every column, and the linked
+    /// files, for the quality report.
+    pub fn load_all(args: &SourceArgs, links: &Links, progress: Progress) -> Result<Session> {
         let kinds: Vec<FileKind> = crate::extract::schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
-        Session::load_with(args, &kinds, &load_options(args, progress))
+        let mut session = Session::load_with(args, &kinds, &load_options(args, progress))?;
+        session.linkages = session.extract.link(links, args.encoding, &session.reference)?;
+        Ok(session)
     }
 
     fn load_with(args: &SourceArgs, kinds: &[FileKind], options: &LoadOptions) -> Result<Session> {
@@ -454,30 +457,8 @@ pub fn open_planned<P>(
 /// holds, by citizenship group: a share linked that differs between groups
 /// biases every comparison of them by a linked column.
 pub fn report_linkage(linkages: &[Linkage], stderr: &mut dyn Write) -> Result<()> {
-    let share = |linked: u64, persons: u64| {
-        if persons == 0 {
-            "-".to_string()
-        } else {
-            format!("{:.1}%", 100.0 * linked as f64 / persons as f64)
-        }
-    };
-    for linkage in linkages {
-        let persons: u64 = linkage.groups.iter().map(|g| g.1).sum();
-        let linked: u64 = linkage.groups.iter().map(|g| g.2).sum();
-        writeln!(
-            stderr,
-            "linkage of {}: {linked} of the extract's {persons} persons are in it ({})",
-            linkage.file,
-            share(linked, persons)
-        )?;
-        for (group, persons, linked) in &linkage.groups {
-            writeln!(
-                stderr,
-                "  {group}: {linked} of {persons} linked ({}), {} not linked",
-                share(*linked, *persons),
-                persons - linked
-            )?;
-        }
+    for line in linkages.iter().flat_map(Linkage::describe) {
+        writeln!(stderr, "{line}")?;
     }
     Ok(())
 }

@@ -512,3 +512,32 @@ fn every_column_the_tables_print_is_a_breakdown_a_label_or_a_statistic_the_audit
     }
     assert!(!known("accoglienza") && known("ic97_5_inf") && known("esiti_ita"));
 }
+
+#[test]
+fn validate_checks_a_linked_file_and_reports_its_linkage() {
+    let work = Workdir::new();
+    let (dir, linked) = linked_fixture(&work);
+    let out = run(&["validate", "--extract", &dir, "--link", &linked, "--format", "json"]);
+    // Its rows are rejected: validate exits 1, its report written.
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "accoglienza.csv")
+        .unwrap();
+    assert_eq!(
+        (file["rows_read"].as_u64(), file["rows_used"].as_u64()),
+        (Some(90), Some(40))
+    );
+    assert_eq!(file["duplicate_ids"], 10);
+    assert_eq!(file["duplicate_rows"], 20);
+    assert_eq!(file["unknown_person_rows"], 10);
+    assert_eq!(
+        report["linkage"][0]["groups"][2],
+        serde_json::json!(["EXTRA_UE", 30, 30])
+    );
+    let text = String::from_utf8(run(&["validate", "--extract", &dir, "--link", &linked]).stdout).unwrap();
+    assert!(text.contains("  ITA: 0 of 70 linked (0.0%), 70 not linked"), "{text}");
+}

@@ -12,12 +12,13 @@ use crate::quality;
 use crate::session::{describe_cache, write_rejects, Session};
 
 pub fn run(args: &ValidateArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
-    let session = Session::load_all(&args.extract, progress)?;
+    let links = crate::link::Links::declare(&args.link)?;
+    let session = Session::load_all(&args.extract, &links, progress)?;
     let extract = &session.extract;
     if let Some(line) = describe_cache(extract) {
         writeln!(stderr, "{line}")?;
     }
-    let report = quality::assess(extract, args.extract.as_of.is_some())?;
+    let report = quality::assess(extract, &session.linkages, args.extract.as_of.is_some())?;
     let bytes = match args.format {
         ReportFormat::Text => report.to_text(),
         ReportFormat::Json => report.to_json(),

@@ -5,16 +5,13 @@
 //! row whose person is not among the extract's kept persons is rejected
 //! here, and the linkage is counted by citizenship group.
 
-use std::collections::HashMap;
-
-use xxhash_rust::xxh3::Xxh3Builder;
-
 use anyhow::{anyhow, Result};
 use polars::prelude::*;
 
-use super::reject::{unknown_person, Reject};
+use super::reject::{unknown_person, Reject, MAX_TEXT_BYTES};
+use super::resolve::index::{PersonIndex, TOO_LONG, UNKNOWN};
 use super::schema::FileKind;
-use super::{EncodingChoice, Extract};
+use super::{EncodingChoice, Extract, PersonKey};
 use crate::link::{read::read, Links, PERSON_ID};
 use crate::reference::Reference;
 use crate::table::NOT_AVAILABLE;
@@ -24,12 +21,41 @@ use crate::table::NOT_AVAILABLE;
 pub const PERSON_ID_TEXT: &str = "__id_lav_text";
 
 /// How many of the extract's persons a linked file holds, by citizenship group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Linkage {
     pub file: String,
     /// Group, persons of the extract, of whom linked; groups in the
     /// tables' order.
     pub groups: Vec<(String, u64, u64)>,
+}
+
+impl Linkage {
+    /// The lines an analyst reads: the file's share of the extract's
+    /// persons, then each group's.
+    pub fn describe(&self) -> Vec<String> {
+        let share = |linked: u64, persons: u64| {
+            if persons == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * linked as f64 / persons as f64)
+            }
+        };
+        let persons: u64 = self.groups.iter().map(|g| g.1).sum();
+        let linked: u64 = self.groups.iter().map(|g| g.2).sum();
+        let mut lines = vec![format!(
+            "linkage of {}: {linked} of the extract's {persons} persons are in it ({})",
+            self.file,
+            share(linked, persons)
+        )];
+        for (group, persons, linked) in &self.groups {
+            lines.push(format!(
+                "  {group}: {linked} of {persons} linked ({}), {} not linked",
+                share(*linked, *persons),
+                persons - linked
+            ));
+        }
+        lines
+    }
 }
 
 const GROUP_ORDER: [&str; 4] = ["ITA", "UE", "EXTRA_UE", NOT_AVAILABLE];
@@ -46,42 +72,56 @@ impl Extract {
         if links.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = persons
-            .drop_in_place(PERSON_ID_TEXT)
-            .map_err(|_| anyhow!("the extract was loaded without its persons' identifiers, which linking needs"))?;
-        let ids = ids.str()?;
+        // Loaded for an analysis, `id_lav` holds positions and the text is
+        // kept aside until now; loaded whole (validate), it is the text.
+        let ids = match self.persons {
+            PersonKey::Text => persons.column("id_lav")?.clone(),
+            PersonKey::Position(_) => persons
+                .drop_in_place(PERSON_ID_TEXT)
+                .map_err(|_| anyhow!("the extract was loaded without its persons' identifiers, which linking needs"))?,
+        };
+        // One chunk, which the index shares instead of copying every view.
+        let ids = ids.str()?.rechunk().into_owned();
+        // The extract's persons are indexed once and each linked row looked
+        // up: a linked file holds a small part of the persons, and the
+        // index resolves references in batches that hide their cache misses
+        // (looking every person up in a table of the linked rows was the
+        // slower half of a linked analysis at 10 million persons).
+        let index = PersonIndex::new(&ids);
         let (groups, group_of) = person_groups(persons, reference)?;
+        let mut persons_by_group = vec![0u64; groups.len()];
+        for group in &group_of {
+            persons_by_group[*group as usize] += 1;
+        }
         let mut linkages = Vec::new();
         for source in &links.sources {
             let mut rows = read(source, encoding)?;
-            // Every person of the extract is looked up: XXH3 hashes an
-            // identifier several times faster than the standard SipHash.
-            let mut by_id: HashMap<&str, usize, Xxh3Builder> =
-                HashMap::with_capacity_and_hasher(rows.ids.len(), Xxh3Builder::new());
-            by_id.extend(rows.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)));
+            let references: Vec<Option<&str>> = rows.ids.iter().map(|id| Some(id.as_str())).collect();
+            let found: Vec<Option<usize>> = index
+                .resolve(&references, MAX_TEXT_BYTES)
+                .into_iter()
+                .map(|p| p.filter(|p| ![UNKNOWN, TOO_LONG].contains(p)).map(|p| p as usize))
+                .collect();
             let mut columns: Vec<Vec<u32>> = source
                 .columns
                 .iter()
                 .map(|c| vec![c.unlinked(); persons.height()])
                 .collect();
-            let mut found = vec![false; rows.ids.len()];
-            let mut counts = vec![(0u64, 0u64); groups.len()];
-            for (position, id) in ids.iter().enumerate() {
-                let count = &mut counts[group_of[position] as usize];
-                count.0 += 1;
-                let Some(&row) = id.and_then(|id| by_id.get(id)) else {
+            let mut linked_by_group = vec![0u64; groups.len()];
+            for (row, position) in found.iter().enumerate() {
+                let Some(position) = *position else {
                     continue;
                 };
-                count.1 += 1;
-                found[row] = true;
+                linked_by_group[group_of[position] as usize] += 1;
                 for (column, values) in columns.iter_mut().zip(&rows.values) {
                     column[position] = values[row];
                 }
             }
+            let counts: Vec<(u64, u64)> = persons_by_group.iter().copied().zip(linked_by_group).collect();
             let unknown: Vec<Reject> = found
                 .iter()
                 .enumerate()
-                .filter(|(_, found)| !**found)
+                .filter(|(_, found)| found.is_none())
                 .map(|(row, _)| unknown_person(&source.file, rows.lines[row], PERSON_ID, &rows.ids[row]))
                 .collect();
             rows.report.rows_used -= unknown.len() as u64;

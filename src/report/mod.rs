@@ -312,7 +312,7 @@ fn build_report(
         ),
         gap_group.grid(&codebook)?,
     );
-    let quality_report = quality::assess(extract, false)?;
+    let quality_report = quality::assess(extract, &[], false)?;
     let t_quality = add(
         "qualita-dati",
         t(lang, "Righe lette, usate e scartate", "Rows read, used and rejected"),
