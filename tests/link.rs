@@ -541,3 +541,46 @@ fn validate_checks_a_linked_file_and_reports_its_linkage() {
     let text = String::from_utf8(run(&["validate", "--extract", &dir, "--link", &linked]).stdout).unwrap();
     assert!(text.contains("  ITA: 0 of 70 linked (0.0%), 70 not linked"), "{text}");
 }
+
+#[test]
+fn survival_breaks_down_and_compares_by_a_linked_column() {
+    let work = Workdir::new();
+    let (dir, linked) = linked_fixture(&work);
+    let out = run_ok(&[
+        "survival",
+        "--extract",
+        &dir,
+        "--as-of",
+        "31/12/2024",
+        "--year",
+        "2024",
+        "--event",
+        "servizio",
+        "--link",
+        &linked,
+        "--by",
+        "accoglienza",
+        "--compare",
+        "accoglienza",
+        "--days",
+        "30",
+        "--format",
+        "csv",
+    ]);
+    let rows = records(&out);
+    let at = |code: &str| {
+        let row = rows.iter().find(|r| r["accoglienza"] == code).unwrap();
+        (
+            row["popolazione"].as_str(),
+            row["a_rischio"].as_str(),
+            row["eventi"].as_str(),
+        )
+    };
+    // The 2024 cohort: P3 CAS, P4 SAI, P5 ND, none with a service; P2 and
+    // P8 (a service on their DID date) and P6 unlinked.
+    assert_eq!(at("CAS"), ("10", "10", "0"));
+    assert_eq!(at("SAI"), ("10", "10", "0"));
+    assert_eq!(at("ND"), ("10", "10", "0"));
+    assert_eq!(at("NON_COLLEGATO"), ("30", "10", "20"));
+    assert!(rows.iter().all(|r| r["logrank_gdl"] == "3"));
+}

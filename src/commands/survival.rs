@@ -60,7 +60,8 @@ impl<'a> Planner<'a> {
             session::selection(SelectionName::Tutte, &args.narrow)?,
         )?;
         let wanted = args.compare.trim().to_ascii_lowercase();
-        let Some(compare) = Dimension::ALL.into_iter().find(|d| d.name() == wanted) else {
+        let known = Dimension::ALL.into_iter().chain(options.links().dimensions());
+        let Some(compare) = known.into_iter().find(|d| d.name() == wanted) else {
             bail!(
                 "--compare {:?}: give one breakdown of --by, e.g. gruppo_cittadinanza",
                 args.compare
