@@ -172,3 +172,71 @@ fn threshold_is_configurable_but_never_below_three() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("forbid publishing cells under 3"));
 }
+
+#[test]
+fn a_gap_row_whose_italians_are_hidden_keeps_its_groups_figures_and_passes_the_audit() {
+    // Among women the Italians (3) and the EU citizens (8, 3 beneficiaries)
+    // are small; the 10 non-EU women (5 beneficiaries) are not.
+    let work = Workdir::new();
+    let dir = work.extract(
+        "cells",
+        &extract_of_cells(&[
+            cell("001", "M", "100", 1980, 20, 10),
+            cell("001", "F", "100", 1980, 3, 2),
+            cell("001", "M", "235", 1980, 10, 5),
+            cell("001", "F", "235", 1980, 8, 3),
+            cell("001", "M", "436", 1980, 20, 10),
+            cell("001", "F", "436", 1980, 10, 5),
+        ]),
+    );
+    let folder = work.path().join("published");
+    std::fs::create_dir_all(&folder).unwrap();
+    let ask = |command: &str, by: &str, file: &str| {
+        run_ok(&[
+            command,
+            "--extract",
+            dir.to_str().unwrap(),
+            "--year",
+            "2024",
+            "--by",
+            by,
+            "--format",
+            "csv",
+            "--output",
+            folder.join(file).to_str().unwrap(),
+        ]);
+        records(&std::fs::read_to_string(folder.join(file)).unwrap())
+    };
+    let gap = ask("gap", "sesso", "divario.csv");
+    let rates = ask("rates", "sesso,gruppo_cittadinanza", "accesso.csv");
+    let women = gap
+        .iter()
+        .find(|r| r["sesso"] == "F" && r["gruppo_cittadinanza"] == "EXTRA_UE")
+        .unwrap();
+    assert_eq!(
+        (
+            women["popolazione"].as_str(),
+            women["beneficiari"].as_str(),
+            women["stato_cella"].as_str()
+        ),
+        ("10", "5", "s")
+    );
+    assert_eq!(
+        (women["popolazione_ita"].as_str(), women["differenza"].as_str()),
+        ("", "")
+    );
+    let italians = rates
+        .iter()
+        .find(|r| r["sesso"] == "F" && r["gruppo_cittadinanza"] == "ITA")
+        .unwrap();
+    assert_eq!(italians["stato_cella"], "u");
+    // The gap row agrees with the rates table on the non-EU women: the
+    // audit finds nothing to recover in the two files.
+    let audit = run(&["audit", folder.to_str().unwrap()]);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stdout)
+    );
+}

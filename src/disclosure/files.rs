@@ -325,8 +325,9 @@ fn parse_counts(
             counts: counts(n, x)?,
             status,
         });
-        // A gap row hidden for its group's cell hides the Italians' too,
-        // whose status is their rates table's: only a shown one is known.
+        // A gap row's status is its group's cell's; the Italians' cell of
+        // the stratum is known when its counts are shown (its status is its
+        // rates table's).
         if let (Some((ni, xi)), CellStatus::Publishable) = (italians, status) {
             // The compared breakdown is the citizenship one (JSON objects
             // need not keep the columns' order).
@@ -345,13 +346,16 @@ fn parse_counts(
                 }
                 .to_string();
             }
-            let italian = PublishedRow {
-                keys: italian_keys,
-                counts: counts(ni, xi)?,
-                status,
-            };
-            if !rows.iter().any(|r| r.keys == italian.keys) {
-                rows.push(italian);
+            // A row whose Italians' cell is hidden leaves their columns empty.
+            if let Some(counts) = counts(ni, xi)? {
+                let italian = PublishedRow {
+                    keys: italian_keys,
+                    counts: Some(counts),
+                    status,
+                };
+                if !rows.iter().any(|r| r.keys == italian.keys) {
+                    rows.push(italian);
+                }
             }
         }
     }

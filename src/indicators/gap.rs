@@ -13,8 +13,7 @@ use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};
 use crate::stats::{self, Estimate};
 use crate::table::{
-    interval_columns, key_columns, key_values, CellStatus, Codebook, Dimension, Grid, Row, Table, Value,
-    RELIABLE_POPULATION, TOTAL,
+    interval_columns, key_columns, key_values, Codebook, Dimension, Grid, Row, Table, Value, RELIABLE_POPULATION, TOTAL,
 };
 
 /// The population whose sex × age structure standardised rates take.
@@ -300,13 +299,26 @@ impl GapTable {
                 let mut values = key_values(&self.strata_dims, &row.strata, codebook);
                 values.extend(key_values(&[self.compared], std::slice::from_ref(&row.group), codebook));
                 let (g, ita) = (&row.group_cell, &row.italian_cell);
-                let status = match (g.status, ita.status) {
-                    (CellStatus::Primary, _) | (_, CellStatus::Primary) => CellStatus::Primary,
-                    (CellStatus::Secondary, _) | (_, CellStatus::Secondary) => CellStatus::Secondary,
-                    _ => CellStatus::Publishable,
-                };
+                // The row's status is its group's cell's. With the Italians'
+                // cell hidden the group's own figures stay (the rates tables
+                // protected with this one show them) and every figure that
+                // reads the Italians' is left empty: hiding the row would
+                // tell the audit the group's cell is hidden, which another
+                // table contradicts.
+                let status = g.status;
                 if status.is_suppressed() {
                     values.extend(std::iter::repeat_n(Value::Missing, 18));
+                } else if ita.status.is_suppressed() {
+                    let proportion = |v: Option<f64>| v.map_or(Value::Missing, Value::Proportion);
+                    let interval = stats::wilson(g.beneficiaries, g.population, z);
+                    values.extend([
+                        Value::Count(g.population),
+                        Value::Count(g.beneficiaries),
+                        proportion(g.rate()),
+                        proportion(interval.map(|e| e.low)),
+                        proportion(interval.map(|e| e.high)),
+                    ]);
+                    values.extend(std::iter::repeat_n(Value::Missing, 13));
                 } else {
                     let proportion = |v: Option<f64>| v.map_or(Value::Missing, Value::Proportion);
                     let number = |v: Option<f64>| v.map_or(Value::Missing, Value::Number);
