@@ -272,6 +272,7 @@ pub(super) fn read_file(
         let mut rejects = Vec::new();
         let mut unknown_persons = Vec::new();
         let mut last_ids = vec![None; unread_ids.len()];
+        let mut ids_dropped = false;
         // Piece by piece, each let go once read: a mapped file's pages would
         // otherwise all stay in memory until its last row.
         for (piece, quoted) in record_pieces(body.as_slice(), piece_bytes, prepared.quotes) {
@@ -320,13 +321,22 @@ pub(super) fn read_file(
             }
             let mut kept_rows = kept_rows;
             if !unread_ids.is_empty() {
+                let mut ascending = true;
                 for (id, last) in unread_ids.iter().zip(last_ids.iter_mut()) {
-                    if !ascends_strictly(kept_rows.column(id)?.str()?, last) {
-                        unread_ids.clear();
+                    ascending &= ascends_strictly(kept_rows.column(id)?.str()?, last);
+                }
+                if ascending {
+                    kept_rows = kept_rows.drop_many(unread_ids.iter().copied());
+                    ids_dropped |= kept_rows.height() > 0;
+                } else {
+                    unread_ids.clear();
+                    // Only identifiers already dropped need the file read
+                    // again: a file out of key order shows it in its first
+                    // piece, which then keeps them, as every later one does.
+                    if ids_dropped {
                         continue 'file;
                     }
                 }
-                kept_rows = kept_rows.drop_many(unread_ids.iter().copied());
             }
             if frame.width() == 0 {
                 frame = kept_rows;
