@@ -20,8 +20,8 @@ use crate::reference::Reference;
 use crate::extract::reader::dialect::{EncodingChoice, PreparedFile, SharedBytes, Utf8Bytes};
 use crate::extract::reader::plain::PlainColumn;
 use crate::extract::reject::{shorten, unknown_person, Problem, Reject};
-use crate::extract::resolve::ascends_strictly;
 use crate::extract::resolve::index::PersonIndex;
+use crate::extract::resolve::{ascends_strictly, hashes};
 use crate::extract::rules::{any_broken, split, Rule};
 use crate::extract::schema::{ColumnSpec, FileSpec, Kind};
 use crate::extract::stages::Keep;
@@ -255,9 +255,11 @@ pub(super) fn read_file(
     // An identifier no analysis reads is kept for the duplicate rule alone,
     // which cannot reject a row while the identifiers ascend strictly (an
     // extract exported in key order): an analysis drops them piece by piece
-    // while they do, and reads the file again keeping them if they stop
-    // (see `docs/design/person-index.md`).
-    let mut unread_ids: Vec<&str> = match keep {
+    // while they do, and holds them as 64-bit hashes once they do not (a
+    // quarter of their text's memory), dropped at the end if all differ.
+    // Only a repeat among the hashes makes it read the file again, keeping
+    // the text the duplicate rule reports (see `docs/design/person-index.md`).
+    let unread: Vec<&str> = match keep {
         Keep::ForAnalysis(_) => spec
             .columns
             .iter()
@@ -266,12 +268,17 @@ pub(super) fn read_file(
             .collect(),
         Keep::All => Vec::new(),
     };
+    let mut unread_ids = if unread.is_empty() {
+        UnreadIds::Text
+    } else {
+        UnreadIds::DroppedWhileAscending
+    };
     'file: loop {
         let mut report = report.clone();
         let mut frame = DataFrame::empty();
         let mut rejects = Vec::new();
         let mut unknown_persons = Vec::new();
-        let mut last_ids = vec![None; unread_ids.len()];
+        let mut last_ids = vec![None; unread.len()];
         let mut ids_dropped = false;
         // Piece by piece, each let go once read: a mapped file's pages would
         // otherwise all stay in memory until its last row.
@@ -320,23 +327,29 @@ pub(super) fn read_file(
                 unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, rows_again)?);
             }
             let mut kept_rows = kept_rows;
-            if !unread_ids.is_empty() {
+            if unread_ids == UnreadIds::DroppedWhileAscending {
                 let mut ascending = true;
-                for (id, last) in unread_ids.iter().zip(last_ids.iter_mut()) {
+                for (id, last) in unread.iter().zip(last_ids.iter_mut()) {
                     ascending &= ascends_strictly(kept_rows.column(id)?.str()?, last);
                 }
                 if ascending {
-                    kept_rows = kept_rows.drop_many(unread_ids.iter().copied());
+                    kept_rows = kept_rows.drop_many(unread.iter().copied());
                     ids_dropped |= kept_rows.height() > 0;
                 } else {
-                    unread_ids.clear();
+                    unread_ids = UnreadIds::Hashed;
                     // Only identifiers already dropped need the file read
                     // again: a file out of key order shows it in its first
-                    // piece, which then keeps them, as every later one does.
+                    // piece, which is hashed like every later one.
                     if ids_dropped {
                         continue 'file;
                     }
                 }
+            }
+            if unread_ids == UnreadIds::Hashed {
+                kept_rows = kept_rows
+                    .lazy()
+                    .with_columns(unread.iter().map(|id| hashes(id)).collect::<Vec<_>>())
+                    .collect()?;
             }
             if frame.width() == 0 {
                 frame = kept_rows;
@@ -345,6 +358,15 @@ pub(super) fn read_file(
             }
             bytes.release(body_start + piece.start..body_start + piece.end);
         }
+        if unread_ids == UnreadIds::Hashed {
+            for id in &unread {
+                if frame.column(id)?.n_unique()? != frame.height() {
+                    unread_ids = UnreadIds::Text;
+                    continue 'file;
+                }
+            }
+            frame = frame.drop_many(unread.iter().copied());
+        }
         return Ok(FileRows {
             frame,
             report,
@@ -352,6 +374,15 @@ pub(super) fn read_file(
             unknown_persons,
         });
     }
+}
+
+/// How an analysis holds the identifiers no analysis reads while a file is
+/// read (see `read_file`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UnreadIds {
+    DroppedWhileAscending,
+    Hashed,
+    Text,
 }
 
 /// The rows of `kept` whose resolved reference in `column` found no person,
