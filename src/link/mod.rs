@@ -53,6 +53,11 @@ impl LinkedColumn {
         }))
     }
 
+    /// The codes the declaration lists (without `ND` and `NON_COLLEGATO`).
+    pub fn declared(&self) -> &[String] {
+        &self.codes[..self.codes.len() - 2]
+    }
+
     /// The position of an unlinked person's value.
     pub fn unlinked(&self) -> u32 {
         (self.codes.len() - 1) as u32

@@ -69,6 +69,9 @@ pub fn read(source: &LinkedSource, encoding: EncodingChoice) -> Result<LinkedRow
         reason,
         problem,
     };
+    let declared_in = super::declaration_path(&source.path)
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let body = &prepared.bytes.as_ref()[prepared.body_start..];
     for (number, record) in records(body).enumerate() {
         // The header is line 1; a line break inside quotes does not end a
@@ -125,7 +128,7 @@ pub fn read(source: &LinkedSource, encoding: EncodingChoice) -> Result<LinkedRow
                 coded.push(column.not_available());
                 continue;
             }
-            match column.codes[..column.codes.len() - 2].iter().position(|c| c == value) {
+            match column.declared().iter().position(|c| c == value) {
                 Some(p) => coded.push(p as u32),
                 None => {
                     broken = Some(reject(
@@ -133,12 +136,9 @@ pub fn read(source: &LinkedSource, encoding: EncodingChoice) -> Result<LinkedRow
                         column.name,
                         value,
                         format!(
-                            "not a code of {} declared in {}: {}",
+                            "not a code of {} declared in {declared_in}: {}",
                             column.name,
-                            super::declaration_path(&source.path)
-                                .file_name()
-                                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                            column.codes[..column.codes.len() - 2].join(", ")
+                            column.declared().join(", ")
                         ),
                         Problem::UnknownCode,
                     ));
