@@ -536,7 +536,7 @@ fn validate_checks_a_linked_file_and_reports_its_linkage() {
     assert_eq!(file["unknown_person_rows"], 10);
     assert_eq!(
         report["linkage"][0]["groups"][2],
-        serde_json::json!(["EXTRA_UE", 30, 30])
+        serde_json::json!({"group": "EXTRA_UE", "persons": 30, "linked": 30})
     );
     let text = String::from_utf8(run(&["validate", "--extract", &dir, "--link", &linked]).stdout).unwrap();
     assert!(text.contains("  ITA: 0 of 70 linked (0.0%), 70 not linked"), "{text}");

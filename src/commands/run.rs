@@ -61,14 +61,14 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let links = Links::declare(&job.link)?;
     let session = Session::load(&source, files, None, &links, progress)?;
     for linkage in &session.linkages {
-        for (group, persons, linked) in &linkage.groups {
+        for group in &linkage.groups {
             log.event(
                 "linkage",
                 &[
                     ("file", &linkage.file),
-                    ("group", group),
-                    ("persons", &persons.to_string()),
-                    ("linked", &linked.to_string()),
+                    ("group", &group.group),
+                    ("persons", &group.persons.to_string()),
+                    ("linked", &group.linked.to_string()),
                 ],
             )?;
         }

@@ -24,9 +24,16 @@ pub const PERSON_ID_TEXT: &str = "__id_lav_text";
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Linkage {
     pub file: String,
-    /// Group, persons of the extract, of whom linked; groups in the
-    /// tables' order.
-    pub groups: Vec<(String, u64, u64)>,
+    /// In the tables' order of the groups.
+    pub groups: Vec<GroupLinkage>,
+}
+
+/// The persons of one citizenship group in the extract, and of them linked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GroupLinkage {
+    pub group: String,
+    pub persons: u64,
+    pub linked: u64,
 }
 
 impl Linkage {
@@ -40,18 +47,21 @@ impl Linkage {
                 format!("{:.1}%", 100.0 * linked as f64 / persons as f64)
             }
         };
-        let persons: u64 = self.groups.iter().map(|g| g.1).sum();
-        let linked: u64 = self.groups.iter().map(|g| g.2).sum();
+        let persons: u64 = self.groups.iter().map(|g| g.persons).sum();
+        let linked: u64 = self.groups.iter().map(|g| g.linked).sum();
         let mut lines = vec![format!(
             "linkage of {}: {linked} of the extract's {persons} persons are in it ({})",
             self.file,
             share(linked, persons)
         )];
-        for (group, persons, linked) in &self.groups {
+        for g in &self.groups {
             lines.push(format!(
-                "  {group}: {linked} of {persons} linked ({}), {} not linked",
-                share(*linked, *persons),
-                persons - linked
+                "  {}: {} of {} linked ({}), {} not linked",
+                g.group,
+                g.linked,
+                g.persons,
+                share(g.linked, g.persons),
+                g.persons - g.linked
             ));
         }
         lines
@@ -167,19 +177,23 @@ fn person_groups<'a>(persons: &DataFrame, reference: &'a Reference) -> Result<(V
 }
 
 /// The groups with any person, in the tables' order.
-fn in_group_order(groups: &[&str], counts: &[(u64, u64)]) -> Vec<(String, u64, u64)> {
+fn in_group_order(groups: &[&str], counts: &[(u64, u64)]) -> Vec<GroupLinkage> {
     let rank = |group: &str| {
         GROUP_ORDER
             .iter()
             .position(|g| *g == group)
             .unwrap_or(GROUP_ORDER.len())
     };
-    let mut found: Vec<(String, u64, u64)> = groups
+    let mut found: Vec<GroupLinkage> = groups
         .iter()
         .zip(counts)
         .filter(|(_, (persons, _))| *persons > 0)
-        .map(|(group, (persons, linked))| (group.to_string(), *persons, *linked))
+        .map(|(group, (persons, linked))| GroupLinkage {
+            group: group.to_string(),
+            persons: *persons,
+            linked: *linked,
+        })
         .collect();
-    found.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    found.sort_by(|a, b| rank(&a.group).cmp(&rank(&b.group)).then_with(|| a.group.cmp(&b.group)));
     found
 }

@@ -35,7 +35,7 @@ pub use cache::dir_for as cache_dir_for;
 pub use centres::{CentreRows, Centres};
 use dates::date_ranges;
 pub use dates::DateRange;
-pub use linked::{Linkage, PERSON_ID_TEXT};
+pub use linked::{GroupLinkage, Linkage, PERSON_ID_TEXT};
 pub use reader::dialect::{prepare_path, EncodingChoice, PreparedFile};
 pub use reader::records::{fields, records};
 pub use reject::{shorten, Problem, Reject, MAX_TEXT_BYTES};
