@@ -10,12 +10,10 @@ use anyhow::{bail, Context, Result};
 use crate::cli::PseudonymiseArgs;
 use crate::extract::schema::ALL_FILES;
 use crate::extract::{prepare_path, EncodingChoice};
+use crate::link::PERSON_ID;
 use crate::output::{cannot_write, AtomicFile};
 use crate::progress::Progress;
 use crate::pseudonym::Pseudonymiser;
-
-/// The column that holds the person's identifier (a codice fiscale in raw exports).
-const PERSON_ID: &str = "id_lav";
 
 pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write, progress: Progress) -> Result<()> {
     let pseudonymiser = Pseudonymiser::from_key_file(&args.key_file)?;
@@ -44,22 +42,22 @@ pub fn run(args: &PseudonymiseArgs, stderr: &mut dyn Write, progress: Progress) 
         let Some(name) = source.file_name() else {
             bail!("--link {}: not a file", source.display());
         };
+        if ALL_FILES.iter().any(|spec| spec.name == name) {
+            bail!(
+                "--link {}: a linked file cannot share a name with a file of the extract; rename it (and its declaration)",
+                source.display()
+            );
+        }
         let declaration = crate::link::declaration_path(source);
         let declared = std::fs::read(&declaration).with_context(|| {
             format!(
-                "--link {}: cannot read its declaration {}, which goes with it",
+                "--link {}: cannot read its declaration {}, which is copied with it; write it beside the file (see docs/contracts/linked.md)",
                 source.display(),
                 declaration.display()
             )
         })?;
         let _step = progress.step(format!("pseudonymising {}", source.display()));
         let target_path = args.out.join(name);
-        if ALL_FILES.iter().any(|spec| spec.name == name) {
-            bail!(
-                "--link {}: a linked file cannot share a name with a file of the extract",
-                source.display()
-            );
-        }
         let mut target = AtomicFile::create(&target_path)?;
         let rows = rewrite(source, &mut target, args.encoding, &pseudonymiser)?;
         writeln!(

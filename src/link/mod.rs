@@ -22,7 +22,8 @@ use crate::table::{is_statistic_column, Dimension, NOT_AVAILABLE, TOTAL};
 /// The code of the extract's persons a linked file does not hold.
 pub const UNLINKED: &str = "NON_COLLEGATO";
 
-/// The column of a linked file that names the person.
+/// The column that names the person, in the extract's files and in a
+/// linked file.
 pub const PERSON_ID: &str = "id_lav";
 
 /// One declared column of a linked file, a breakdown of persons.
@@ -32,8 +33,6 @@ pub const PERSON_ID: &str = "id_lav";
 #[derive(Debug)]
 pub struct LinkedColumn {
     pub name: &'static str,
-    /// The linked file's name, for messages.
-    pub source: String,
     /// The declared codes, then `ND` (a linked person whose value is
     /// empty), then [`UNLINKED`]: a person's value is a position here.
     pub codes: Vec<String>,
@@ -47,7 +46,6 @@ impl LinkedColumn {
     pub fn named(name: &str) -> &'static LinkedColumn {
         Box::leak(Box::new(LinkedColumn {
             name: Box::leak(name.to_string().into_boxed_str()),
-            source: String::new(),
             codes: Vec::new(),
             labels: BTreeMap::new(),
         }))
@@ -272,7 +270,6 @@ fn check_column(toml_path: &Path, file: &str, declared: DeclaredColumn) -> Resul
     codes.push(UNLINKED.to_string());
     Ok(Box::leak(Box::new(LinkedColumn {
         name: Box::leak(name.into_boxed_str()),
-        source: file.to_string(),
         codes,
         labels: declared.labels,
     })))

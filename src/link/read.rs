@@ -40,9 +40,10 @@ pub fn read(source: &LinkedSource, encoding: EncodingChoice) -> Result<LinkedRow
     for column in &source.columns {
         let Some(i) = at(column.name) else {
             bail!(
-                "{file}: no column {} although its declaration lists it; the header has: {}",
+                "{file}: no column {} although its declaration lists it; the header has: {}. Add the column to the file, or remove it from {}",
                 column.name,
-                prepared.header.join(", ")
+                prepared.header.join(", "),
+                super::declaration_path(&source.path).display()
             );
         };
         column_at.push(i);
