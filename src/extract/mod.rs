@@ -41,7 +41,7 @@ pub use reader::records::{fields, records};
 pub use reject::{shorten, Problem, Reject, MAX_TEXT_BYTES};
 use resolve::index::PersonIndex;
 use schema::{FileKind, FileSpec};
-use stages::{finish, read_files};
+use stages::{finish, read_files, Hold};
 
 use crate::progress::Progress;
 use crate::reference::Reference;
@@ -158,11 +158,12 @@ pub struct Extract {
 /// What `id_lav` holds in an extract's frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonKey {
-    /// The identifier as the files write it (validate, import).
+    /// The identifier as the files write it (validate).
     Text,
     /// The person's position among lavoratori.csv's kept rows, in every
-    /// file: what every analysis works with, so that a person's row is
-    /// gathered by position, never joined on a key.
+    /// file: what every analysis works with (and `import`, which caches
+    /// it), so that a person's row is gathered by position, never joined on
+    /// a key.
     Position(Layout),
 }
 
@@ -267,12 +268,12 @@ impl Extract {
                 (checked, judged, CacheUse::Fresh(dir))
             }
             Some((cache::Freshness::Stale(reason), dir)) => (
-                read_files(location, kinds, options, reference, |_, _| Ok(()))?,
+                read_files(location, kinds, options, reference, &mut Hold)?,
                 None,
                 CacheUse::Stale { dir, reason },
             ),
             _ => (
-                read_files(location, kinds, options, reference, |_, _| Ok(()))?,
+                read_files(location, kinds, options, reference, &mut Hold)?,
                 None,
                 CacheUse::None,
             ),
@@ -284,11 +285,10 @@ impl Extract {
 
     /// Validates every file of the extract in `dir` from its CSV files and
     /// stages their checked rows as the Parquet cache for `cache_dir` (see
-    /// [`Imported::write_cache`]). Each file's rows are written as soon as
+    /// [`Imported::write_cache`]). Each piece's rows are written as soon as
     /// its row rules have run (the cache holds them, and the later rules'
-    /// rejects), before the next file is read, so that only the columns the
-    /// later rules read stay in memory for them (see
-    /// `docs/design/memory.md`).
+    /// rejects), so that only the columns the later rules read stay in
+    /// memory, references as positions (see `docs/design/memory.md`).
     pub fn import(dir: &Path, cache_dir: &Path, options: &LoadOptions, reference: &Reference) -> Result<Imported> {
         let location = Location::Dir(dir.to_path_buf());
         let kinds: Vec<FileKind> = schema::ALL_FILES.iter().map(|spec| spec.kind).collect();
@@ -299,12 +299,7 @@ impl Extract {
             )
         })?;
         let mut stager = cache::Stager::new(staging.path(), dir)?;
-        let checked = read_files(&location, &kinds, options, reference, |kind, checked| {
-            let _step = options
-                .progress
-                .step(format!("writing {} into the Parquet cache", kind.spec().name));
-            stager.write(kind, checked)
-        })?;
+        let checked = read_files(&location, &kinds, options, reference, &mut stager)?;
         let mut staged = stager.finish(options.encoding, &checked);
         let (mut extract, as_of_rejects) = finish(&location, checked, options, None)?;
         staged.write_activities_in_spells(staging.path(), &mut extract.frames)?;

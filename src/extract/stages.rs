@@ -22,14 +22,46 @@ use crate::extract::schema::{ColumnSpec, FileKind, FileSpec, Kind};
 use crate::extract::PERSON_ID_TEXT;
 use crate::extract::{CacheUse, Checked, Extract, Judged, Layout, LoadOptions, Location, PersonKey, IN_SPELL};
 
-/// Stage 1 from the CSV files, one file after the other; `after_each` sees
-/// each file's checked rows before the next file is read.
+/// What becomes of each file's checked rows as stage 1 reads them: an
+/// analysis or `validate` holds them ([`Hold`]); `import` writes them into
+/// the cache and holds what the later rules read (`cache::Stager`).
+pub(super) trait FileSink {
+    /// Whether the references of the files read after lavoratori.csv are
+    /// handed over as text, to be resolved to persons by the sink with the
+    /// index it is given: an analysis resolves them as it types them.
+    fn resolves_persons(&self) -> bool;
+    /// The rows to hold of a piece of `kind`'s file that passed the row
+    /// rules; `persons` when the sink resolves them.
+    fn piece(&mut self, kind: FileKind, rows: DataFrame, persons: Option<&PersonIndex>) -> Result<DataFrame>;
+    /// Sees each file's held rows before the next file is read.
+    fn file(&mut self, kind: FileKind, checked: &mut Checked) -> Result<()>;
+}
+
+/// Holds every checked row as read.
+pub(super) struct Hold;
+
+impl FileSink for Hold {
+    fn resolves_persons(&self) -> bool {
+        false
+    }
+
+    fn piece(&mut self, _: FileKind, rows: DataFrame, _: Option<&PersonIndex>) -> Result<DataFrame> {
+        Ok(rows)
+    }
+
+    fn file(&mut self, _: FileKind, _: &mut Checked) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Stage 1 from the CSV files, one file after the other, each piece's and
+/// each file's checked rows handed to `sink`.
 pub(super) fn read_files(
     location: &Location,
     kinds: &[FileKind],
     options: &LoadOptions,
     reference: &Reference,
-    mut after_each: impl FnMut(FileKind, &mut Checked) -> Result<()>,
+    sink: &mut dyn FileSink,
 ) -> Result<Checked> {
     let keep = if options.analysed_only {
         Keep::ForAnalysis(options)
@@ -43,13 +75,17 @@ pub(super) fn read_files(
             continue;
         };
         let step = options.progress.step(format!("reading and checking {}", spec.name));
+        let resolving = checked.persons.as_ref().filter(|_| !sink.resolves_persons());
+        let index = checked.persons.clone().filter(|_| sink.resolves_persons());
         let FileRows {
             frame,
             report,
             mut rejects,
             mut unknown_persons,
-        } = read_file(spec, prepared, reference, keep, checked.persons.as_ref(), PIECE_BYTES)
-            .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
+        } = read_file(spec, prepared, reference, keep, resolving, PIECE_BYTES, &mut |rows| {
+            sink.piece(*kind, rows, index.as_deref())
+        })
+        .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
         checked.unknown_persons.append(&mut unknown_persons);
         checked.latest.insert(*kind, latest_date(*kind, &frame)?);
@@ -58,10 +94,11 @@ pub(super) fn read_files(
         } else {
             frame
         };
-        // An analysis resolves the references of every file read after the
-        // persons (import and validate keep them as text, which the cache
-        // and the quality report hold).
-        if options.analysed_only && *kind == FileKind::Persons && checked.frames.is_empty() {
+        // An analysis and `import` resolve the references of every file read
+        // after the persons (`validate` keeps them as text, which the quality
+        // report holds).
+        let resolves = options.analysed_only || sink.resolves_persons();
+        if resolves && *kind == FileKind::Persons && checked.frames.is_empty() {
             // One chunk, which the index then shares instead of copying
             // every identifier's view into one of its own.
             let ids = frame.column("id_lav")?.str()?.rechunk().into_owned();
@@ -71,7 +108,7 @@ pub(super) fn read_files(
         checked.frames.insert(*kind, frame);
         checked.reports.insert(*kind, report);
         drop(step);
-        after_each(*kind, &mut checked)?;
+        sink.file(*kind, &mut checked)?;
         crate::memory::release_freed();
     }
     Ok(checked)
@@ -205,7 +242,7 @@ pub(super) fn finish(
             persons.rename(PERSON, "id_lav".into())?;
         }
     }
-    let persons = if options.analysed_only {
+    if options.analysed_only {
         for (kind, frame) in frames.iter_mut() {
             let spec = kind.spec();
             let mut analysed: Vec<Expr> = options
@@ -220,6 +257,8 @@ pub(super) fn finish(
             }
             *frame = std::mem::take(frame).lazy().select(analysed).collect()?;
         }
+    }
+    let persons = if options.analysed_only || persons_numbered {
         if persons_numbered {
             renumber_persons(&mut frames)?;
         } else {

@@ -75,7 +75,7 @@ fn a_file_read_in_pieces_gives_the_rows_and_rejects_of_one_read() {
     let read = |piece_bytes| {
         let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
         let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
-        let read = read_file(&SPELLS, prepared, &reference, Keep::All, None, piece_bytes).unwrap();
+        let read = read_file(&SPELLS, prepared, &reference, Keep::All, None, piece_bytes, &mut Ok).unwrap();
         (read.frame, read.report, read.rejects)
     };
     let (whole, whole_report, whole_rejects) = read(usize::MAX / 2);
@@ -108,7 +108,7 @@ P8;M;1980;100;001;;ASILO; S\t
         report,
         rejects,
         ..
-    } = read_file(&PERSONS, prepared, &reference, Keep::All, None, 1 << 20).unwrap();
+    } = read_file(&PERSONS, prepared, &reference, Keep::All, None, 1 << 20, &mut Ok).unwrap();
     assert_eq!(report.rows_read, 8);
     let said: Vec<(u64, &str, &str, &str)> = rejects
         .iter()
@@ -184,7 +184,7 @@ proptest::proptest! {
         let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
         let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
         let FileRows { frame: kept, report, rejects, .. } =
-            read_file(&PERSONS, prepared, &reference, Keep::All, None, piece_bytes).unwrap();
+            read_file(&PERSONS, prepared, &reference, Keep::All, None, piece_bytes, &mut Ok).unwrap();
         proptest::prop_assert_eq!(report.rows_read, ids.len() as u64);
         proptest::prop_assert_eq!(rejects.len(), empty.len(), "{:?}", rejects);
         let ids_read = kept.column("id_lav").unwrap().str().unwrap();
@@ -244,7 +244,7 @@ proptest::proptest! {
         let read = |text: &str| {
             let bytes = dialect::Utf8Bytes::Decoded(text.as_bytes().to_vec());
             let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
-            read_file(&SPELLS, prepared, &reference, Keep::All, persons, piece_bytes).unwrap()
+            read_file(&SPELLS, prepared, &reference, Keep::All, persons, piece_bytes, &mut Ok).unwrap()
         };
         let from_plain = read(&plain);
         let from_quoted = read(&quoted);
@@ -354,6 +354,7 @@ fn unread_identifiers_are_dropped_unless_two_hash_alike() {
             Keep::ForAnalysis(&LoadOptions::default()),
             None,
             60,
+            &mut Ok,
         )
         .unwrap()
     };

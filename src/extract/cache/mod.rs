@@ -13,9 +13,11 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 mod hash;
+mod stage;
 mod write;
 
-pub use write::{write_manifest, Staged, Stager};
+pub use stage::Stager;
+pub use write::{write_manifest, Staged};
 
 // The persons' positions, stored beside every reference.
 use crate::extract::resolve::PERSON as PERSON_KEY;
@@ -29,7 +31,7 @@ const DEFAULT_DIR: &str = ".silp-cache";
 const MANIFEST: &str = "manifest.json";
 
 /// Bumped whenever what the cache holds changes meaning.
-const LAYOUT: u32 = 8;
+const LAYOUT: u32 = 9;
 /// Beside politiche.parquet, row for row: whether each activity starts
 /// inside a spell of its own person, among the spells the later rules kept
 /// (see `engine::inside_own_spells`). It holds for the import's as-of date
@@ -50,10 +52,6 @@ pub struct Manifest {
     encoding: String,
     code_lists: String,
     files: Vec<CachedFile>,
-    /// Whether the frames hold `__person`, each person's position among
-    /// lavoratori.parquet's rows (written when the persons' identifiers
-    /// have distinct 64-bit hashes, see `PersonNumbers`).
-    persons_numbered: bool,
     /// The file of ACTIVITIES_IN_SPELLS, written with the persons' positions.
     activities_in_spells: Option<String>,
     /// Rows rejected by the row rules.
@@ -233,7 +231,7 @@ impl Manifest {
         let judged = options.as_of.or(latest) == Some(self.as_of.0);
         // An analysis whose rows need no more checks reads the persons'
         // positions instead of the identifiers: no text to decode or hash.
-        let persons_numbered = judged && options.analysed_only && self.persons_numbered;
+        let persons_numbered = judged && options.analysed_only;
         let mut checked = Checked {
             persons_numbered,
             spells_in_order: true,

@@ -122,6 +122,10 @@ pub(super) struct FileRows {
 /// rules; with `persons`, person references become positions among them.
 /// Each piece is read by [`plain`] when it can be, by polars' CSV reader
 /// otherwise; rejected rows are read again by polars' reader either way.
+/// Each piece's rows that passed the row rules go through `each_piece`,
+/// whose rows the file's frame holds: `import` writes them into the cache
+/// there and holds only what the later rules read. With `Keep::All` a file
+/// is read once, so `each_piece` sees each row once.
 pub(super) fn read_file(
     spec: &FileSpec,
     prepared: PreparedFile,
@@ -129,6 +133,7 @@ pub(super) fn read_file(
     keep: Keep<'_>,
     persons: Option<&Arc<PersonIndex>>,
     piece_bytes: usize,
+    each_piece: &mut dyn FnMut(DataFrame) -> Result<DataFrame>,
 ) -> Result<FileRows> {
     let header = &prepared.header;
     let mut seen = BTreeMap::new();
@@ -351,6 +356,7 @@ pub(super) fn read_file(
                     .with_columns(unread.iter().map(|id| hashes(id)).collect::<Vec<_>>())
                     .collect()?;
             }
+            let kept_rows = each_piece(kept_rows)?;
             if frame.width() == 0 {
                 frame = kept_rows;
             } else {

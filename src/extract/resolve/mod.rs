@@ -1,6 +1,5 @@
 //! Persons and the references to them: stage 3 (every reference finds a
-//! kept person), and the forms an analysis gives `id_lav` (a position among
-//! the persons' rows, or a 64-bit key).
+//! kept person), and `id_lav` as a position among the persons' rows.
 
 pub(super) mod index;
 
@@ -162,55 +161,9 @@ pub(super) fn number_persons_by_text(frames: &mut BTreeMap<FileKind, DataFrame>)
     Ok(())
 }
 
-/// Each person's position among the persons' rows, by the 64-bit hash of
-/// the identifier: the import stores it with every reference so that
-/// analyses gather a person's row instead of joining.
-pub(super) struct PersonNumbers {
-    pub(super) by_hash: DataFrame,
-}
-
-pub(super) const POSITION: &str = "__position";
 /// The persons' positions among lavoratori.csv's checked rows, which
 /// resolved references hold (see [`index`]).
 pub(super) const PERSON: &str = "__person";
-
-impl PersonNumbers {
-    /// None when two persons share a hash, which would not tell them apart.
-    pub(super) fn new(persons: &DataFrame) -> Result<Option<PersonNumbers>> {
-        let Some(hashed) = distinct_hashes(persons, "id_lav")? else {
-            return Ok(None);
-        };
-        let positions = person_positions(persons.height()).with_name(POSITION.into());
-        let by_hash = DataFrame::new(persons.height(), vec![hashed, positions.into_column()])?;
-        Ok(Some(PersonNumbers { by_hash }))
-    }
-
-    /// The position of each row's person (null for an identifier of no
-    /// person). A reference whose hash is a person's but whose identifier is
-    /// not gets that person's position: stage 3 rejects it by its
-    /// identifier, so no analysis reads it. Streamed, with the persons as
-    /// the hashed side: looked up in memory (polars' `replace_strict`), the
-    /// peak of `import` is higher.
-    pub(super) fn of(&self, frame: &DataFrame) -> Result<Column> {
-        let found = collect_streaming(
-            frame
-                .clone()
-                .lazy()
-                .select([hashes("id_lav")])
-                .join(
-                    self.by_hash.clone().lazy(),
-                    [col("id_lav")],
-                    [col("id_lav")],
-                    JoinArgs {
-                        maintain_order: MaintainOrderJoin::Left,
-                        ..JoinArgs::new(JoinType::Left)
-                    },
-                )
-                .select([col(POSITION)]),
-        )?;
-        Ok(found.column(POSITION)?.clone())
-    }
-}
 
 /// The persons' positions `0..count`, as the column `id_lav`.
 pub(super) fn person_positions(count: usize) -> Series {
