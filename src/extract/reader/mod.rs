@@ -21,7 +21,7 @@ use crate::extract::reader::dialect::{EncodingChoice, PreparedFile, SharedBytes,
 use crate::extract::reader::plain::PlainColumn;
 use crate::extract::reject::{shorten, unknown_person, Problem, Reject};
 use crate::extract::resolve::index::PersonIndex;
-use crate::extract::resolve::{ascends_strictly, hashes};
+use crate::extract::resolve::{all_distinct, ascends_strictly, hashes};
 use crate::extract::rules::{any_broken, split, Rule};
 use crate::extract::schema::{ColumnSpec, FileSpec, Kind};
 use crate::extract::stages::Keep;
@@ -366,7 +366,9 @@ pub(super) fn read_file(
         }
         if unread_ids == UnreadIds::Hashed {
             for id in &unread {
-                if frame.column(id)?.n_unique()? != frame.height() {
+                let hashed = frame.column(id)?.u64()?;
+                let parts: Vec<&[u64]> = hashed.downcast_iter().map(|chunk| chunk.values().as_slice()).collect();
+                if !all_distinct(&parts) {
                     unread_ids = UnreadIds::Text;
                     continue 'file;
                 }

@@ -1,7 +1,10 @@
 //! Persons and the references to them: stage 3 (every reference finds a
 //! kept person), and `id_lav` as a position among the persons' rows.
 
+mod distinct;
 pub(super) mod index;
+
+pub(super) use distinct::all_distinct;
 
 use std::collections::BTreeMap;
 
@@ -217,11 +220,11 @@ pub(super) fn hashes(column: &str) -> Expr {
 /// Whether a text column may hold a value twice: never when its values
 /// ascend strictly, as the keys of an extract exported in key order do (one
 /// comparison of neighbours, cheaper than hashing), nor when the hashes of
-/// its values are all
-/// distinct, which is much cheaper to check than the values themselves.
+/// its values are all distinct, which is much cheaper to check than the
+/// values themselves.
 pub(super) fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
-    let ascending = ascends_strictly(frame.column(column)?.str()?, &mut None);
-    Ok(!ascending && distinct_hashes(frame, column)?.is_none())
+    let values = frame.column(column)?.str()?;
+    Ok(!ascends_strictly(values, &mut None) && !hashes_distinct(values))
 }
 
 /// Whether `values` are present and ascend strictly, from above `previous`
@@ -240,12 +243,23 @@ pub(super) fn ascends_strictly(values: &StringChunked, previous: &mut Option<Str
     ascending
 }
 
-/// The 64-bit hashes of a text column's values, under its name, when they
-/// are all distinct.
-pub(super) fn distinct_hashes(frame: &DataFrame, column: &str) -> Result<Option<Column>> {
-    let hashed = frame.clone().lazy().select([hashes(column)]).collect()?;
-    let hashed = hashed.column(column)?;
-    Ok((hashed.n_unique()? == frame.height()).then(|| hashed.clone()))
+/// Whether the 64-bit hashes of a text column's values (a missing one as
+/// 0) are all distinct; each chunk hashed on a core of its own.
+fn hashes_distinct(values: &StringChunked) -> bool {
+    let chunks: Vec<_> = values.downcast_iter().collect();
+    let hashed = crate::extract::parallel::each(
+        chunks.len(),
+        |chunk| {
+            chunks[chunk]
+                .iter()
+                .map(|value| value.map_or(0, id_hash))
+                .collect::<Vec<u64>>()
+        },
+        |_| false,
+    )
+    .unwrap_or_else(|_| unreachable!("no chunk stops the others"));
+    let parts: Vec<&[u64]> = hashed.iter().map(Vec::as_slice).collect();
+    all_distinct(&parts)
 }
 
 /// lavoratori.csv's checked rows, which every analysis loads.
