@@ -75,15 +75,17 @@ pub(super) fn read_files(
             continue;
         };
         let step = options.progress.step(format!("reading and checking {}", spec.name));
-        let resolving = checked.persons.as_ref().filter(|_| !sink.resolves_persons());
-        let index = checked.persons.clone().filter(|_| sink.resolves_persons());
+        // The persons' index goes to the reader, which resolves the
+        // references as it types them, or to the sink.
+        let typed_with = checked.persons.as_ref().filter(|_| !sink.resolves_persons());
+        let for_sink = checked.persons.clone().filter(|_| sink.resolves_persons());
         let FileRows {
             frame,
             report,
             mut rejects,
             mut unknown_persons,
-        } = read_file(spec, prepared, reference, keep, resolving, PIECE_BYTES, &mut |rows| {
-            sink.piece(*kind, rows, index.as_deref())
+        } = read_file(spec, prepared, reference, keep, typed_with, PIECE_BYTES, &mut |rows| {
+            sink.piece(*kind, rows, for_sink.as_deref())
         })
         .with_context(|| format!("reading {} from {}", spec.name, location.describe()))?;
         checked.rejects.append(&mut rejects);
