@@ -88,7 +88,10 @@ impl<'a> Stager<'a> {
             ));
         }
         let Some(index) = persons else {
-            bail!("{} was staged before lavoratori.csv", kind.spec().name);
+            bail!(
+                "{}: internal error, staged before lavoratori.csv; please report it with the command line that gave it",
+                kind.spec().name
+            );
         };
         let references: Vec<Option<&str>> = rows.column("id_lav")?.str()?.iter().collect();
         let positions = index.resolve(&references, MAX_TEXT_BYTES);
@@ -208,7 +211,9 @@ impl FileSink for Stager<'_> {
                 let persons = checked
                     .persons
                     .clone()
-                    .ok_or_else(|| anyhow!("did.csv was staged before lavoratori.csv"))?;
+                    .ok_or_else(|| {
+                        anyhow!("did.csv: internal error, staged before lavoratori.csv; please report it with the command line that gave it")
+                    })?;
                 self.write_spells(frame, &persons, &target)
                     .map_err(|e| cannot_write(&target, e))?;
                 let mut held = frame.select(later_columns(kind).into_iter().filter(|c| *c != "id_lav"))?;
@@ -216,10 +221,12 @@ impl FileSink for Stager<'_> {
                 *frame = held;
             }
             _ => {
-                let writing = self
-                    .writing
-                    .take()
-                    .ok_or_else(|| anyhow!("{} was read without a piece", spec.name))?;
+                let writing = self.writing.take().ok_or_else(|| {
+                    anyhow!(
+                        "{}: internal error, read without a piece; please report it with the command line that gave it",
+                        spec.name
+                    )
+                })?;
                 let target = writing.target().to_path_buf();
                 writing.finish().map_err(|e| cannot_write(&target, e))?;
             }

@@ -48,8 +48,8 @@ impl Staged {
     /// Once the later rules have run on `frames` (`id_lav` the persons'
     /// positions among those kept), writes ACTIVITIES_IN_SPELLS from the
     /// spells and activities they kept (a rejected activity's row says
-    /// false, and no analysis reads it), then drops the activities' rows in
-    /// politiche.parquet that the stager carried for it.
+    /// false, and no analysis reads it), then drops the column of the
+    /// activities' rows in politiche.parquet that the stager carried for it.
     pub fn write_activities_in_spells(
         &mut self,
         staging: &Path,
