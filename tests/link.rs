@@ -42,9 +42,11 @@ fn linked_fixture(work: &Workdir) -> (String, String) {
     (dir.display().to_string(), linked.display().to_string())
 }
 
-fn rates_linked(dir: &str, linked: &str, by: &str) -> std::process::Output {
-    run(&[
-        "rates",
+/// The arguments of `command` on the fixture in `dir` linked to `linked`,
+/// for 2024 as of 31/12/2024, then `rest`.
+fn linked_args<'a>(command: &'a str, dir: &'a str, linked: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
         "--extract",
         dir,
         "--as-of",
@@ -53,11 +55,13 @@ fn rates_linked(dir: &str, linked: &str, by: &str) -> std::process::Output {
         "2024",
         "--link",
         linked,
-        "--by",
-        by,
-        "--format",
-        "csv",
-    ])
+    ];
+    args.extend_from_slice(rest);
+    args
+}
+
+fn rates_linked(dir: &str, linked: &str, by: &str) -> std::process::Output {
+    run(&linked_args("rates", dir, linked, &["--by", by, "--format", "csv"]))
 }
 
 #[test]
@@ -427,24 +431,20 @@ fn the_audit_reads_a_column_it_does_not_know_as_a_linked_breakdown() {
 fn where_prints_the_rows_of_one_code_of_a_table_protected_whole() {
     let work = Workdir::new();
     let (dir, linked) = linked_fixture(&work);
-    let out = run_ok(&[
+    let out = run_ok(&linked_args(
         "rates",
-        "--extract",
         &dir,
-        "--as-of",
-        "31/12/2024",
-        "--year",
-        "2024",
-        "--link",
         &linked,
-        "--by",
-        "accoglienza,sesso",
-        "--margins",
-        "--where",
-        "accoglienza=NON_COLLEGATO",
-        "--format",
-        "csv",
-    ]);
+        &[
+            "--by",
+            "accoglienza,sesso",
+            "--margins",
+            "--where",
+            "accoglienza=NON_COLLEGATO",
+            "--format",
+            "csv",
+        ],
+    ));
     // P1 P8 P9 (M, all beneficiaries), P2 (F, beneficiary), P6 (F, not).
     assert_eq!(
         counts(&out, &["accoglienza", "sesso"]),
@@ -546,27 +546,23 @@ fn validate_checks_a_linked_file_and_reports_its_linkage() {
 fn survival_breaks_down_and_compares_by_a_linked_column() {
     let work = Workdir::new();
     let (dir, linked) = linked_fixture(&work);
-    let out = run_ok(&[
+    let out = run_ok(&linked_args(
         "survival",
-        "--extract",
         &dir,
-        "--as-of",
-        "31/12/2024",
-        "--year",
-        "2024",
-        "--event",
-        "servizio",
-        "--link",
         &linked,
-        "--by",
-        "accoglienza",
-        "--compare",
-        "accoglienza",
-        "--days",
-        "30",
-        "--format",
-        "csv",
-    ]);
+        &[
+            "--event",
+            "servizio",
+            "--by",
+            "accoglienza",
+            "--compare",
+            "accoglienza",
+            "--days",
+            "30",
+            "--format",
+            "csv",
+        ],
+    ));
     let rows = records(&out);
     let at = |code: &str| {
         let row = rows.iter().find(|r| r["accoglienza"] == code).unwrap();
