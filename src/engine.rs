@@ -1,6 +1,8 @@
 //! Helpers over polars shared by the pipeline modules (`extract`,
 //! `indicators`); nothing outside them touches polars.
 
+use std::borrow::Cow;
+
 use polars::prelude::*;
 
 /// `expr` is one of `values` (never true for a null).
@@ -40,66 +42,75 @@ pub fn null_of(dtype: DataType) -> Expr {
 /// no period: one that starts in a period inside a spell makes that spell
 /// overlap the period, so `import` works this out once for the cache.
 ///
-/// Found without a join: the spells are put person by person, each
-/// person's first spell is found by position, and every activity is
-/// checked against it; those outside are checked against the person's next
-/// spell, and so on. A person has one spell in a period, rarely more, so
-/// the rounds end quickly, and cost a fraction of a hash join of the
-/// activities with the spells.
+/// Found without a join or a sort, whatever the rows' order: the spells'
+/// days are placed person by person (a counting sort: one count per
+/// person), then each activity is checked against its person's few spells
+/// (`docs/benchmarks.md`, "Spells person by person without a sort").
 pub fn inside_own_spells(
     owners: &IdxCa,
     days: &Int32Chunked,
     spells: DataFrame,
     persons: usize,
 ) -> PolarsResult<BooleanChunked> {
-    let [owner, start, end] = [0, 1, 2].map(|i| spells.columns()[i].name().clone());
-    let spells = if ascending(spells.column(&owner)?.idx()?) {
-        spells
-    } else {
-        spells.sort([owner.clone()], SortMultipleOptions::default())?
-    };
-    let spell_owners = spells.column(&owner)?.idx()?.rechunk();
-    let starts = spells.column(&start)?.date()?.physical().rechunk();
-    // An open spell lasts for ever.
-    let ends = spells
-        .column(&end)?
-        .date()?
-        .physical()
-        .fill_null_with_values(i32::MAX)?
-        .rechunk()
-        .into_owned();
-    let spell_rows = IdxCa::from_vec(PlSmallStr::EMPTY, (0..spells.height() as IdxSize).collect());
-    let begins_run = spell_owners.not_equal_missing(&spell_owners.shift(1));
-    let first_spell = spread_over_persons(
-        &spell_owners.filter(&begins_run)?,
-        &spell_rows.filter(&begins_run)?,
-        persons,
-    )?;
-
-    let mut candidates = IdxCa::from_vec(PlSmallStr::EMPTY, (0..owners.len() as IdxSize).collect());
-    let mut at = first_spell.take(owners)?;
-    let mut inside = BooleanChunked::full(PlSmallStr::EMPTY, false, owners.len());
-    loop {
-        let known = at.is_not_null();
-        candidates = candidates.filter(&known)?;
-        at = at.filter(&known)?;
-        if candidates.is_empty() {
-            break;
-        }
-        let day = days.take(&candidates)?;
-        let within = starts.take(&at)?.lt_eq(&day) & day.lt_eq(&ends.take(&at)?);
-        inside = inside.scatter_single(candidates.filter(&within)?.into_no_null_iter(), Some(true))?;
-        let outside = !&within;
-        candidates = candidates.filter(&outside)?;
-        at = &at.filter(&outside)? + 1;
-        let in_range = at.lt(spells.height() as IdxSize);
-        candidates = candidates.filter(&in_range)?;
-        at = at.filter(&in_range)?;
-        let same_person = spell_owners.take(&at)?.equal(&owners.take(&candidates)?);
-        candidates = candidates.filter(&same_person)?;
-        at = at.filter(&same_person)?;
+    let [owner, start, end] = [0, 1, 2].map(|i| &spells.columns()[i]);
+    let (spell_owners, starts, ends) = (owner.idx()?, start.date()?.physical(), end.date()?.physical());
+    // bounds[p] ends person p's spells once counted, and starts them once
+    // placed (each placement steps it back); person p's spells then run to
+    // bounds[p + 1].
+    let mut bounds: Vec<IdxSize> = vec![0; persons + 1];
+    for person in spell_owners.into_no_null_iter() {
+        bounds[person as usize] += 1;
     }
-    Ok(inside)
+    for p in 1..bounds.len() {
+        bounds[p] += bounds[p - 1];
+    }
+    let mut spans: Vec<(i32, i32)> = vec![(0, 0); spells.height()];
+    for_each_spell(spell_owners, starts, ends, |_, person, first, last| {
+        let at = &mut bounds[person as usize];
+        *at -= 1;
+        // An open spell lasts for ever.
+        spans[*at as usize] = (first, last.unwrap_or(i32::MAX));
+    });
+    let inside = owners
+        .into_no_null_iter()
+        .zip(days.into_no_null_iter())
+        .map(|(person, day)| {
+            let own = &spans[bounds[person as usize] as usize..bounds[person as usize + 1] as usize];
+            own.iter().any(|&(first, last)| first <= day && day <= last)
+        });
+    Ok(BooleanChunked::from_iter_values(PlSmallStr::EMPTY, inside))
+}
+
+/// Each spell handed to `each` with its row: a person's position, its
+/// first day and its last (`None` while open), as days since the epoch.
+/// Read chunk by chunk, which is several times faster than polars' value
+/// iterators zipped over many chunks.
+pub fn for_each_spell(
+    owners: &IdxCa,
+    starts: &Int32Chunked,
+    ends: &Int32Chunked,
+    mut each: impl FnMut(IdxSize, IdxSize, i32, Option<i32>),
+) {
+    let aligned = owners.chunk_lengths().eq(starts.chunk_lengths()) && owners.chunk_lengths().eq(ends.chunk_lengths());
+    let (owners, starts, ends) = if aligned {
+        (Cow::Borrowed(owners), Cow::Borrowed(starts), Cow::Borrowed(ends))
+    } else {
+        (owners.rechunk(), starts.rechunk(), ends.rechunk())
+    };
+    let mut row: IdxSize = 0;
+    let chunks = owners
+        .downcast_iter()
+        .zip(starts.downcast_iter())
+        .zip(ends.downcast_iter());
+    for ((owners, starts), ends) in chunks {
+        let (owners, starts, last_days) = (owners.values(), starts.values(), ends.values());
+        let closed = ends.validity();
+        for i in 0..owners.len() {
+            let last = closed.is_none_or(|closed| closed.get_bit(i)).then(|| last_days[i]);
+            each(row, owners[i], starts[i], last);
+            row += 1;
+        }
+    }
 }
 
 /// `values[i]` put at position `owners[i]` of a column of one row per
@@ -116,15 +127,6 @@ where
     let spread = ChunkedArray::<T>::full_null(values.name().clone(), persons)
         .scatter(owners.rechunk().cont_slice()?, values.iter())?;
     Ok(spread.unpack::<T>()?.clone())
-}
-
-/// Whether `values` never decrease.
-fn ascending(values: &IdxCa) -> bool {
-    values.len() < 2
-        || values
-            .slice(1, values.len() - 1)
-            .gt_eq(&values.slice(0, values.len() - 1))
-            .all()
 }
 
 /// A result grid as a Parquet file: counts as UInt64, rates and statistics

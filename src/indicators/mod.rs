@@ -9,6 +9,7 @@ pub mod plan;
 mod population;
 pub mod publish;
 mod rates;
+mod reference_spell;
 pub mod survival;
 
 pub use gap::{Standard, GAP_ALSO_BY};

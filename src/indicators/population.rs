@@ -10,6 +10,7 @@ use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
 use super::rates::{coded_values, positions, relabel};
+use super::reference_spell::{reference_spells, Pick, Spell};
 use crate::engine::{date_lit, epoch_days, inside_own_spells, is_in_series, spread_over_persons};
 use crate::extract::schema::{FileKind, REFUSED};
 use crate::extract::{Extract, IN_SPELL};
@@ -127,21 +128,24 @@ impl<'a> Query<'a> {
         let layout = extract.analysed_layout()?;
         let persons = extract.frame(FileKind::Persons)?;
         let spells_held = extract.frame(FileKind::Spells)?;
-        let spells = spells_held.clone().lazy();
         let activities_held = extract.frame(FileKind::Activities)?;
         let activities = counted_activities(activities_held.clone().lazy(), reference, &plan.selection);
         let (from, to) = (plan.period.from, plan.period.to);
 
         let (reference_spells, beneficiary_activities) = match plan.population {
             Population::Stock => {
-                let overlapping = spells.filter(
-                    col("data_did")
-                        .lt_eq(date_lit(to))
-                        .and(col("data_fine").is_null().or(col("data_fine").gt_eq(date_lit(from)))),
-                );
+                let (first, last) = (epoch_days(from), epoch_days(to));
+                let overlaps = |s: &Spell| s.start <= last && s.end.is_none_or(|end| end >= first);
                 // The latest spell gives province and job centre; ties go to the greatest id_did.
-                let latest = one_spell_per_person(overlapping.clone(), true, layout.spells_by_person)
-                    .select(held(spells_held, &["id_lav", "cpi", "prov_cpi"]));
+                let latest = reference_spells(
+                    spells_held,
+                    persons.height(),
+                    Pick::Latest,
+                    layout.spells_by_person,
+                    overlaps,
+                    &held_names(spells_held, &["id_lav", "cpi", "prov_cpi"]),
+                )?
+                .lazy();
                 let in_period = activities.filter(
                     col("data_inizio")
                         .gt_eq(date_lit(from))
@@ -150,20 +154,20 @@ impl<'a> Query<'a> {
                 let inside_a_spell = if layout.activities_in_spells {
                     in_period.filter(col(IN_SPELL))
                 } else {
+                    let overlapping = spells_held.clone().lazy().filter(
+                        col("data_did")
+                            .lt_eq(date_lit(to))
+                            .and(col("data_fine").is_null().or(col("data_fine").gt_eq(date_lit(from)))),
+                    );
                     inside_own_spell(in_period, overlapping, persons.height())?
                 };
                 (latest, inside_a_spell)
             }
             Population::Cohort { window, .. } => {
-                let mut earliest = cohort_spells(spells, spells_held, plan.period, layout.spells_by_person).select(
-                    held(spells_held, &["id_lav", "cpi", "prov_cpi"])
-                        .into_iter()
-                        .chain([col(REF_DID)])
-                        .collect::<Vec<_>>(),
-                );
-                let earliest_found = earliest.collect()?;
-                let with_reference_did = with_persons_value(activities, &earliest_found, REF_DID, persons.height())?;
-                earliest = earliest_found.lazy();
+                let mut earliest = cohort_spells(spells_held, persons.height(), plan.period, layout.spells_by_person)?;
+                let _ = earliest.drop_in_place(REF_END)?;
+                let with_reference_did = with_persons_value(activities, &earliest, REF_DID, persons.height())?;
+                let earliest = earliest.lazy();
                 let within_window = with_reference_did.filter(
                     col("data_inizio")
                         .gt_eq(col(REF_DID))
@@ -183,16 +187,17 @@ impl<'a> Query<'a> {
 
 /// The cohort's reference spells: each person's earliest spell starting
 /// in the period, ties going to the smallest id_did, with its start as
-/// [`REF_DID`] and its end (empty while open) as [`REF_END`].
-pub(super) fn cohort_spells(spells: LazyFrame, held_by: &DataFrame, period: Period, in_order: bool) -> LazyFrame {
-    let starting = spells.filter(
-        col("data_did")
-            .gt_eq(date_lit(period.from))
-            .and(col("data_did").lt_eq(date_lit(period.to))),
-    );
-    let mut columns = held(held_by, &["id_lav", "cpi", "prov_cpi"]);
-    columns.extend([col("data_did").alias(REF_DID), col("data_fine").alias(REF_END)]);
-    one_spell_per_person(starting, false, in_order).select(columns)
+/// [`REF_DID`] and its end (empty while open) as [`REF_END`], in the
+/// persons' order.
+pub(super) fn cohort_spells(spells: &DataFrame, persons: usize, period: Period, in_order: bool) -> Result<DataFrame> {
+    let (first, last) = (epoch_days(period.from), epoch_days(period.to));
+    let mut columns = held_names(spells, &["id_lav", "cpi", "prov_cpi"]);
+    columns.extend(["data_did".into(), "data_fine".into()]);
+    let starting = |s: &Spell| first <= s.start && s.start <= last;
+    let mut earliest = reference_spells(spells, persons, Pick::Earliest, in_order, starting, &columns)?;
+    earliest.rename("data_did", REF_DID.into())?;
+    earliest.rename("data_fine", REF_END.into())?;
+    Ok(earliest)
 }
 
 /// The reference spells beside their persons' columns, gathered from the
@@ -254,10 +259,15 @@ fn with_category(activities: LazyFrame, held_by: &DataFrame, reference: &Referen
 /// The columns of `names` that `frame` holds: loaded for one table, the
 /// frames hold only the columns its breakdowns read (see [`super::columns_read`]).
 pub(super) fn held(frame: &DataFrame, names: &[&str]) -> Vec<Expr> {
+    held_names(frame, names).into_iter().map(col).collect()
+}
+
+/// [`held`]'s columns by name.
+fn held_names(frame: &DataFrame, names: &[&str]) -> Vec<PlSmallStr> {
     names
         .iter()
         .filter(|name| frame.column(name).is_ok())
-        .map(|name| col(*name))
+        .map(|name| PlSmallStr::from(*name))
         .collect()
 }
 
@@ -304,27 +314,6 @@ pub(super) fn with_persons_value(
                 .alias(column),
         )
         .filter(col(column).is_not_null()))
-}
-
-/// Each person's reference spell: the latest (or earliest) by date, ties
-/// going to the greatest (or smallest) id_did in byte order. Spells that
-/// come person by person in that order (the Parquet cache keeps them so)
-/// give it as the last (or first) row of each person's run; others are
-/// sorted so first. Sorting inside every person's group costs more, and
-/// keeping the last row of each person through a hash table costs several
-/// times more than comparing each overlapping spell with the next.
-pub(super) fn one_spell_per_person(spells: LazyFrame, latest: bool, in_order: bool) -> LazyFrame {
-    // Sorted by person first, a person's spells are adjacent; ids are
-    // compared only between spells of one person on one day, where sorting
-    // by date first compares them between all the spells of a day.
-    let spells = if in_order {
-        spells
-    } else {
-        spells.sort(["id_lav", "data_did", "id_did"], SortMultipleOptions::default())
-    };
-    let person = col("id_lav");
-    let neighbour = person.clone().shift(lit(if latest { -1 } else { 1 }));
-    spells.filter(person.neq(neighbour).fill_null(lit(true)))
 }
 
 pub(super) fn days(date: Expr) -> Expr {

@@ -12,6 +12,7 @@ use crate::engine::epoch_days;
 use crate::extract::schema::{FileKind, CONTRACTS};
 use crate::extract::Extract;
 use crate::indicators::population::{cohort_spells, counted_activities, gathered_persons, REF_DID};
+use crate::indicators::reference_spell::{reference_spell_rows, Pick, Spell, NO_SPELL};
 use crate::reference::Reference;
 
 /// A job lasting this many days or more is stable, whatever its contract.
@@ -33,11 +34,10 @@ fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Res
     let persons = extract.frame(FileKind::Persons)?.height();
     let period = plan.base.period;
     match plan.origin {
-        Origin::Did => Ok(
-            cohort_spells(spells.clone().lazy(), spells, period, layout.spells_by_person)
-                .with_column(col(REF_DID).alias(ORIGIN))
-                .collect()?,
-        ),
+        Origin::Did => Ok(cohort_spells(spells, persons, period, layout.spells_by_person)?
+            .lazy()
+            .with_column(col(REF_DID).alias(ORIGIN))
+            .collect()?),
         Origin::EndOfMeasure => {
             let ends = counted_activities(
                 extract.frame(FileKind::Activities)?.clone().lazy(),
@@ -81,54 +81,16 @@ fn origins(extract: &Extract, reference: &Reference, plan: &OutcomesPlan) -> Res
     }
 }
 
-/// Where a person has no spell in [`latest_spell_before`]'s answer.
-const NO_SPELL: IdxSize = IdxSize::MAX;
-
 /// The row of each person's latest spell starting on or before their
-/// origin, open or closed (ties: the greatest id_did; spells that come in
-/// that order, as the cache keeps them, give it as the later row);
-/// [`NO_SPELL`] for persons without an origin or such a spell (a sentinel
-/// rather than an `Option`, which would double the array's bytes).
+/// origin, open or closed (ties: the greatest id_did); [`NO_SPELL`] for
+/// persons without an origin or such a spell.
 fn latest_spell_before(spells: &DataFrame, origin: &[i32], in_order: bool) -> Result<Vec<IdxSize>> {
     let followed = PersonSet::of(
         origin.len(),
         (0..origin.len() as u32).filter(|p| origin[*p as usize] != NO_ORIGIN),
     );
-    let ids = spells.column("id_lav")?.idx()?;
-    let starts = spells.column("data_did")?.date()?.physical();
-    let spell_ids = if in_order {
-        None
-    } else {
-        Some(spells.column("id_did")?.str()?)
-    };
-    let mut best: Vec<IdxSize> = vec![NO_SPELL; origin.len()];
-    for (row, (id, start)) in ids.into_no_null_iter().zip(starts.into_no_null_iter()).enumerate() {
-        if !followed.contains(id) {
-            continue;
-        }
-        let day = origin[id as usize];
-        if start > day {
-            continue;
-        }
-        let row = row as IdxSize;
-        let later = match best[id as usize] {
-            NO_SPELL => true,
-            kept => {
-                let kept_start = starts.get(kept as usize).expect("a kept row");
-                match (start.cmp(&kept_start), spell_ids) {
-                    (std::cmp::Ordering::Equal, Some(names)) => {
-                        names.get(row as usize).unwrap_or("").as_bytes()
-                            > names.get(kept as usize).unwrap_or("").as_bytes()
-                    }
-                    (order, _) => order.is_ge(),
-                }
-            }
-        };
-        if later {
-            best[id as usize] = row;
-        }
-    }
-    Ok(best)
+    let before_origin = |s: &Spell| followed.contains(s.person) && s.start <= origin[s.person as usize];
+    reference_spell_rows(spells, origin.len(), Pick::Latest, in_order, before_origin)
 }
 
 /// A set of persons by position, a bit each: small enough to stay in the

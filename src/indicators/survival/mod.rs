@@ -168,8 +168,7 @@ fn follow_ups(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> 
     let layout = extract.analysed_layout()?;
     let persons = extract.frame(FileKind::Persons)?;
     let spells = extract.frame(FileKind::Spells)?;
-    let mut cohort =
-        cohort_spells(spells.clone().lazy(), spells, plan.base.period, layout.spells_by_person).collect()?;
+    let mut cohort = cohort_spells(spells, persons.height(), plan.base.period, layout.spells_by_person)?;
     let ids: Vec<u32> = cohort.column("id_lav")?.idx()?.into_no_null_iter().collect();
     let starts: Vec<i32> = cohort.column(REF_DID)?.date()?.physical().into_no_null_iter().collect();
     let ends: Vec<Option<i32>> = cohort.column(REF_END)?.date()?.physical().iter().collect();
