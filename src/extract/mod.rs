@@ -40,6 +40,7 @@ pub use reader::dialect::{prepare_path, EncodingChoice, PreparedFile};
 pub use reader::records::{fields, records};
 pub use reject::{shorten, Problem, Reject, MAX_TEXT_BYTES};
 use resolve::index::PersonIndex;
+pub use resolve::PersonSet;
 use schema::{FileKind, FileSpec};
 use stages::{finish, read_files, Hold};
 

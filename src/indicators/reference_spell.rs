@@ -4,14 +4,14 @@
 //!
 //! One pass over the spells in the order they are held, keeping a slot per
 //! person (the row and start day of the best spell so far), so spells in no
-//! order cost what spells in order cost: sorting them by person, day and
-//! identifier first is what this replaces (`docs/benchmarks.md`, "The
-//! reference spell without a sort").
+//! order cost little more than spells in order: sorting them by person, day
+//! and identifier first is what this replaces (`docs/benchmarks.md`,
+//! "Spells in any order, without a sort").
 
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::for_each_spell;
+use crate::engine::{for_each_spell, prefetch};
 
 /// Which of a person's admitted spells is their reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub(super) fn reference_spell_rows(
     persons: usize,
     pick: Pick,
     in_order: bool,
-    mut admit: impl FnMut(&Spell) -> bool,
+    admit: impl Fn(&Spell) -> bool + Sync,
 ) -> Result<Vec<IdxSize>> {
     let owners = spells.column("id_lav")?.idx()?;
     let starts = spells.column("data_did")?.date()?.physical();
@@ -57,32 +57,55 @@ pub(super) fn reference_spell_rows(
         Some(spells.column("id_did")?.str()?)
     };
     // A slot per person holds the best row and its day side by side, so
-    // that looking a person up touches one cache line.
+    // that looking a person up touches one cache line. Each core takes the
+    // slots of a range of persons and reads every spell, passing over those
+    // of other persons: the slots are where the time goes, as the spells of
+    // an extract in no order reach them at random.
     let mut best: Vec<(IdxSize, i32)> = vec![(NO_SPELL, 0); persons];
-    for_each_spell(owners, starts, ends, |row, person, start, end| {
-        if !admit(&Spell { person, start, end }) {
-            return;
-        }
-        let slot = &mut best[person as usize];
-        let better = slot.0 == NO_SPELL || {
-            let day = start.cmp(&slot.1);
-            let day = if pick == Pick::Latest { day } else { day.reverse() };
-            match (day, identifiers) {
-                (std::cmp::Ordering::Equal, Some(identifiers)) => {
-                    let (this, kept) = (identifiers.get(row as usize), identifiers.get(slot.0 as usize));
-                    let order = this.unwrap_or("").as_bytes().cmp(kept.unwrap_or("").as_bytes());
-                    (if pick == Pick::Latest { order } else { order.reverse() }).is_gt()
-                }
-                // In order, a later row on the same day is a greater id_did.
-                (std::cmp::Ordering::Equal, None) => pick == Pick::Latest,
-                (order, _) => order.is_gt(),
-            }
-        };
-        if better {
-            *slot = (row, start);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_core = persons.div_ceil(cores).max(1);
+    let admit = &admit;
+    std::thread::scope(|scope| {
+        for (part, slots) in best.chunks_mut(per_core).enumerate() {
+            let first = (part * per_core) as IdxSize;
+            scope.spawn(move || {
+                let held = slots.as_ptr();
+                let ahead = |person: IdxSize| prefetch(held.wrapping_add(person.wrapping_sub(first) as usize));
+                for_each_spell(owners, starts, ends, ahead, |row, person, start, end| {
+                    let Some(slot) = slots.get_mut(person.wrapping_sub(first) as usize) else {
+                        return;
+                    };
+                    if !admit(&Spell { person, start, end }) {
+                        return;
+                    }
+                    if replaces(*slot, row, start, pick, identifiers) {
+                        *slot = (row, start);
+                    }
+                });
+            });
         }
     });
     Ok(best.into_iter().map(|(row, _)| row).collect())
+}
+
+/// Whether the spell at `row`, starting on `start`, is a better reference
+/// than the one `kept` holds (row, start).
+fn replaces(kept: (IdxSize, i32), row: IdxSize, start: i32, pick: Pick, identifiers: Option<&StringChunked>) -> bool {
+    if kept.0 == NO_SPELL {
+        return true;
+    }
+    let day = start.cmp(&kept.1);
+    let day = if pick == Pick::Latest { day } else { day.reverse() };
+    match (day, identifiers) {
+        (std::cmp::Ordering::Equal, Some(identifiers)) => {
+            let (this, other) = (identifiers.get(row as usize), identifiers.get(kept.0 as usize));
+            let order = this.unwrap_or("").as_bytes().cmp(other.unwrap_or("").as_bytes());
+            (if pick == Pick::Latest { order } else { order.reverse() }).is_gt()
+        }
+        // In order, a later row on the same day is a greater id_did.
+        (std::cmp::Ordering::Equal, None) => pick == Pick::Latest,
+        (order, _) => order.is_gt(),
+    }
 }
 
 /// The reference spells themselves, one row per person who has one, in
@@ -92,7 +115,7 @@ pub(super) fn reference_spells(
     persons: usize,
     pick: Pick,
     in_order: bool,
-    admit: impl FnMut(&Spell) -> bool,
+    admit: impl Fn(&Spell) -> bool + Sync,
     columns: &[PlSmallStr],
 ) -> Result<DataFrame> {
     let rows: IdxCa = reference_spell_rows(spells, persons, pick, in_order, admit)?

@@ -7,6 +7,8 @@
 
 use polars::prelude::*;
 
+use crate::engine::prefetch;
+
 /// The persons' array of identifiers (one chunk: read by position).
 type Identifiers = <StringType as PolarsDataType>::Array;
 
@@ -86,19 +88,6 @@ fn hash(id: &str) -> u64 {
 
 fn tag(hash: u64) -> u64 {
     hash >> 32
-}
-
-/// Asks the processor to start loading `address` into its caches; loads no
-/// value and cannot fault, whatever the address.
-#[inline(always)]
-fn prefetch<T>(address: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it reads nothing the program sees.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
 
 impl PersonIndex {

@@ -3,8 +3,10 @@
 
 mod distinct;
 pub(super) mod index;
+mod person_set;
 
 pub(super) use distinct::all_distinct;
+pub use person_set::PersonSet;
 
 use std::collections::BTreeMap;
 
@@ -98,10 +100,8 @@ pub(super) fn check_resolved_references(
     index: &PersonIndex,
     unknown_persons: Vec<Reject>,
 ) -> Result<Vec<Reject>> {
-    let mut kept = vec![false; index.len()];
-    for position in loaded_persons(frames)?.column(PERSON)?.idx()?.into_no_null_iter() {
-        kept[position as usize] = true;
-    }
+    let persons = loaded_persons(frames)?.column(PERSON)?.idx()?;
+    let kept = PersonSet::of(index.len(), persons.into_no_null_iter());
     let mut unknown: BTreeMap<(String, u64), Reject> = unknown_persons
         .into_iter()
         .map(|r| ((r.file.clone(), r.line), r))
@@ -125,7 +125,7 @@ pub(super) fn check_resolved_references(
                     )
                 })?;
                 rejects.push(reject);
-            } else if !kept[position as usize] {
+            } else if !kept.contains(position) {
                 rejects.push(unknown_person(
                     spec.name,
                     u64::from(line),

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use super::{observed, reached, working, Origin, Outcome, OutcomesPlan};
 use crate::engine::epoch_days;
 use crate::extract::schema::{FileKind, CONTRACTS};
-use crate::extract::Extract;
+use crate::extract::{Extract, PersonSet};
 use crate::indicators::population::{cohort_spells, counted_activities, gathered_persons, REF_DID};
 use crate::indicators::reference_spell::{reference_spell_rows, Pick, Spell, NO_SPELL};
 use crate::reference::Reference;
@@ -91,28 +91,6 @@ fn latest_spell_before(spells: &DataFrame, origin: &[i32], in_order: bool) -> Re
     );
     let before_origin = |s: &Spell| followed.contains(s.person) && s.start <= origin[s.person as usize];
     reference_spell_rows(spells, origin.len(), Pick::Latest, in_order, before_origin)
-}
-
-/// A set of persons by position, a bit each: small enough to stay in the
-/// processor's caches where a value per person would not, so that the
-/// rows of the persons outside it are passed over cheaply, whatever their
-/// order.
-struct PersonSet {
-    bits: Vec<u64>,
-}
-
-impl PersonSet {
-    fn of(persons: usize, members: impl Iterator<Item = u32>) -> PersonSet {
-        let mut bits = vec![0u64; persons.div_ceil(64)];
-        for p in members {
-            bits[p as usize / 64] |= 1 << (p % 64);
-        }
-        PersonSet { bits }
-    }
-
-    fn contains(&self, person: u32) -> bool {
-        self.bits[person as usize / 64] & (1 << (person % 64)) != 0
-    }
 }
 
 /// Each person's hirings of the counted contracts, person by person.
