@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use super::plan::{Period, Population, RatesPlan, Selection};
 use super::rates::{coded_values, positions, relabel};
-use super::reference_spell::{reference_spells, Pick, Spell};
+use super::reference_spell::{reference_spells, Pick, Window};
 use crate::engine::{date_lit, epoch_days, inside_own_spells, is_in_series, spread_over_persons};
 use crate::extract::schema::{FileKind, REFUSED};
 use crate::extract::{Extract, IN_SPELL};
@@ -134,15 +134,17 @@ impl<'a> Query<'a> {
 
         let (reference_spells, beneficiary_activities) = match plan.population {
             Population::Stock => {
-                let (first, last) = (epoch_days(from), epoch_days(to));
-                let overlaps = |s: &Spell| s.start <= last && s.end.is_none_or(|end| end >= first);
+                let overlapping = Window::Overlapping {
+                    first: epoch_days(from),
+                    last: epoch_days(to),
+                };
                 // The latest spell gives province and job centre; ties go to the greatest id_did.
                 let latest = reference_spells(
                     spells_held,
                     persons.height(),
                     Pick::Latest,
                     layout.spells_by_person,
-                    overlaps,
+                    overlapping,
                     &held_names(spells_held, &["id_lav", "cpi", "prov_cpi"]),
                 )?
                 .lazy();
@@ -154,11 +156,7 @@ impl<'a> Query<'a> {
                 let inside_a_spell = if layout.activities_in_spells {
                     in_period.filter(col(IN_SPELL))
                 } else {
-                    let overlapping = spells_held.clone().lazy().filter(
-                        col("data_did")
-                            .lt_eq(date_lit(to))
-                            .and(col("data_fine").is_null().or(col("data_fine").gt_eq(date_lit(from)))),
-                    );
+                    let overlapping = spells_held.clone().lazy().filter(overlapping.expr());
                     inside_own_spell(in_period, overlapping, persons.height())?
                 };
                 (latest, inside_a_spell)
@@ -190,10 +188,12 @@ impl<'a> Query<'a> {
 /// [`REF_DID`] and its end (empty while open) as [`REF_END`], in the
 /// persons' order.
 pub(super) fn cohort_spells(spells: &DataFrame, persons: usize, period: Period, in_order: bool) -> Result<DataFrame> {
-    let (first, last) = (epoch_days(period.from), epoch_days(period.to));
+    let starting = Window::StartingIn {
+        first: epoch_days(period.from),
+        last: epoch_days(period.to),
+    };
     let mut columns = held_names(spells, &["id_lav", "cpi", "prov_cpi"]);
     columns.extend(["data_did".into(), "data_fine".into()]);
-    let starting = |s: &Spell| first <= s.start && s.start <= last;
     let mut earliest = reference_spells(spells, persons, Pick::Earliest, in_order, starting, &columns)?;
     earliest.rename("data_did", REF_DID.into())?;
     earliest.rename("data_fine", REF_END.into())?;

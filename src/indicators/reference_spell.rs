@@ -2,11 +2,15 @@
 //! latest (or earliest) by `data_did`, ties going to the greatest (or
 //! smallest) `id_did` in byte order (`docs/contracts/indicators.md`).
 //!
-//! One pass over the spells in the order they are held, keeping a slot per
-//! person (the row and start day of the best spell so far), so spells in no
-//! order cost little more than spells in order: sorting them by person, day
-//! and identifier first is what this replaces (`docs/benchmarks.md`,
-//! "Spells in any order, without a sort").
+//! Spells stored person by person in that order (the cache's) give it as
+//! the last (or first) row of each person's run. Spells in any other order
+//! (every analysis of the CSV files) give it in one pass in the order they
+//! are held, keeping a slot per person (the row and start day of the best
+//! spell so far): sorting them by person, day and identifier first is what
+//! this replaces (`docs/benchmarks.md`, "Spells in any order, without a
+//! sort"). The property test below holds both to that sort.
+
+use std::borrow::Cow;
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -46,11 +50,8 @@ pub(super) fn reference_spell_rows(
 ) -> Result<Vec<IdxSize>> {
     let owners = spells.column("id_lav")?.idx()?;
     let starts = spells.column("data_did")?.date()?.physical();
-    let open = Int32Chunked::full_null(PlSmallStr::EMPTY, spells.height());
-    let ends = match spells.column("data_fine") {
-        Ok(ends) => ends.date()?.physical(),
-        Err(_) => &open,
-    };
+    let ends = ends(spells)?;
+    let ends = ends.as_ref();
     let identifiers = if in_order {
         None
     } else {
@@ -108,6 +109,36 @@ fn replaces(kept: (IdxSize, i32), row: IdxSize, start: i32, pick: Pick, identifi
     }
 }
 
+/// The spells a table's population reads its reference from, by their days.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Window {
+    /// Spells overlapping the days `first` to `last` (stock).
+    Overlapping { first: i32, last: i32 },
+    /// Spells starting from `first` to `last` (cohort).
+    StartingIn { first: i32, last: i32 },
+}
+
+impl Window {
+    fn admits(self, spell: &Spell) -> bool {
+        match self {
+            Window::Overlapping { first, last } => spell.start <= last && spell.end.is_none_or(|end| end >= first),
+            Window::StartingIn { first, last } => first <= spell.start && spell.start <= last,
+        }
+    }
+
+    pub(super) fn expr(self) -> Expr {
+        let day = |day: i32| lit(day).cast(DataType::Date);
+        match self {
+            Window::Overlapping { first, last } => col("data_did")
+                .lt_eq(day(last))
+                .and(col("data_fine").is_null().or(col("data_fine").gt_eq(day(first)))),
+            Window::StartingIn { first, last } => {
+                col("data_did").gt_eq(day(first)).and(col("data_did").lt_eq(day(last)))
+            }
+        }
+    }
+}
+
 /// The reference spells themselves, one row per person who has one, in
 /// the persons' order, with `columns` of the spells.
 pub(super) fn reference_spells(
@@ -115,10 +146,26 @@ pub(super) fn reference_spells(
     persons: usize,
     pick: Pick,
     in_order: bool,
-    admit: impl Fn(&Spell) -> bool + Sync,
+    window: Window,
     columns: &[PlSmallStr],
 ) -> Result<DataFrame> {
-    let rows: IdxCa = reference_spell_rows(spells, persons, pick, in_order, admit)?
+    let wanted: Vec<Expr> = columns.iter().map(|name| col(name.clone())).collect();
+    if in_order {
+        // A person's spells are adjacent and in order: their reference is
+        // the last (or first) row of their run, found by comparing each row's
+        // person with its neighbour's, in polars' vectorised filters, where
+        // a slot per person would cost its memory and a gather.
+        let person = col("id_lav");
+        let neighbour = person.clone().shift(lit(if pick == Pick::Latest { -1 } else { 1 }));
+        let chosen = spells
+            .clone()
+            .lazy()
+            .filter(window.expr())
+            .filter(person.neq(neighbour).fill_null(lit(true)))
+            .select(wanted);
+        return Ok(chosen.collect()?);
+    }
+    let rows: IdxCa = reference_spell_rows(spells, persons, pick, false, |spell| window.admits(spell))?
         .into_iter()
         .filter(|row| *row != NO_SPELL)
         .collect_ca(PlSmallStr::EMPTY);
@@ -129,12 +176,20 @@ pub(super) fn reference_spells(
     Ok(chosen.take(&rows)?)
 }
 
+/// The spells' last days, all open where the spells hold none.
+fn ends(spells: &DataFrame) -> Result<Cow<'_, Int32Chunked>> {
+    Ok(match spells.column("data_fine") {
+        Ok(ends) => Cow::Borrowed(ends.date()?.physical()),
+        Err(_) => Cow::Owned(Int32Chunked::full_null(PlSmallStr::EMPTY, spells.height())),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use polars::prelude::*;
     use proptest::prelude::*;
 
-    use super::{reference_spell_rows, reference_spells, Pick, NO_SPELL};
+    use super::{reference_spell_rows, reference_spells, Pick, Window, NO_SPELL};
 
     fn spells(rows: &[(u32, i32, Option<i32>, &str)]) -> DataFrame {
         DataFrame::new_infer_height(vec![
@@ -174,7 +229,11 @@ mod tests {
         assert_eq!(earliest, [3, NO_SPELL, NO_SPELL, 4]);
         let open = reference_spell_rows(&frame, 4, Pick::Latest, false, |s| s.end.is_none()).unwrap();
         assert_eq!(open, [3, 2, NO_SPELL, 0]);
-        let kept = reference_spells(&frame, 4, Pick::Latest, false, before_30, &["id_did".into()]).unwrap();
+        let before_30_window = Window::StartingIn {
+            first: i32::MIN,
+            last: 29,
+        };
+        let kept = reference_spells(&frame, 4, Pick::Latest, false, before_30_window, &["id_did".into()]).unwrap();
         let kept = identifiers(&kept);
         assert_eq!(kept, ["D9", "D7"]);
     }
@@ -202,8 +261,8 @@ mod tests {
                 rows.iter().map(|r| (r.0, r.1, r.2, r.3.as_str())).collect();
             let frame = spells(&borrowed);
             let pick = if latest { Pick::Latest } else { Pick::Earliest };
-            let admit = |s: &super::Spell| s.start <= until;
-            let found = reference_spells(&frame, 6, pick, false, admit, &["id_did".into()]).unwrap();
+            let window = Window::StartingIn { first: 0, last: until };
+            let found = reference_spells(&frame, 6, pick, false, window, &["id_did".into()]).unwrap();
 
             let sorted = frame
                 .clone()
@@ -224,7 +283,7 @@ mod tests {
             let picked = identifiers(&found);
             prop_assert_eq!(&picked, &expected);
 
-            let in_order = reference_spells(&sorted, 6, pick, true, admit, &["id_did".into()]).unwrap();
+            let in_order = reference_spells(&sorted, 6, pick, true, window, &["id_did".into()]).unwrap();
             let in_order = identifiers(&in_order);
             prop_assert_eq!(&in_order, &expected);
         }
