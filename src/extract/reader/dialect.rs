@@ -150,15 +150,57 @@ fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Byt
             )
         }
         (EncodingChoice::Auto | EncodingChoice::Windows1252, _) => {
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw.as_ref());
-            let quotes = memchr::memchr(b'"', text.as_bytes()).is_some();
-            Ok((
-                Utf8Bytes::Decoded(text.into_owned().into_bytes()),
-                "Windows-1252",
-                quotes,
-            ))
+            let (decoded, quotes) = decoded_from_windows_1252(&raw, name)?;
+            Ok((decoded, "Windows-1252", quotes))
         }
     }
+}
+
+/// A Windows-1252 file decoded to UTF-8 a piece at a time into a file of
+/// its own that no directory names (deleted when closed), mapped like the
+/// files that are UTF-8 already, so that the reader lets each piece's pages
+/// go once read: decoded whole in memory, a file of 1.3 GB held its
+/// decoded bytes, more than it, until the end of the analysis
+/// (`docs/benchmarks.md`, "Windows-1252 files decoded to disk"). Line
+/// breaks, quotes and separators are the same bytes in both encodings, so
+/// pieces end where lines end. Also whether any byte is a quote.
+fn decoded_from_windows_1252(raw: &Utf8Bytes, name: &str) -> Result<(Utf8Bytes, bool)> {
+    use std::io::Write;
+    let cannot = || {
+        format!(
+            "{name}: cannot write its UTF-8 copy in the temporary folder {}; free space there, or set TMPDIR to a folder with room",
+            std::env::temp_dir().display()
+        )
+    };
+    let bytes = raw.as_ref();
+    if bytes.is_empty() {
+        return Ok((Utf8Bytes::Static(b""), false));
+    }
+    let file = tempfile::tempfile().with_context(cannot)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
+    let mut quotes = false;
+    let pieces = line_pieces(bytes, CHECKED_BYTES);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // A piece per core decoded at a time, then written in order.
+    for batch in pieces.chunks(cores) {
+        let decode = |piece: usize| {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes[batch[piece].clone()]);
+            text
+        };
+        let decoded = crate::extract::parallel::each(batch.len(), decode, |_| false)
+            .unwrap_or_else(|_| unreachable!("no piece stops the others"));
+        for (text, piece) in decoded.iter().zip(batch) {
+            quotes = quotes || memchr::memchr(b'"', text.as_bytes()).is_some();
+            out.write_all(text.as_bytes()).with_context(cannot)?;
+            raw.release(piece.clone());
+        }
+    }
+    out.flush().with_context(cannot)?;
+    drop(out);
+    // SAFETY: the file is this process's alone (no directory names it) and
+    // is not written again.
+    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(cannot)?;
+    Ok((Utf8Bytes::Mapped(map), quotes))
 }
 
 /// Bytes checked at a time by [`scan`].
