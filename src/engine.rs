@@ -27,7 +27,12 @@ pub fn epoch_days(date: chrono::NaiveDate) -> i32 {
 /// A `Date` literal. `lit(NaiveDate)` is a datetime, which makes polars
 /// cast the whole date column to datetimes before comparing.
 pub fn date_lit(date: chrono::NaiveDate) -> Expr {
-    lit(epoch_days(date)).cast(DataType::Date)
+    day_lit(epoch_days(date))
+}
+
+/// A `Date` literal from days since 1970-01-01 (see [`date_lit`]).
+pub fn day_lit(days: i32) -> Expr {
+    lit(days).cast(DataType::Date)
 }
 
 /// A typed null literal.

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::{for_each_spell, prefetch};
+use crate::engine::{day_lit, for_each_spell, prefetch};
 
 /// Which of a person's admitted spells is their reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,14 +127,13 @@ impl Window {
     }
 
     pub(super) fn expr(self) -> Expr {
-        let day = |day: i32| lit(day).cast(DataType::Date);
         match self {
             Window::Overlapping { first, last } => col("data_did")
-                .lt_eq(day(last))
-                .and(col("data_fine").is_null().or(col("data_fine").gt_eq(day(first)))),
-            Window::StartingIn { first, last } => {
-                col("data_did").gt_eq(day(first)).and(col("data_did").lt_eq(day(last)))
-            }
+                .lt_eq(day_lit(last))
+                .and(col("data_fine").is_null().or(col("data_fine").gt_eq(day_lit(first)))),
+            Window::StartingIn { first, last } => col("data_did")
+                .gt_eq(day_lit(first))
+                .and(col("data_did").lt_eq(day_lit(last))),
         }
     }
 }
