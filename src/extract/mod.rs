@@ -13,6 +13,7 @@ mod centres;
 mod dates;
 mod linked;
 mod parallel;
+mod positions;
 mod reader;
 mod reject;
 mod resolve;

@@ -415,3 +415,22 @@ fn dates_in_both_layouts_and_nothing_else() {
         assert_eq!(date_days(bad), None, "{bad}");
     }
 }
+
+/// Every day of every year four digits can write, and the months and days
+/// just outside the calendar's, read as chrono reads them.
+#[test]
+fn dates_read_as_chrono_reads_them() {
+    for year in 0..=9999 {
+        for month in 0..=13 {
+            for day in 0..=32 {
+                let expected = chrono::NaiveDate::from_ymd_opt(year, month, day).map(crate::engine::epoch_days);
+                for text in [
+                    format!("{day:02}/{month:02}/{year:04}"),
+                    format!("{year:04}-{month:02}-{day:02}"),
+                ] {
+                    assert_eq!(date_days(&text), expected, "{text}");
+                }
+            }
+        }
+    }
+}

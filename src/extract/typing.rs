@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use polars::prelude::*;
 use polars_arrow::array::Array;
 use polars_arrow::bitmap::Bitmap;
 
-use crate::engine::epoch_days;
 use crate::reference::Reference;
 
+use crate::extract::positions::Positions;
 use crate::extract::reader::raw_name;
 use crate::extract::reject::{Problem, MAX_TEXT_BYTES};
 use crate::extract::resolve::index::PersonIndex;
@@ -294,42 +293,7 @@ pub(super) fn positions(column: &ColumnSpec, reference: &Reference) -> Positions
         .kind
         .values(reference)
         .expect("a code or enumeration column has values");
-    if values.len() <= FEW_VALUES {
-        Positions::Few(values.into_iter().map(String::from).collect())
-    } else {
-        Positions::Many(
-            values
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (v.to_string(), i as u32))
-                .collect(),
-        )
-    }
-}
-
-/// Lists up to this long are searched value by value rather than hashed
-/// (measured only together with [`same_bytes`] and the untrimmed values of
-/// [`present`]).
-pub(super) const FEW_VALUES: usize = 8;
-
-/// A list's values, each found by its text.
-pub(super) enum Positions {
-    /// An enumeration's few values, compared in turn.
-    Few(Vec<String>),
-    /// A code list, hashed.
-    Many(PlHashMap<String, u32>),
-}
-
-impl Positions {
-    pub(super) fn get(&self, value: &str) -> Option<u32> {
-        match self {
-            Positions::Few(values) => values
-                .iter()
-                .position(|v| same_bytes(v.as_bytes(), value.as_bytes()))
-                .map(|i| i as u32),
-            Positions::Many(positions) => positions.get(value).copied(),
-        }
-    }
+    Positions::new(&values)
 }
 
 /// How a column's text becomes its typed values, value by value: the same
@@ -444,5 +408,30 @@ pub(crate) fn date_days(text: &str) -> Option<i32> {
         (_, _, b'-', b'-') => (number(0..4)?, number(5..7)?, number(8..10)?),
         _ => return None,
     };
-    NaiveDate::from_ymd_opt(year as i32, month, day).map(epoch_days)
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    (1..=month_days)
+        .contains(&day)
+        .then(|| civil_days(year as i32, month as i32, day as i32))
+}
+
+/// Days since 1970-01-01 of a valid date of the proleptic Gregorian
+/// calendar, counted in years that start in March (so that a leap day ends
+/// its year) and eras of 400 years (H. Hinnant's `days_from_civil`).
+/// Computed rather than asked of chrono, whose checks and conversions were
+/// most of the reading of a date (see `docs/benchmarks.md`, "Code and date
+/// lookups").
+fn civil_days(year: i32, month: i32, day: i32) -> i32 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
