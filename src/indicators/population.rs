@@ -26,7 +26,8 @@ const INSIDE: &str = "__inside";
 /// share them: a report or a batch job asks for a dozen tables of the same
 /// persons, and finding them (spells, activities, three joins) costs far
 /// more than breaking them down. Only the last is kept, so memory holds one
-/// population at a time: ask for tables population by population. A single
+/// population at a time, and `publish_with` computes its tables population
+/// by population. A single
 /// table is better off with [`Memo::default`], which keeps nothing and lets
 /// the query read only the columns it needs.
 #[derive(Default)]
@@ -35,7 +36,13 @@ pub struct Memo {
     last: RefCell<Option<(EligibleKey, Eligible)>>,
 }
 
-type EligibleKey = (Period, Population, Selection);
+/// What tells one population of eligible persons from another.
+pub(super) type EligibleKey = (Period, Population, Selection);
+
+/// The population of eligible persons `plan` counts.
+pub(super) fn eligible_key(plan: &RatesPlan) -> EligibleKey {
+    (plan.period, plan.population, plan.selection.clone())
+}
 
 /// One row per eligible person: person and reference-spell columns and
 /// whether the person is a beneficiary; and the activities that make them
@@ -56,7 +63,7 @@ impl Memo {
     }
 
     pub(super) fn eligible(&self, extract: &Extract, reference: &Reference, plan: &RatesPlan) -> Result<Eligible> {
-        let key = (plan.period, plan.population, plan.selection.clone());
+        let key = eligible_key(plan);
         if let Some((_, found)) = self.last.borrow().as_ref().filter(|(k, _)| *k == key) {
             return Ok(found.clone());
         }

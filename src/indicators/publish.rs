@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use super::gap::{self, GapTable, Standard};
 use super::plan::RatesPlan;
-use super::population::Memo;
+use super::population::{eligible_key, EligibleKey, Memo};
 use super::rates::compute;
 use crate::disclosure::{protect_set, Protection, ScopedTable, Threshold};
 use crate::extract::Extract;
@@ -74,11 +74,11 @@ pub fn publish_with(
     else {
         bail!("nothing to publish: every table needs a disclosure threshold");
     };
-    let mut scoped = Vec::with_capacity(questions.len());
-    let mut gaps = Vec::with_capacity(questions.len());
-    let mut followups = Vec::with_capacity(questions.len());
-    for (name, question) in &questions {
-        let plan = question.plan();
+    // Computed population by population, since the memo keeps only the
+    // last one, and answered in the order asked.
+    let mut computed: Vec<Option<Computed>> = questions.iter().map(|_| None).collect();
+    for at in population_by_population(&questions) {
+        let (name, question) = &questions[at];
         let context = || format!("table {name:?}");
         let (table, inputs, followup) = match question {
             Question::Rates(plan) => {
@@ -93,9 +93,16 @@ pub fn publish_with(
                 (table, Some(inputs), followup)
             }
         };
+        computed[at] = Some((table, inputs, followup));
+    }
+    let mut scoped = Vec::with_capacity(questions.len());
+    let mut gaps = Vec::with_capacity(questions.len());
+    let mut followups = Vec::with_capacity(questions.len());
+    for ((name, question), computed) in questions.iter().zip(computed) {
+        let (table, inputs, followup) = computed.expect("every question is computed");
         scoped.push(ScopedTable {
             name: name.clone(),
-            scope: plan.scope(),
+            scope: question.plan().scope(),
             table,
             hidden_with: Vec::new(),
         });
@@ -132,6 +139,20 @@ pub fn publish_with(
     })
 }
 
+/// A question's table, a gap question's inputs and the persons whose
+/// follow-up is incomplete.
+type Computed = (Table, Option<gap::GapInputs>, u64);
+
+/// The questions' positions, those of one population of eligible persons
+/// together, populations in the order of their first question, questions
+/// in the order asked.
+fn population_by_population(questions: &[(String, Question)]) -> Vec<usize> {
+    let keys: Vec<EligibleKey> = questions.iter().map(|(_, q)| eligible_key(q.plan())).collect();
+    let mut order: Vec<usize> = (0..questions.len()).collect();
+    order.sort_by_key(|&at| keys.iter().position(|key| *key == keys[at]));
+    order
+}
+
 fn empty_like(table: &Table) -> Table {
     Table {
         dims: table.dims.clone(),
@@ -155,4 +176,37 @@ pub fn publish_one(
         .next()
         .expect("one question, one answer");
     Ok((answer, publication.protection))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{population_by_population, Question};
+    use crate::indicators::plan::{Period, Population, RatesPlan, Selection, SelectionName};
+
+    #[test]
+    fn questions_of_one_population_are_computed_together_in_the_order_asked() {
+        let plan = |year: i32, selection: SelectionName| RatesPlan {
+            period: Period::year(year).expect("a year"),
+            population: Population::Stock,
+            selection: Selection::named(selection),
+            dims: vec![],
+            top: None,
+            margins: false,
+            confidence: 0.95,
+            threshold: None,
+        };
+        let questions: Vec<(String, Question)> = [
+            plan(2024, SelectionName::Tutte),
+            plan(2024, SelectionName::Servizi),
+            plan(2024, SelectionName::Tutte),
+            plan(2023, SelectionName::Tutte),
+            plan(2024, SelectionName::Servizi),
+            plan(2024, SelectionName::Tutte),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(at, plan)| (at.to_string(), Question::Rates(plan)))
+        .collect();
+        assert_eq!(population_by_population(&questions), vec![0, 2, 5, 1, 4, 3]);
+    }
 }

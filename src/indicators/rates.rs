@@ -6,7 +6,7 @@ use polars::prelude::*;
 
 use super::plan::{RatesPlan, Selection};
 use super::population::{Eligible, Memo, BENEFICIARY};
-use crate::engine::{collect_streaming, is_one_of};
+use crate::engine::{collect_streaming, is_one_of, spread_over_persons};
 use crate::extract::schema::FileKind;
 use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};
@@ -51,12 +51,15 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     person_columns.extend(source_keys(&sources));
     let mut eligible = eligible.select(person_columns);
     let beneficiary_dims = activity_side(&plan.dims);
+    let mut eligible_persons = None;
     let activity_detail = if beneficiary_dims.is_empty() {
         None
     } else {
         // The activity breakdowns count beneficiaries from the eligible
         // persons once per set of them: materialise the persons once.
-        eligible = eligible.collect()?.lazy();
+        let persons = eligible.collect()?;
+        eligible = persons.clone().lazy();
+        eligible_persons = Some(persons);
         let mut columns = vec![col("id_lav")];
         columns.extend(
             beneficiary_dims
@@ -90,9 +93,12 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         &plan.dims,
         plan.margins || (plan.threshold.is_some() && !plan.dims.is_empty()),
     );
-    let started = match &activity_detail {
-        Some(detail) => started_by_activity_breakdowns(detail, &eligible, &sources, &labels, &grouping_sets)?,
-        None => Vec::new(),
+    let started = match (&activity_detail, &eligible_persons) {
+        (Some(detail), Some(eligible)) => {
+            let persons = extract.frame(FileKind::Persons)?.height();
+            started_by_activity_breakdowns(detail, eligible, persons, &sources, &labels, &grouping_sets)?
+        }
+        _ => Vec::new(),
     };
 
     let mut parts = Vec::new();
@@ -175,13 +181,21 @@ pub(super) fn labelled(by_codes: LazyFrame, labels: &[Expr], counted: &[&str]) -
 /// set of activity breakdowns that a grouping set keeps. A person may start
 /// activities of several programmes or categories, so they are counted
 /// afresh for each such set, not summed over the breakdowns a set drops.
+///
+/// `eligible` holds a row per eligible person, of the `persons` of the
+/// extract: each activity's person is found there by position, as an inner
+/// join on `id_lav` would find them, without the join's hash table.
 fn started_by_activity_breakdowns(
     detail: &LazyFrame,
-    eligible: &LazyFrame,
+    eligible: &DataFrame,
+    persons: usize,
     sources: &[&str],
     labels: &[Expr],
     grouping_sets: &[Vec<Dimension>],
 ) -> Result<Vec<(Vec<Dimension>, LazyFrame)>> {
+    let rows = IdxCa::from_vec("row".into(), (0..eligible.height() as IdxSize).collect());
+    let row_of_person = spread_over_persons(eligible.column("id_lav")?.idx()?, &rows, persons)?;
+    let eligible_sources = eligible.select(sources.iter().copied())?;
     let mut started: Vec<(Vec<Dimension>, LazyFrame)> = Vec::new();
     for kept in grouping_sets {
         let dims = activity_side(kept);
@@ -192,18 +206,18 @@ fn started_by_activity_breakdowns(
         columns.extend(dims.iter().map(|d| col(d.name())));
         let mut keys = source_keys(sources);
         keys.extend(dims.iter().map(|d| col(d.name())));
-        let by_codes = detail
+        let started_by = detail
             .clone()
             .select(columns)
             .unique(None, UniqueKeepStrategy::Any)
-            .join(
-                eligible.clone(),
-                [col("id_lav")],
-                [col("id_lav")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .group_by(keys)
-            .agg([len().alias(X)]);
+            .collect()?;
+        let rows = row_of_person.take(started_by.column("id_lav")?.idx()?)?;
+        let eligible_row = rows.is_not_null();
+        let mut by_person = eligible_sources.take(&rows.filter(&eligible_row)?)?;
+        for dim in &dims {
+            by_person.with_column(started_by.column(dim.name())?.filter(&eligible_row)?)?;
+        }
+        let by_codes = by_person.lazy().group_by(keys).agg([len().alias(X)]);
         let mut counted: Vec<&str> = dims.iter().map(|d| d.name()).collect();
         counted.push(X);
         let by_labels = labelled(by_codes, labels, &counted).collect()?.lazy();
