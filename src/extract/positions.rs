@@ -3,8 +3,8 @@
 //! here, so the lookup neither hashes the text as a string nor compares it
 //! by a library call: a value of up to 16 bytes is read as two words that
 //! hold all its bytes (its key), and keys are compared as numbers. A hash
-//! map of strings and a search value by value both cost several times more
-//! (see `docs/benchmarks.md`, "Code and date lookups").
+//! map of strings and a search value by value cost more, in time spent on
+//! every field (see `docs/benchmarks.md`, "Code and date lookups").
 
 /// Values up to this long are told apart by their key alone.
 const KEY_BYTES: usize = 16;
