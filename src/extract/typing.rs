@@ -423,10 +423,8 @@ pub(crate) fn date_days(text: &str) -> Option<i32> {
 
 /// Days since 1970-01-01 of a valid date of the proleptic Gregorian
 /// calendar, counted in years that start in March (so that a leap day ends
-/// its year) and eras of 400 years (H. Hinnant's `days_from_civil`).
-/// Computed rather than asked of chrono, whose checks and conversions were
-/// most of the reading of a date (see `docs/benchmarks.md`, "Code and date
-/// lookups").
+/// its year) and eras of 400 years (H. Hinnant's `days_from_civil`); held
+/// to chrono's count by `dates_read_as_chrono_reads_them`.
 fn civil_days(year: i32, month: i32, day: i32) -> i32 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
