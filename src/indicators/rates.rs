@@ -51,7 +51,8 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     person_columns.extend(source_keys(&sources));
     let mut eligible = eligible.select(person_columns);
     let beneficiary_dims = activity_side(&plan.dims);
-    let mut eligible_persons = None;
+    // With activity breakdowns: the activities' detail, and the eligible
+    // persons they count.
     let activity_detail = if beneficiary_dims.is_empty() {
         None
     } else {
@@ -59,20 +60,18 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         // persons once per set of them: materialise the persons once.
         let persons = eligible.collect()?;
         eligible = persons.clone().lazy();
-        eligible_persons = Some(persons);
         let mut columns = vec![col("id_lav")];
         columns.extend(
             beneficiary_dims
                 .iter()
                 .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
         );
-        Some(
-            activities
-                .select(columns)
-                .unique(None, UniqueKeepStrategy::Any)
-                .collect()?
-                .lazy(),
-        )
+        let detail = activities
+            .select(columns)
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?
+            .lazy();
+        Some((detail, persons))
     };
     let counts = [len().alias(N), col(BENEFICIARY).sum().alias(X)];
     // Streamed: polars' streaming engine groups millions of persons by a
@@ -93,12 +92,12 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         &plan.dims,
         plan.margins || (plan.threshold.is_some() && !plan.dims.is_empty()),
     );
-    let started = match (&activity_detail, &eligible_persons) {
-        (Some(detail), Some(eligible)) => {
+    let started = match &activity_detail {
+        Some((detail, eligible)) => {
             let persons = extract.frame(FileKind::Persons)?.height();
             started_by_activity_breakdowns(detail, eligible, persons, &sources, &labels, &grouping_sets)?
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
 
     let mut parts = Vec::new();
