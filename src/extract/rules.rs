@@ -14,6 +14,7 @@ use crate::extract::schema::{FileSpec, Kind};
 
 /// One check: rows where `invalid` is true are rejected with `reason`,
 /// reporting `value` (a string expression) for `column`.
+#[derive(Clone)]
 pub(super) struct Rule {
     pub(super) problem: Problem,
     pub(super) column: String,

@@ -11,7 +11,7 @@ use super::resolve::index::{self as persons, PersonIndex};
 use super::resolve::may_repeat;
 use super::rules::any_broken;
 use super::stages::Keep;
-use super::typing::{date_days, same_bytes, type_column, NOT_IN_LIST, UNREADABLE};
+use super::typing::{date_days, same_bytes, type_column, NOT_IN_LIST, TOO_LONG_ID, UNREADABLE};
 use super::LoadOptions;
 use crate::extract::schema::{ACTIVITIES, PERSONS, SPELLS};
 use crate::reference::Reference;
@@ -275,6 +275,7 @@ proptest::proptest! {
         let texts = [None, Some("TO01"), Some(long.as_str())];
         let dates = [None, Some(UNREADABLE), Some(19_000), Some(19_500)];
         let codes = [None, Some(3), Some(NOT_IN_LIST)];
+        let hashes = [None, Some(7), Some(TOO_LONG_ID)];
         let years = [None, Some(UNREADABLE), Some(1850), Some(1985)];
         let column = |name: &str, values: Series| {
             // Several chunks, as a frame of vstacked parts has them.
@@ -297,14 +298,18 @@ proptest::proptest! {
             column("data_did", dates(2)),
             column("data_fine", dates(3)),
             column("prov_cpi", UInt32Chunked::from_iter(rows.iter().map(|row| codes[row[4] % codes.len()])).into_series()),
+            column("id_pol", UInt64Chunked::from_iter(rows.iter().map(|row| hashes[row[1] % hashes.len()])).into_series()),
             column("anno_nascita", Int32Chunked::from_iter(pick(5, &years)).into_series()),
         ]).unwrap();
         let reference = Reference::load(None).unwrap();
         let ids: StringChunked = ["P1"].into_iter().map(Some).collect();
         let index = Arc::new(PersonIndex::new(&ids));
-        let columns = SPELLS.columns.iter().filter(|c| c.name != "id_did").chain(PERSONS.column("anno_nascita"));
-        for spec in columns {
-            let (_, checks) = type_column(spec, &reference, Some(&index));
+        // The spells' columns as an analysis types them, with an identifier held as its hash.
+        let columns = SPELLS.columns.iter().filter(|c| c.name != "id_did").map(|c| (Some(c), false));
+        let columns = columns.chain([(PERSONS.column("anno_nascita"), false), (ACTIVITIES.column("id_pol"), true)]);
+        for (spec, hashed) in columns {
+            let spec = spec.expect("a column of the file");
+            let (_, checks) = type_column(spec, &reference, Some(&index), hashed);
             let start = spec.not_before.map(|start| frame.column(start).unwrap());
             for check in checks {
                 let mut marked = vec![false; rows.len()];
@@ -358,27 +363,52 @@ fn unread_identifiers_are_dropped_unless_two_hash_alike() {
         )
         .unwrap()
     };
-    // Ascending, or out of order (from the first piece or a later one) but
-    // all different: the duplicate rule could reject nothing, and the
-    // identifiers are gone.
+    // In order or not, in plain pieces or in pieces polars' reader reads
+    // (an escaped quote): all different, so the duplicate rule could
+    // reject nothing, and the identifiers are gone.
     for ids in [
         ["X1", "X2", "X3", "X4", "X5"],
         ["X1", "X2", "X3", "X0", "X5"],
         ["X2", "X1", "X3", "X4", "X5"],
+        ["X2", "\"X\"\"1\"", "X3", "X4", "X5"],
     ] {
         let read = read(&ids);
         assert!(read.frame.column("id_pol").is_err(), "{ids:?}");
         assert_eq!(read.frame.height(), 5);
         assert_eq!(read.report.rows_read, 5);
     }
-    // A repeat, after ascending pieces or out of order from the first:
-    // kept as text for the duplicate rule to name.
-    for ids in [["X1", "X2", "X3", "X4", "X2"], ["X2", "X1", "X3", "X4", "X2"]] {
+    // A repeat, in the first piece or a later one, plain or quoted: kept
+    // as text for the duplicate rule to name.
+    for (ids, text) in [
+        (["X1", "X2", "X3", "X4", "X2"], ["X1", "X2", "X3", "X4", "X2"]),
+        (["X2", "X1", "X3", "X4", "X2"], ["X2", "X1", "X3", "X4", "X2"]),
+        (
+            ["\"X\"\"1\"", "X2", "X3", "X4", "\"X\"\"1\""],
+            ["X\"1", "X2", "X3", "X4", "X\"1"],
+        ),
+    ] {
         let again = read(&ids);
         let kept: Vec<Option<&str>> = again.frame.column("id_pol").unwrap().str().unwrap().iter().collect();
-        assert_eq!(kept, ids.map(Some));
+        assert_eq!(kept, text.map(Some));
         assert_eq!(again.report.rows_read, 5);
         assert!(again.rejects.is_empty());
+    }
+    // Too long, plain or quoted: rejected, quoting the text.
+    let long = "L".repeat(MAX_TEXT_BYTES + 1);
+    for ids in [
+        ["X1", &long, "X3", "X4", "X5"],
+        ["X1", &format!("\"{long}\"\"\""), "X3", "X4", "X5"],
+    ] {
+        let read = read(&ids);
+        assert_eq!(read.frame.height(), 4);
+        assert_eq!(read.rejects.len(), 1, "{:?}", read.rejects);
+        assert_eq!(read.rejects[0].line, 3);
+        assert!(
+            read.rejects[0].reason.starts_with("longer than"),
+            "{:?}",
+            read.rejects[0]
+        );
+        assert!(read.rejects[0].value.starts_with(&long[..20]), "{:?}", read.rejects[0]);
     }
 }
 

@@ -27,11 +27,13 @@ use crate::extract::schema::{ColumnSpec, Kind};
 /// cheaper to gather in every join; polars' `replace_strict` did it but kept
 /// whole columns in memory in the streamed read); dates are read by [`date_days`], one pass for both layouts
 /// where polars' `to_date` needs one per format. With `persons`, a person
-/// reference becomes its person's position (see [`crate::extract::resolve::index`]).
+/// reference becomes its person's position (see [`crate::extract::resolve::index`]);
+/// with `hashed`, an identifier becomes its hash ([`Typing::Hashed`]).
 pub(super) fn type_column(
     column: &ColumnSpec,
     reference: &Reference,
     persons: Option<&Arc<PersonIndex>>,
+    hashed: bool,
 ) -> (Typing, Vec<Check>) {
     let mut checks = Vec::new();
     if !column.optional {
@@ -41,6 +43,10 @@ pub(super) fn type_column(
         Kind::PersonRef if persons.is_some() => {
             checks.push(Check::LongReference);
             Typing::Person(Arc::clone(persons.expect("matched")))
+        }
+        Kind::Id if hashed => {
+            checks.push(Check::LongIdentifier);
+            Typing::Hashed
         }
         Kind::Id | Kind::PersonRef | Kind::Text => {
             checks.push(Check::LongText);
@@ -78,6 +84,8 @@ pub(super) enum Check {
     LongText,
     /// A person reference longer than [`MAX_TEXT_BYTES`] (see [`crate::extract::resolve::index::TOO_LONG`]).
     LongReference,
+    /// An identifier held as its hash longer than [`MAX_TEXT_BYTES`] (see [`TOO_LONG_ID`]).
+    LongIdentifier,
     /// A code or enumeration value not in its list.
     NotInList,
     /// A year or date that does not read as one.
@@ -114,6 +122,11 @@ impl Check {
                 Problem::NotAllowed,
                 too_long(),
                 typed.eq(lit(crate::extract::resolve::index::TOO_LONG)),
+            ),
+            (Check::LongIdentifier, _) => (
+                Problem::NotAllowed,
+                too_long(),
+                typed.eq(lit(Scalar::new(DataType::UInt64, AnyValue::UInt64(TOO_LONG_ID)))),
             ),
             (Check::NotInList, Kind::Code(list)) => (
                 Problem::UnknownCode,
@@ -192,6 +205,7 @@ impl Check {
             Check::LongReference => {
                 mark_values(broken, typed.idx()?, |v| v == crate::extract::resolve::index::TOO_LONG)
             }
+            Check::LongIdentifier => mark_values(broken, typed.u64()?, |v| v == TOO_LONG_ID),
             Check::NotInList => mark_values(broken, typed.u32()?, |v| v == NOT_IN_LIST),
             Check::Unreadable => mark_values(broken, physical.i32()?, |v| v == UNREADABLE),
             Check::YearBefore(year) => mark_values(broken, physical.i32()?, |v| v < year),
@@ -248,6 +262,9 @@ pub(super) fn mark_values<T: PolarsNumericType>(
 pub(super) const NOT_IN_LIST: u32 = u32::MAX;
 /// A present year or date that does not read as one.
 pub(super) const UNREADABLE: i32 = i32::MIN;
+/// An identifier held as its hash that is longer than [`MAX_TEXT_BYTES`];
+/// no identifier's hash is this value ([`Typing::Hashed`]).
+pub(super) const TOO_LONG_ID: u64 = u64::MAX;
 
 /// Spellings of a missing value in an optional column, besides the empty field.
 pub(super) const NULL_SPELLINGS: [&str; 3] = ["NULL", "null", "-"];
@@ -305,6 +322,11 @@ pub(super) enum Typing {
     Text,
     /// The referred person's position among lavoratori.csv's rows (see [`crate::extract::resolve::index`]).
     Person(Arc<PersonIndex>),
+    /// An identifier no analysis reads, held for the duplicate rule alone as
+    /// its 64-bit hash ([`TOO_LONG_ID`] when too long), typed straight from
+    /// the field: building its text only to hash it cost more than the hash
+    /// (see `docs/design/person-index.md`, "Identifiers no analysis reads").
+    Hashed,
     /// The value's position in its list; [`NOT_IN_LIST`] when not in it.
     Numbered(Arc<Positions>),
     /// A year; [`UNREADABLE`] when not a whole number.
@@ -318,6 +340,7 @@ impl Typing {
         match self {
             Typing::Text => DataType::String,
             Typing::Person(_) => IDX_DTYPE,
+            Typing::Hashed => DataType::UInt64,
             Typing::Numbered(_) => DataType::UInt32,
             Typing::Year => DataType::Int32,
             Typing::Date => DataType::Date,
@@ -339,6 +362,16 @@ impl Typing {
                 let positions: IdxCa = index.resolve(&references, MAX_TEXT_BYTES).into_iter().collect();
                 positions.with_name(name).into_column()
             }
+            Typing::Hashed => values
+                .map(|value| {
+                    value.map(|id| match id.len() {
+                        0..=MAX_TEXT_BYTES => crate::extract::resolve::id_hash(id).min(TOO_LONG_ID - 1),
+                        _ => TOO_LONG_ID,
+                    })
+                })
+                .collect::<UInt64Chunked>()
+                .with_name(name)
+                .into_column(),
             Typing::Numbered(positions) => read_values::<UInt32Type>(values, NOT_IN_LIST, |v| positions.get(v))
                 .with_name(name)
                 .into_column(),

@@ -20,8 +20,8 @@ use crate::reference::Reference;
 use crate::extract::reader::dialect::{EncodingChoice, PreparedFile, SharedBytes, Utf8Bytes};
 use crate::extract::reader::plain::PlainColumn;
 use crate::extract::reject::{shorten, unknown_person, Problem, Reject};
+use crate::extract::resolve::all_distinct;
 use crate::extract::resolve::index::PersonIndex;
-use crate::extract::resolve::{all_distinct, ascends_strictly, hashes};
 use crate::extract::rules::{any_broken, split, Rule};
 use crate::extract::schema::{ColumnSpec, FileSpec, Kind};
 use crate::extract::stages::Keep;
@@ -207,7 +207,7 @@ pub(super) fn read_file(
 
     // The rules on the row's shape, which the plain reader checks by refusing
     // a piece that breaks them.
-    let mut rules = vec![Rule {
+    let mut shape_rules = vec![Rule {
         problem: Problem::FieldCount,
         column: String::new(),
         reason: format!("the row has more fields than the header's {}", header.len()),
@@ -219,51 +219,27 @@ pub(super) fn read_file(
         let name = if known(h) { raw_name(h) } else { format!("__extra_{i}") };
         all.and(col(name.as_str()).is_null())
     });
-    rules.push(Rule {
+    shape_rules.push(Rule {
         problem: Problem::FieldCount,
         column: String::new(),
         reason: "blank line".to_string(),
         invalid: blank,
         value: lit(""),
     });
-    let mut typed_columns = Vec::new();
-    let mut plain_columns = Vec::new();
-    for column in spec.columns {
-        let (typing, checks) = type_column(column, reference, persons);
-        rules.extend(checks.iter().map(|check| check.rule(column)));
-        typed_columns.push(
-            typing
-                .clone()
-                .expr(col(raw_name(column.name).as_str()), column.optional)
-                .alias(column.name),
-        );
-        plain_columns.push(PlainColumn {
-            position: header.iter().position(|h| h == column.name).expect("checked above"),
-            name: column.name,
-            typing,
-            optional: column.optional,
-            checks,
-        });
-    }
     let kept: Vec<Expr> = std::iter::once(col(LINE))
         .chain(spec.columns.iter().filter(|c| keep.keeps(spec, c)).map(|c| col(c.name)))
         .collect();
-    // Streamed, and without the raw text: the whole file's raw and typed
-    // columns never sit in memory together.
-    let mut selection = kept.clone();
-    selection.push(any_broken(&rules));
     let resolved = spec
         .columns
         .iter()
         .find(|c| c.kind == Kind::PersonRef)
         .filter(|_| persons.is_some());
-    // An identifier no analysis reads is kept for the duplicate rule alone,
-    // which cannot reject a row while the identifiers ascend strictly (an
-    // extract exported in key order): an analysis drops them piece by piece
-    // while they do, and holds them as 64-bit hashes once they do not (a
-    // quarter of their text's memory), dropped at the end if all differ.
-    // Only a repeat among the hashes makes it read the file again, keeping
-    // the text the duplicate rule reports (see `docs/design/person-index.md`).
+    // An identifier no analysis reads is kept for the duplicate rule alone:
+    // an analysis holds it as its 64-bit hash (a quarter of its text's
+    // memory, and typed without building the text), dropped once the file
+    // is read if all differ. Only a repeat among the hashes makes it read
+    // the file again, keeping the text the duplicate rule reports (see
+    // `docs/design/person-index.md`).
     let unread: Vec<&str> = match keep {
         Keep::ForAnalysis(_) => spec
             .columns
@@ -273,18 +249,36 @@ pub(super) fn read_file(
             .collect(),
         Keep::All => Vec::new(),
     };
-    let mut unread_ids = if unread.is_empty() {
-        UnreadIds::Text
-    } else {
-        UnreadIds::DroppedWhileAscending
-    };
+    let mut hashed: &[&str] = &unread;
     'file: loop {
+        let mut rules = shape_rules.clone();
+        let mut typed_columns = Vec::new();
+        let mut plain_columns = Vec::new();
+        for column in spec.columns {
+            let (typing, checks) = type_column(column, reference, persons, hashed.contains(&column.name));
+            rules.extend(checks.iter().map(|check| check.rule(column)));
+            typed_columns.push(
+                typing
+                    .clone()
+                    .expr(col(raw_name(column.name).as_str()), column.optional)
+                    .alias(column.name),
+            );
+            plain_columns.push(PlainColumn {
+                position: header.iter().position(|h| h == column.name).expect("checked above"),
+                name: column.name,
+                typing,
+                optional: column.optional,
+                checks,
+            });
+        }
+        // Streamed, and without the raw text: the whole file's raw and typed
+        // columns never sit in memory together.
+        let mut selection = kept.clone();
+        selection.push(any_broken(&rules));
         let mut report = report.clone();
         let mut frame = DataFrame::empty();
         let mut rejects = Vec::new();
         let mut unknown_persons = Vec::new();
-        let mut last_ids = vec![None; unread.len()];
-        let mut ids_dropped = false;
         // Piece by piece, each let go once read: a mapped file's pages would
         // otherwise all stay in memory until its last row.
         for (piece, quoted) in record_pieces(body.as_slice(), piece_bytes, prepared.quotes) {
@@ -331,31 +325,6 @@ pub(super) fn read_file(
             if let Some(column) = resolved {
                 unknown_persons.extend(unknown_references(&kept_rows, column, spec.name, rows_again)?);
             }
-            let mut kept_rows = kept_rows;
-            if unread_ids == UnreadIds::DroppedWhileAscending {
-                let mut ascending = true;
-                for (id, last) in unread.iter().zip(last_ids.iter_mut()) {
-                    ascending &= ascends_strictly(kept_rows.column(id)?.str()?, last);
-                }
-                if ascending {
-                    kept_rows = kept_rows.drop_many(unread.iter().copied());
-                    ids_dropped |= kept_rows.height() > 0;
-                } else {
-                    unread_ids = UnreadIds::Hashed;
-                    // Only identifiers already dropped need the file read
-                    // again: a file out of key order shows it in its first
-                    // piece, which is hashed like every later one.
-                    if ids_dropped {
-                        continue 'file;
-                    }
-                }
-            }
-            if unread_ids == UnreadIds::Hashed {
-                kept_rows = kept_rows
-                    .lazy()
-                    .with_columns(unread.iter().map(|id| hashes(id)).collect::<Vec<_>>())
-                    .collect()?;
-            }
             let kept_rows = each_piece(kept_rows)?;
             if frame.width() == 0 {
                 frame = kept_rows;
@@ -364,17 +333,16 @@ pub(super) fn read_file(
             }
             bytes.release(body_start + piece.start..body_start + piece.end);
         }
-        if unread_ids == UnreadIds::Hashed {
-            for id in &unread {
-                let hashed = frame.column(id)?.u64()?;
-                let parts: Vec<&[u64]> = hashed.downcast_iter().map(|chunk| chunk.values().as_slice()).collect();
-                if !all_distinct(&parts) {
-                    unread_ids = UnreadIds::Text;
-                    continue 'file;
-                }
+        // A file without rows has no columns.
+        for id in hashed.iter().filter(|_| frame.width() > 0) {
+            let hashes = frame.column(id)?.u64()?;
+            let parts: Vec<&[u64]> = hashes.downcast_iter().map(|chunk| chunk.values().as_slice()).collect();
+            if !all_distinct(&parts) {
+                hashed = &[];
+                continue 'file;
             }
-            frame = frame.drop_many(unread.iter().copied());
         }
+        frame = frame.drop_many(hashed.iter().copied());
         return Ok(FileRows {
             frame,
             report,
@@ -382,15 +350,6 @@ pub(super) fn read_file(
             unknown_persons,
         });
     }
-}
-
-/// How an analysis holds the identifiers no analysis reads while a file is
-/// read (see `read_file`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum UnreadIds {
-    DroppedWhileAscending,
-    Hashed,
-    Text,
 }
 
 /// The rows of `kept` whose resolved reference in `column` found no person,

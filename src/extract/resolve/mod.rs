@@ -206,17 +206,6 @@ pub(super) fn renumber_persons(frames: &mut BTreeMap<FileKind, DataFrame>) -> Re
     Ok(())
 }
 
-/// A 64-bit hash of each value of a text column, under the column's name.
-pub(super) fn hashes(column: &str) -> Expr {
-    col(column).map(
-        |ids| {
-            let hashes: UInt64Chunked = ids.str()?.iter().map(|id| id.map(id_hash)).collect();
-            Ok(hashes.with_name(ids.name().clone()).into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::UInt64)),
-    )
-}
-
 /// Whether a text column may hold a value twice: never when its values
 /// ascend strictly, as the keys of an extract exported in key order do (one
 /// comparison of neighbours, cheaper than hashing), nor when the hashes of
