@@ -7,11 +7,31 @@
 //! every field (see `docs/benchmarks.md`, "Code and date lookups").
 
 /// Values up to this long are told apart by their key alone.
-const KEY_BYTES: usize = 16;
+pub(in crate::extract) const KEY_BYTES: usize = 16;
+
+/// The bytes of a value of up to [`KEY_BYTES`] bytes as two words: values
+/// of the same length have the same words only if they are equal, since the
+/// words read (overlapping when the value is shorter than them) cover every
+/// byte and the length tells how they overlap. Longer values' words hold
+/// only some of their bytes.
+#[inline]
+pub(in crate::extract) fn short_words(bytes: &[u8]) -> [u64; 2] {
+    let n = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
+    match n {
+        0 => [0, 0],
+        1..=3 => [
+            u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
+            0,
+        ],
+        4..=7 => [half(0), half(n - 4)],
+        _ => [word(0), word(n - 8)],
+    }
+}
 
 /// A value's bytes as numbers: for up to [`KEY_BYTES`] bytes, equal keys
-/// mean equal values, since the words read (overlapping when the value is
-/// shorter than them) cover every byte and the length tells how they overlap.
+/// mean equal values ([`short_words`] and the length).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 struct Key {
     head: u64,
@@ -22,22 +42,11 @@ struct Key {
 impl Key {
     #[inline]
     fn of(bytes: &[u8]) -> Key {
-        let n = bytes.len();
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
-        let (head, tail) = match n {
-            0 => (0, 0),
-            1..=3 => (
-                u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
-                0,
-            ),
-            4..=7 => (half(0), half(n - 4)),
-            _ => (word(0), word(n - 8)),
-        };
+        let [head, tail] = short_words(bytes);
         Key {
             head,
             tail,
-            length: n as u64,
+            length: bytes.len() as u64,
         }
     }
 

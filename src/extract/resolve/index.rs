@@ -8,6 +8,7 @@
 use polars::prelude::*;
 
 use crate::engine::prefetch;
+use crate::extract::positions::{short_words, KEY_BYTES};
 
 /// The persons' array of identifiers (one chunk: read by position).
 type Identifiers = <StringType as PolarsDataType>::Array;
@@ -22,14 +23,25 @@ pub(in crate::extract) const UNKNOWN: IdxSize = IdxSize::MAX - 1;
 /// lavoratori.csv's identifiers after the row rules, each found by its text.
 ///
 /// An open-addressing table (linear probing, at most two thirds full) whose
-/// slots hold the high half of an identifier's hash beside its position
-/// plus one (0: empty). References are looked up in batches, each pass over
-/// a batch prefetching what the next one reads (slot, then the candidate's
-/// view, then its bytes): one lookup at a time waits on three or four
-/// cache misses in a row, which with a general hash table made resolving
-/// slower than joining the text.
+/// slots hold the top 27 bits of an identifier's hash, its length up to
+/// [`KEY_BYTES`] (a mark for longer ones) and its position plus one (0:
+/// empty). References are looked up in batches, each pass over a batch
+/// prefetching what the next one reads (slot, then the candidate's words;
+/// for a longer identifier its view, then its bytes): one lookup at a time
+/// waits on each cache miss in turn, which with a general hash table made
+/// resolving slower than joining the text.
 pub(in crate::extract) struct PersonIndex {
     ids: Identifiers,
+    /// Each person's identifier as two words ([`short_words`]), by
+    /// position, one vector per span of persons hashed together (kept as
+    /// they were made rather than copied into one): an identifier of up to
+    /// [`KEY_BYTES`] bytes is compared through them, so that a reference to
+    /// a person at a random position (an export out of key order) misses
+    /// the cache in its slot and here, rather than in its slot, its view
+    /// and its bytes.
+    words: Vec<Vec<[u64; 2]>>,
+    /// A span holds 2^`span_bits` persons.
+    span_bits: u32,
     slots: Vec<u64>,
     mask: usize,
     /// Some identifier is held by two rows.
@@ -40,23 +52,24 @@ pub(in crate::extract) struct PersonIndex {
 /// latency, few enough for the batch's state to stay in registers and L1.
 const BATCH: usize = 32;
 
-/// Persons hashed together, on one core, before their identifiers go in the table.
-const SPAN: usize = 1 << 20;
+/// Persons hashed together, on one core, before their identifiers go in
+/// the table: 2^SPAN_BITS of them.
+const SPAN_BITS: u32 = 20;
 
 /// The table is filled one region of 2^15 slots (256 KB, which stays in a
 /// core's cache) after the other, each identifier hashed first and sorted
 /// by its region: filled at random, each insertion waits on memory.
 const REGION_SLOT_BITS: u32 = 15;
 
-/// A span of persons' hashes and positions, sorted by region, stably.
+/// A span of persons' hashes and slots, sorted by region, stably.
 struct HashedSpan {
-    entries: Vec<(u64, u32)>,
+    entries: Vec<(u64, u64)>,
     /// Where each region's entries start, and the end.
     starts: Vec<usize>,
 }
 
 impl HashedSpan {
-    fn by_region(hashed: Vec<(u64, u32)>, regions: usize, region: impl Fn(u64) -> usize) -> HashedSpan {
+    fn by_region(hashed: Vec<(u64, u64)>, regions: usize, region: impl Fn(u64) -> usize) -> HashedSpan {
         let mut starts = vec![0; regions + 1];
         for &(hashed, _) in &hashed {
             starts[region(hashed) + 1] += 1;
@@ -74,7 +87,7 @@ impl HashedSpan {
         HashedSpan { entries, starts }
     }
 
-    fn region(&self, region: usize) -> &[(u64, u32)] {
+    fn region(&self, region: usize) -> &[(u64, u64)] {
         &self.entries[self.starts[region]..self.starts[region + 1]]
     }
 }
@@ -86,18 +99,46 @@ fn hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
+/// The bits of a hash a slot holds.
+const TAG_SHIFT: u32 = 37;
+
 fn tag(hash: u64) -> u64 {
-    hash >> 32
+    hash >> TAG_SHIFT
+}
+
+/// An identifier's length as a slot holds it: up to [`KEY_BYTES`], or [`LONG`].
+fn length_code(id: &[u8]) -> u64 {
+    if id.len() <= KEY_BYTES {
+        id.len() as u64
+    } else {
+        LONG
+    }
+}
+
+/// The length code of an identifier longer than [`KEY_BYTES`].
+const LONG: u64 = 31;
+
+/// The slot of the identifier `id` hashed to `hashed`, at `position`.
+fn slot_of(hashed: u64, id: &[u8], position: IdxSize) -> u64 {
+    tag(hashed) << TAG_SHIFT | length_code(id) << 32 | (u64::from(position) + 1)
+}
+
+fn position_in(slot: u64) -> IdxSize {
+    (slot as u32 - 1) as IdxSize
+}
+
+fn length_code_in(slot: u64) -> u64 {
+    (slot >> 32) & 0x1f
 }
 
 impl PersonIndex {
     pub(in crate::extract) fn new(ids: &StringChunked) -> PersonIndex {
-        PersonIndex::filled_by(ids, SPAN, REGION_SLOT_BITS)
+        PersonIndex::filled_by(ids, SPAN_BITS, REGION_SLOT_BITS)
     }
 
-    /// The index, its persons hashed `span` at a time and its table filled
-    /// a region of 2^`region_slot_bits` slots at a time.
-    fn filled_by(ids: &StringChunked, span: usize, region_slot_bits: u32) -> PersonIndex {
+    /// The index, its persons hashed 2^`span_bits` at a time and its table
+    /// filled a region of 2^`region_slot_bits` slots at a time.
+    fn filled_by(ids: &StringChunked, span_bits: u32, region_slot_bits: u32) -> PersonIndex {
         let ids = ids.rechunk();
         let ids: Identifiers = ids
             .downcast_iter()
@@ -115,42 +156,54 @@ impl PersonIndex {
             slots,
             mask: capacity - 1,
             ids,
+            words: Vec::new(),
+            span_bits,
             repeats: false,
         };
         let length = index.ids.len();
         let spans: Vec<std::ops::Range<usize>> = (0..length)
-            .step_by(span)
-            .map(|first| first..(first + span).min(length))
+            .step_by(1 << span_bits)
+            .map(|first| first..(first + (1 << span_bits)).min(length))
             .collect();
         let regions = (capacity >> region_slot_bits).max(1);
         let region = |hashed: u64| (hashed as usize & index.mask) >> region_slot_bits;
-        let by_region = crate::extract::parallel::each(
+        let by_region_and_words = crate::extract::parallel::each(
             spans.len(),
             |span| {
-                let hashed: Vec<(u64, u32)> = spans[span]
+                let mut words = Vec::with_capacity(spans[span].len());
+                let hashed: Vec<(u64, u64)> = spans[span]
                     .clone()
                     // Stage 1 rejects a person without an identifier.
-                    .filter_map(|position| index.ids.get(position).map(|id| (hash(id), position as u32)))
+                    .filter_map(|position| {
+                        let id = index.ids.get(position);
+                        words.push(id.map_or([0, 0], |id| short_words(id.as_bytes())));
+                        id.map(|id| {
+                            let hashed = hash(id);
+                            (hashed, slot_of(hashed, id.as_bytes(), position as IdxSize))
+                        })
+                    })
                     .collect();
-                HashedSpan::by_region(hashed, regions, region)
+                (HashedSpan::by_region(hashed, regions, region), words)
             },
             |_| false,
         )
         .unwrap_or_else(|_| unreachable!("no span stops the others"));
+        let by_region: Vec<HashedSpan>;
+        (by_region, index.words) = by_region_and_words.into_iter().unzip();
         // Region after region, each span's identifiers in the order of their
         // positions: a repeated identifier keeps its first position (the
         // duplicate rule rejects every row that holds it, and so stage 3
         // every reference to it).
         for region in 0..regions {
             for span in &by_region {
-                for &(hashed, position) in span.region(region) {
+                for &(hashed, slot) in span.region(region) {
                     // The identifier is read only when a slot holds its tag:
                     // read for each, in the order of the regions, it missed
                     // the cache every time.
-                    let id = || index.id(position);
-                    match index.find_from(hashed as usize & index.mask, hashed, id) {
+                    let id = || index.id(position_in(slot)).as_bytes();
+                    match index.find_from(hashed as usize & index.mask, hashed, |held| index.holds(held, id())) {
                         Ok(_) => index.repeats = true,
-                        Err(empty) => index.slots[empty] = (tag(hashed) << 32) | (u64::from(position) + 1),
+                        Err(empty) => index.slots[empty] = slot,
                     }
                 }
             }
@@ -158,32 +211,45 @@ impl PersonIndex {
         index
     }
 
-    /// From slot `at`, the first slot whose tag is `hashed`'s, with the
-    /// position it holds, or the empty slot that ends the probe.
-    fn next_candidate(&self, mut at: usize, hashed: u64) -> Result<(usize, IdxSize), usize> {
+    /// From slot `at`, the first slot whose tag is `hashed`'s, with what it
+    /// holds, or the empty slot that ends the probe.
+    fn next_candidate(&self, mut at: usize, hashed: u64) -> Result<(usize, u64), usize> {
         loop {
             let slot = self.slots[at];
             if slot == 0 {
                 return Err(at);
             }
-            if slot >> 32 == tag(hashed) {
-                return Ok((at, (slot as u32 - 1) as IdxSize));
+            if tag(slot) == tag(hashed) {
+                return Ok((at, slot));
             }
             at = (at + 1) & self.mask;
         }
     }
 
-    /// Probes from slot `at` for the identifier `id` gives, asked for only
-    /// when a slot holds its tag: its position, or the empty slot where it
-    /// would go.
-    fn find_from<'a>(&'a self, mut at: usize, hashed: u64, id: impl Fn() -> &'a str) -> Result<IdxSize, usize> {
+    /// Probes from slot `at` for a slot of `hashed`'s tag that `same` says
+    /// holds the identifier sought: its position, or the empty slot where
+    /// the identifier would go.
+    fn find_from(&self, mut at: usize, hashed: u64, same: impl Fn(u64) -> bool) -> Result<IdxSize, usize> {
         loop {
-            let (slot, position) = self.next_candidate(at, hashed)?;
-            if crate::extract::typing::same_bytes(self.id(position).as_bytes(), id().as_bytes()) {
-                return Ok(position);
+            let (found, slot) = self.next_candidate(at, hashed)?;
+            if same(slot) {
+                return Ok(position_in(slot));
             }
-            at = (slot + 1) & self.mask;
+            at = (found + 1) & self.mask;
         }
+    }
+
+    /// Whether the person of `slot` has the identifier `id`.
+    #[inline]
+    fn holds(&self, slot: u64, id: &[u8]) -> bool {
+        let code = length_code_in(slot);
+        let position = position_in(slot);
+        code == length_code(id)
+            && if code == LONG {
+                crate::extract::typing::same_bytes(self.id(position).as_bytes(), id)
+            } else {
+                *self.words_of(position) == short_words(id)
+            }
     }
 
     /// Each reference's person: its position, [`UNKNOWN`] for an identifier
@@ -194,7 +260,7 @@ impl PersonIndex {
         let buffers = self.ids.data_buffers();
         for batch in references.chunks(BATCH) {
             let mut hashes = [0u64; BATCH];
-            let mut candidates = [None::<(usize, IdxSize)>; BATCH];
+            let mut candidates = [None::<(usize, u64)>; BATCH];
             for (i, id) in batch.iter().enumerate() {
                 if let Some(id) = id.filter(|id| id.len() <= max_bytes) {
                     hashes[i] = hash(id);
@@ -205,13 +271,22 @@ impl PersonIndex {
             for (i, id) in batch.iter().enumerate() {
                 if id.is_some_and(|id| id.len() <= max_bytes) {
                     candidates[i] = self.next_candidate(hashes[i] as usize & self.mask, hashes[i]).ok();
-                    if let Some((_, position)) = candidates[i] {
-                        prefetch(&views[position as usize]);
+                    if let Some((_, slot)) = candidates[i] {
+                        let position = position_in(slot) as usize;
+                        if length_code_in(slot) == LONG {
+                            prefetch(&views[position]);
+                        } else {
+                            prefetch(self.words_of(position as IdxSize));
+                        }
                     }
                 }
             }
-            for (_, position) in candidates.iter().flatten() {
-                let view = views[*position as usize];
+            for (_, slot) in candidates
+                .iter()
+                .flatten()
+                .filter(|(_, slot)| length_code_in(*slot) == LONG)
+            {
+                let view = views[position_in(*slot) as usize];
                 if view.length > INLINE_BYTES {
                     prefetch(
                         buffers[view.buffer_idx as usize]
@@ -225,15 +300,12 @@ impl PersonIndex {
                     if id.len() > max_bytes {
                         return TOO_LONG;
                     }
+                    let id = id.as_bytes();
                     match candidates[i] {
-                        Some((_, position))
-                            if crate::extract::typing::same_bytes(self.id(position).as_bytes(), id.as_bytes()) =>
-                        {
-                            position
-                        }
+                        Some((_, slot)) if self.holds(slot, id) => position_in(slot),
                         // Another identifier with the same tag: probe on.
                         Some((at, _)) => self
-                            .find_from((at + 1) & self.mask, hashes[i], || id)
+                            .find_from((at + 1) & self.mask, hashes[i], |slot| self.holds(slot, id))
                             .unwrap_or(UNKNOWN),
                         None => UNKNOWN,
                     }
@@ -241,6 +313,13 @@ impl PersonIndex {
             }
         }
         resolved
+    }
+
+    /// The words of the identifier of the person at `position`.
+    #[inline]
+    fn words_of(&self, position: IdxSize) -> &[u64; 2] {
+        let position = position as usize;
+        &self.words[position >> self.span_bits][position & ((1 << self.span_bits) - 1)]
     }
 
     /// The identifier of the person at `position`, as lavoratori.csv has it.
@@ -301,22 +380,56 @@ mod tests {
         assert_eq!(index.resolve(&references[4..5], 20), [Some(TOO_LONG)]);
     }
 
+    /// A slot's person has only its own identifier, whatever the tag: of
+    /// the same words at another length, of the same first and last words
+    /// past 16 bytes, or none.
+    #[test]
+    fn a_slot_holds_its_persons_identifier_and_no_other() {
+        let texts = [
+            "a",
+            "aa",
+            "aaa",
+            "aaaaaaaa",
+            "aaaaaaaaa",
+            "abcdefghijklmnop",
+            "abcdefghXjklmnop",
+            "abcdefghijklmnopq",
+            "abcdefghijXklmnopq",
+            "abcdefghijYklmnopq",
+            "",
+        ];
+        let ids = StringChunked::from_iter_values("id_lav".into(), texts[..10].iter().copied());
+        let index = PersonIndex::new(&ids);
+        for (position, person) in texts[..10].iter().enumerate() {
+            let slot = super::slot_of(0, person.as_bytes(), position as u32);
+            for text in texts {
+                assert_eq!(
+                    index.holds(slot, text.as_bytes()),
+                    text == *person,
+                    "{person:?} {text:?}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// Batches, probing past slots of other identifiers and identifiers
-        /// inline in their views or not, the table filled in one region or
+        /// Batches, probing past slots of other identifiers; identifiers
+        /// inline in their views or not, compared by their words (of the
+        /// same words at another length, when all their bytes are alike) or
+        /// past 16 bytes by their bytes; the table filled in one region or
         /// many, from one span of persons or many: every reference resolves
         /// to the first row holding exactly its text.
         #[test]
         fn references_resolve_to_the_first_row_with_their_exact_text(
-            persons in proptest::collection::vec("[ab]{1,3}|[ab]{13,14}", 0..200),
-            references in proptest::collection::vec("[ab]{0,3}|[ab]{13,14}", 0..300),
-            span in 1usize..300,
+            persons in proptest::collection::vec("[ab]{1,3}|[ab]{8,9}|[ab]{13,18}", 0..200),
+            references in proptest::collection::vec("[ab]{0,3}|[ab]{8,9}|[ab]{13,18}", 0..300),
+            span_bits in 0u32..9,
             region_slot_bits in 0u32..9,
         ) {
             let ids = StringChunked::from_iter_values("id_lav".into(), persons.iter().map(String::as_str));
-            let index = PersonIndex::filled_by(&ids, span, region_slot_bits);
+            let index = PersonIndex::filled_by(&ids, span_bits, region_slot_bits);
             let distinct: std::collections::HashSet<&String> = persons.iter().collect();
             prop_assert_eq!(index.repeats(), distinct.len() < persons.len());
             let asked: Vec<Option<&str>> = references.iter().map(|r| Some(r.as_str())).collect();
