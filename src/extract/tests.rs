@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::reader::{count_quotes, dialect, lines_at, read_file, record_pieces, FileRows, BROKEN};
+use super::reader::{count_quotes, dialect, lines_at, read_file, record_pieces, FileRows, BROKEN, LINE};
 use super::reject::MAX_TEXT_BYTES;
 use super::resolve::index::{self as persons, PersonIndex};
 use super::resolve::may_repeat;
 use super::rules::any_broken;
-use super::stages::Keep;
+use super::stages::{refuse_codici_fiscali, Keep};
 use super::typing::{date_days, same_bytes, type_column, NOT_IN_LIST, TOO_LONG_ID, UNREADABLE};
 use super::LoadOptions;
 use crate::extract::schema::{ACTIVITIES, PERSONS, SPELLS};
@@ -463,4 +463,17 @@ fn dates_read_as_chrono_reads_them() {
             }
         }
     }
+}
+
+#[test]
+fn a_codice_fiscale_is_refused_at_its_line_in_any_chunk() {
+    let ids = |values: &[&str]| StringChunked::from_iter_values("id_lav".into(), values.iter().copied());
+    let mut column = ids(&["P1", "P2"]);
+    column.append(&ids(&["P3", "RSSMRA80A01L219X", "P5"])).unwrap();
+    let lines = IdxCa::from_vec(LINE.into(), vec![2, 3, 5, 7, 8]);
+    let frame = DataFrame::new(5, vec![column.into_column(), lines.into_column()]).unwrap();
+    let error = refuse_codici_fiscali(&frame).unwrap_err().to_string();
+    assert!(error.starts_with("lavoratori.csv, line 7: id_lav holds"), "{error}");
+    assert!(!error.contains("RSSMRA"), "{error}");
+    refuse_codici_fiscali(&frame.slice(0, 3)).unwrap();
 }

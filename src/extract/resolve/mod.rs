@@ -101,6 +101,11 @@ pub(super) fn check_resolved_references(
     unknown_persons: Vec<Reject>,
 ) -> Result<Vec<Reject>> {
     let persons = loaded_persons(frames)?.column(PERSON)?.idx()?;
+    // Stage 1 kept the text of every reference that found no person: with
+    // none, and every person kept by stage 2, there is nothing to reject.
+    if unknown_persons.is_empty() && persons.len() == index.len() {
+        return Ok(Vec::new());
+    }
     let kept = PersonSet::of(index.len(), persons.into_no_null_iter());
     let mut unknown: BTreeMap<(String, u64), Reject> = unknown_persons
         .into_iter()
