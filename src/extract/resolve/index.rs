@@ -34,7 +34,8 @@ pub(in crate::extract) struct PersonIndex {
     ids: Identifiers,
     /// Each person's identifier as two words ([`short_words`]), by
     /// position, one vector per span of persons hashed together (kept as
-    /// they were made rather than copied into one): an identifier of up to
+    /// they were made rather than copied into one; empty when every
+    /// identifier is longer than [`KEY_BYTES`]): an identifier of up to
     /// [`KEY_BYTES`] bytes is compared through them, so that a reference to
     /// a person at a random position (an export out of key order) misses
     /// the cache in its slot and here, rather than in its slot, its view
@@ -167,16 +168,22 @@ impl PersonIndex {
             .collect();
         let regions = (capacity >> region_slot_bits).max(1);
         let region = |hashed: u64| (hashed as usize & index.mask) >> region_slot_bits;
+        // Identifiers that are all longer than the words hold (the 64
+        // characters `pseudonymise` writes) are compared by their bytes
+        // alone, and no person's words are kept.
+        let any_short = index.ids.views().iter().any(|view| view.length as usize <= KEY_BYTES);
         let by_region_and_words = crate::extract::parallel::each(
             spans.len(),
             |span| {
-                let mut words = Vec::with_capacity(spans[span].len());
+                let mut words = Vec::with_capacity(if any_short { spans[span].len() } else { 0 });
                 let hashed: Vec<(u64, u64)> = spans[span]
                     .clone()
                     // Stage 1 rejects a person without an identifier.
                     .filter_map(|position| {
                         let id = index.ids.get(position);
-                        words.push(id.map_or([0, 0], |id| short_words(id.as_bytes())));
+                        if any_short {
+                            words.push(id.map_or([0, 0], |id| short_words(id.as_bytes())));
+                        }
                         id.map(|id| {
                             let hashed = hash(id);
                             (hashed, slot_of(hashed, id.as_bytes(), position as IdxSize))
@@ -378,6 +385,22 @@ mod tests {
             ]
         );
         assert_eq!(index.resolve(&references[4..5], 20), [Some(TOO_LONG)]);
+        // Every identifier past 16 bytes: none has words, each is found by its bytes.
+        let longer = |tail: &str| format!("{long}{tail}");
+        let ids = StringChunked::from_iter_values("id_lav".into(), [longer("1"), longer("2")].into_iter());
+        let index = PersonIndex::new(&ids);
+        assert!(index.words.iter().all(Vec::is_empty));
+        let references = [
+            Some(longer("2")),
+            Some(longer("3")),
+            Some("P1".to_string()),
+            Some(long.to_string()),
+        ];
+        let references: Vec<Option<&str>> = references.iter().map(Option::as_deref).collect();
+        assert_eq!(
+            index.resolve(&references, 100),
+            [Some(1), Some(UNKNOWN), Some(UNKNOWN), Some(UNKNOWN)]
+        );
     }
 
     /// A slot's person has only its own identifier, whatever the tag: of
