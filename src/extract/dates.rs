@@ -40,7 +40,8 @@ pub(super) fn date_ranges(frames: &BTreeMap<FileKind, DataFrame>) -> Result<Vec<
 /// The first and last of the days present, in one pass over each chunk:
 /// polars' `min` and `max` over a column with missing values, an open
 /// spell's end, took a pass each at several times the cost
-/// (`docs/benchmarks.md`, "Identifiers typed as their hashes").
+/// (`docs/benchmarks.md`, "Identifiers typed as their hashes, and the person
+/// index's words").
 fn day_range(days: &Int32Chunked) -> Option<(i32, i32)> {
     let widen = |range: Option<(i32, i32)>, day: i32| match range {
         None => Some((day, day)),
