@@ -235,8 +235,8 @@ pub(super) fn read_file(
         .find(|c| c.kind == Kind::PersonRef)
         .filter(|_| persons.is_some());
     // An identifier no analysis reads is kept for the duplicate rule alone:
-    // an analysis holds it as its 64-bit hash (a quarter of its text's
-    // memory, and typed without building the text), dropped once the file
+    // an analysis holds it as its 64-bit hash (half its text's memory or
+    // less, and typed without building the text), dropped once the file
     // is read if all differ. Only a repeat among the hashes makes it read
     // the file again, keeping the text the duplicate rule reports (see
     // `docs/design/person-index.md`).

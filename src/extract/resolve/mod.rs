@@ -218,23 +218,17 @@ pub(super) fn renumber_persons(frames: &mut BTreeMap<FileKind, DataFrame>) -> Re
 /// values themselves.
 pub(super) fn may_repeat(frame: &DataFrame, column: &str) -> Result<bool> {
     let values = frame.column(column)?.str()?;
-    Ok(!ascends_strictly(values, &mut None) && !hashes_distinct(values))
+    Ok(!ascends_strictly(values) && !hashes_distinct(values))
 }
 
-/// Whether `values` are present and ascend strictly, from above `previous`
-/// on; if they do, `previous` becomes the last of them.
-pub(super) fn ascends_strictly(values: &StringChunked, previous: &mut Option<String>) -> bool {
-    let mut before = previous.as_deref();
-    let ascending = values.iter().all(|value| {
+/// Whether `values` are present and ascend strictly.
+fn ascends_strictly(values: &StringChunked) -> bool {
+    let mut before = None;
+    values.iter().all(|value| {
         let rises = value.is_some() && before < value;
         before = value;
         rises
-    });
-    let last = before.map(str::to_string);
-    if ascending {
-        *previous = last;
-    }
-    ascending
+    })
 }
 
 /// Whether the 64-bit hashes of a text column's values (a missing one as
