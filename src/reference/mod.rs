@@ -51,6 +51,35 @@ pub struct LmpCategory {
     pub nome_en: String,
 }
 
+/// A row of a code list, known by its code.
+trait Coded {
+    fn code(&self) -> String;
+}
+
+impl Coded for Citizenship {
+    fn code(&self) -> String {
+        self.codice.clone()
+    }
+}
+
+impl Coded for Province {
+    fn code(&self) -> String {
+        self.codice.clone()
+    }
+}
+
+impl Coded for Activity {
+    fn code(&self) -> String {
+        self.codice.clone()
+    }
+}
+
+impl Coded for LmpCategory {
+    fn code(&self) -> String {
+        self.categoria.to_string()
+    }
+}
+
 /// All code lists, in the order of their files (which is code order).
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -125,7 +154,9 @@ impl Reference {
     }
 }
 
-fn parse<T: DeserializeOwned>(text: &str, source: &str) -> Result<Vec<T>> {
+/// The rows of a code list, each code once: a code listed twice would be
+/// validated against one row and labelled from the other.
+fn parse<T: DeserializeOwned + Coded>(text: &str, source: &str) -> Result<Vec<T>> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
         .trim(csv::Trim::All)
@@ -134,10 +165,42 @@ fn parse<T: DeserializeOwned>(text: &str, source: &str) -> Result<Vec<T>> {
     for (index, record) in reader.deserialize().enumerate() {
         let row: T =
             record.with_context(|| format!("reference table {source}, line {}: cannot read the row", index + 2))?;
+        if let Some(first) = rows.iter().position(|held: &T| held.code() == row.code()) {
+            bail!(
+                "reference table {source}, line {}: code {:?} is already listed on line {}; each code must appear once, so remove or correct one of the two rows",
+                index + 2,
+                row.code(),
+                first + 2
+            );
+        }
         rows.push(row);
     }
     if rows.is_empty() {
         bail!("reference table {source} has no rows");
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reference;
+
+    #[test]
+    fn a_code_listed_twice_is_refused_naming_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let provinces = "codice;sigla;nome\n001;TO;Torino\n002;VC;Vercelli\n001;XX;Altro\n";
+        std::fs::write(dir.path().join("province.csv"), provinces).unwrap();
+        let error = format!("{:#}", Reference::load(Some(dir.path())).unwrap_err());
+        assert!(
+            error.contains("province.csv, line 4: code \"001\" is already listed on line 2"),
+            "{error}"
+        );
+        let without_repeat = provinces.replace("001;XX;Altro\n", "");
+        std::fs::write(dir.path().join("province.csv"), without_repeat).unwrap();
+        let provinces = Reference::load(Some(dir.path())).unwrap().provinces;
+        assert_eq!(
+            provinces.iter().map(|p| p.nome.as_str()).collect::<Vec<_>>(),
+            ["Torino", "Vercelli"]
+        );
+    }
 }
