@@ -51,35 +51,6 @@ pub struct LmpCategory {
     pub nome_en: String,
 }
 
-/// A row of a code list, known by its code.
-trait Coded {
-    fn code(&self) -> String;
-}
-
-impl Coded for Citizenship {
-    fn code(&self) -> String {
-        self.codice.clone()
-    }
-}
-
-impl Coded for Province {
-    fn code(&self) -> String {
-        self.codice.clone()
-    }
-}
-
-impl Coded for Activity {
-    fn code(&self) -> String {
-        self.codice.clone()
-    }
-}
-
-impl Coded for LmpCategory {
-    fn code(&self) -> String {
-        self.categoria.to_string()
-    }
-}
-
 /// All code lists, in the order of their files (which is code order).
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -120,10 +91,10 @@ impl Reference {
         let (act, act_src) = table(ACTIVITIES_FILE, ACTIVITIES)?;
         let (lmp, lmp_src) = table("categorie-lmp.csv", LMP_CATEGORIES)?;
         let reference = Reference {
-            citizenships: parse(&cit, &cit_src)?,
-            provinces: parse(&prov, &prov_src)?,
-            activities: parse(&act, &act_src)?,
-            lmp_categories: parse(&lmp, &lmp_src)?,
+            citizenships: parse(&cit, &cit_src, |c: &Citizenship| c.codice.clone())?,
+            provinces: parse(&prov, &prov_src, |p: &Province| p.codice.clone())?,
+            activities: parse(&act, &act_src, |a: &Activity| a.codice.clone())?,
+            lmp_categories: parse(&lmp, &lmp_src, |c: &LmpCategory| c.categoria.to_string())?,
             sources,
         };
         reference.check_consistency()?;
@@ -154,9 +125,9 @@ impl Reference {
     }
 }
 
-/// The rows of a code list, each code once: a code listed twice would be
+/// The rows of a code list, each `code` once: a code listed twice would be
 /// validated against one row and labelled from the other.
-fn parse<T: DeserializeOwned + Coded>(text: &str, source: &str) -> Result<Vec<T>> {
+fn parse<T: DeserializeOwned>(text: &str, source: &str, code: impl Fn(&T) -> String) -> Result<Vec<T>> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
         .trim(csv::Trim::All)
@@ -165,11 +136,11 @@ fn parse<T: DeserializeOwned + Coded>(text: &str, source: &str) -> Result<Vec<T>
     for (index, record) in reader.deserialize().enumerate() {
         let row: T =
             record.with_context(|| format!("reference table {source}, line {}: cannot read the row", index + 2))?;
-        if let Some(first) = rows.iter().position(|held: &T| held.code() == row.code()) {
+        if let Some(first) = rows.iter().position(|held| code(held) == code(&row)) {
             bail!(
                 "reference table {source}, line {}: code {:?} is already listed on line {}; each code must appear once, so remove or correct one of the two rows",
                 index + 2,
-                row.code(),
+                code(&row),
                 first + 2
             );
         }
