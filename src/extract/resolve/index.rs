@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use crate::engine::prefetch;
 use crate::extract::positions::{short_words, KEY_BYTES};
+use crate::extract::resolve::id_hash;
 
 /// The persons' array of identifiers (one chunk: read by position).
 type Identifiers = <StringType as PolarsDataType>::Array;
@@ -96,10 +97,6 @@ impl HashedSpan {
 /// Identifiers up to this long are held inside their view (Arrow's string views).
 const INLINE_BYTES: u32 = 12;
 
-fn hash(id: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
-}
-
 /// The bits of a hash a slot holds.
 const TAG_SHIFT: u32 = 37;
 
@@ -116,7 +113,8 @@ fn length_code(id: &[u8]) -> u64 {
     }
 }
 
-/// The length code of an identifier longer than [`KEY_BYTES`].
+/// The length code of an identifier longer than [`KEY_BYTES`], and the
+/// mask of the 5 bits between the tag and the position that hold a code.
 const LONG: u64 = 31;
 
 /// The slot of the identifier `id` hashed to `hashed`, at `position`.
@@ -129,7 +127,7 @@ fn position_in(slot: u64) -> IdxSize {
 }
 
 fn length_code_in(slot: u64) -> u64 {
-    (slot >> 32) & 0x1f
+    (slot >> 32) & LONG
 }
 
 impl PersonIndex {
@@ -185,7 +183,7 @@ impl PersonIndex {
                             words.push(id.map_or([0, 0], |id| short_words(id.as_bytes())));
                         }
                         id.map(|id| {
-                            let hashed = hash(id);
+                            let hashed = id_hash(id);
                             (hashed, slot_of(hashed, id.as_bytes(), position as IdxSize))
                         })
                     })
@@ -270,7 +268,7 @@ impl PersonIndex {
             let mut candidates = [None::<(usize, u64)>; BATCH];
             for (i, id) in batch.iter().enumerate() {
                 if let Some(id) = id.filter(|id| id.len() <= max_bytes) {
-                    hashes[i] = hash(id);
+                    hashes[i] = id_hash(id);
                     prefetch(&self.slots[hashes[i] as usize & self.mask]);
                 }
             }
