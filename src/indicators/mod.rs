@@ -10,6 +10,7 @@ mod population;
 pub mod publish;
 mod rates;
 mod reference_spell;
+mod started;
 pub mod survival;
 
 pub use gap::{Standard, GAP_ALSO_BY};

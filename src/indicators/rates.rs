@@ -6,7 +6,8 @@ use polars::prelude::*;
 
 use super::plan::{RatesPlan, Selection};
 use super::population::{Eligible, Memo, BENEFICIARY};
-use crate::engine::{collect_streaming, is_one_of, spread_over_persons};
+use super::started::{started_by_activity_breakdowns, Started};
+use crate::engine::{collect_streaming, is_one_of};
 use crate::extract::schema::FileKind;
 use crate::extract::Extract;
 use crate::reference::{Reference, ITALY};
@@ -25,7 +26,7 @@ pub struct RatesResult {
 }
 
 pub(super) const N: &str = "__n";
-const X: &str = "__x";
+pub(super) const X: &str = "__x";
 
 pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo: &Memo) -> Result<RatesResult> {
     plan.check()?;
@@ -60,18 +61,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         // persons once per set of them: materialise the persons once.
         let persons = eligible.collect()?;
         eligible = persons.clone().lazy();
-        let mut columns = vec![col("id_lav")];
-        columns.extend(
-            beneficiary_dims
-                .iter()
-                .map(|d| dimension_expr(*d, reference, plan).alias(d.name())),
-        );
-        let detail = activities
-            .select(columns)
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?
-            .lazy();
-        Some((detail, persons))
+        Some((Started::of(&activities, &beneficiary_dims, reference, plan)?, persons))
     };
     let counts = [len().alias(N), col(BENEFICIARY).sum().alias(X)];
     // Streamed: polars' streaming engine groups millions of persons by a
@@ -93,9 +83,9 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         plan.margins || (plan.threshold.is_some() && !plan.dims.is_empty()),
     );
     let started = match &activity_detail {
-        Some((detail, eligible)) => {
+        Some((activities, eligible)) => {
             let persons = extract.frame(FileKind::Persons)?.height();
-            started_by_activity_breakdowns(detail, eligible, persons, &sources, &labels, &grouping_sets)?
+            started_by_activity_breakdowns(activities, eligible, persons, &sources, &labels, &grouping_sets)?
         }
         None => Vec::new(),
     };
@@ -165,7 +155,7 @@ fn person_side(dims: &[Dimension]) -> Vec<Dimension> {
 
 /// The breakdowns read from the activities (a person may count in several
 /// of their cells).
-fn activity_side(dims: &[Dimension]) -> Vec<Dimension> {
+pub(super) fn activity_side(dims: &[Dimension]) -> Vec<Dimension> {
     dims.iter().copied().filter(|d| d.is_beneficiary_side()).collect()
 }
 
@@ -174,55 +164,6 @@ pub(super) fn labelled(by_codes: LazyFrame, labels: &[Expr], counted: &[&str]) -
     let mut columns = labels.to_vec();
     columns.extend(counted.iter().map(|c| col(*c)));
     by_codes.select(columns)
-}
-
-/// The beneficiaries `X` by the labels of the person breakdowns and of each
-/// set of activity breakdowns that a grouping set keeps. A person may start
-/// activities of several programmes or categories, so they are counted
-/// afresh for each such set, not summed over the breakdowns a set drops.
-///
-/// `eligible` holds a row per eligible person, of the `persons` of the
-/// extract: each activity's person is found there by position, as an inner
-/// join on `id_lav` would find them, without the join's hash table.
-fn started_by_activity_breakdowns(
-    detail: &LazyFrame,
-    eligible: &DataFrame,
-    persons: usize,
-    sources: &[&str],
-    labels: &[Expr],
-    grouping_sets: &[Vec<Dimension>],
-) -> Result<Vec<(Vec<Dimension>, LazyFrame)>> {
-    let rows = IdxCa::from_vec("row".into(), (0..eligible.height() as IdxSize).collect());
-    let row_of_person = spread_over_persons(eligible.column("id_lav")?.idx()?, &rows, persons)?;
-    let eligible_sources = eligible.select(sources.iter().copied())?;
-    let mut started: Vec<(Vec<Dimension>, LazyFrame)> = Vec::new();
-    for kept in grouping_sets {
-        let dims = activity_side(kept);
-        if dims.is_empty() || started.iter().any(|(counted, _)| *counted == dims) {
-            continue;
-        }
-        let mut columns = vec![col("id_lav")];
-        columns.extend(dims.iter().map(|d| col(d.name())));
-        let mut keys = source_keys(sources);
-        keys.extend(dims.iter().map(|d| col(d.name())));
-        let started_by = detail
-            .clone()
-            .select(columns)
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        let rows = row_of_person.take(started_by.column("id_lav")?.idx()?)?;
-        let eligible_row = rows.is_not_null();
-        let mut by_person = eligible_sources.take(&rows.filter(&eligible_row)?)?;
-        for dim in &dims {
-            by_person.with_column(started_by.column(dim.name())?.filter(&eligible_row)?)?;
-        }
-        let by_codes = by_person.lazy().group_by(keys).agg([len().alias(X)]);
-        let mut counted: Vec<&str> = dims.iter().map(|d| d.name()).collect();
-        counted.push(X);
-        let by_labels = labelled(by_codes, labels, &counted).collect()?.lazy();
-        started.push((dims, by_labels));
-    }
-    Ok(started)
 }
 
 /// The columns of the extract that a table by `dims` under `selection`
