@@ -109,7 +109,10 @@ pub fn run(args: &RunArgs, stderr: &mut dyn Write, progress: Progress) -> Result
     let mut after_access = Vec::new();
     for (table, _, asked) in &planned {
         let context = || format!("table {:?}", table.name);
-        match asked.prepare(extract, &session.reference).with_context(context)? {
+        match asked
+            .prepare(extract, &session.reference, &memo)
+            .with_context(context)?
+        {
             Prepared::Question(question, cut) => {
                 if let Some(note) = cut {
                     log.event("period_cut", &[("table", &table.name), ("note", &note)])?;
@@ -375,7 +378,12 @@ impl Asked {
         }
     }
 
-    fn prepare(&self, extract: &crate::extract::Extract, reference: &crate::reference::Reference) -> Result<Prepared> {
+    fn prepare(
+        &self,
+        extract: &crate::extract::Extract,
+        reference: &crate::reference::Reference,
+        memo: &indicators::Memo,
+    ) -> Result<Prepared> {
         let as_of = extract.as_of;
         Ok(match self {
             Asked::Query(query, options, command, standard) => {
@@ -389,7 +397,7 @@ impl Asked {
             Asked::Survival(args, _) => {
                 let (plan, cut) = crate::commands::survival::Planner::new(args)?.plan(as_of)?;
                 Prepared::Counts(
-                    AfterAccess::Survival(Box::new(survival::prepare(extract, reference, &plan)?)),
+                    AfterAccess::Survival(Box::new(survival::prepare(extract, reference, &plan, memo)?)),
                     cut,
                 )
             }

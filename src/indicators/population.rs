@@ -34,6 +34,18 @@ const INSIDE: &str = "__inside";
 pub struct Memo {
     keep: bool,
     last: RefCell<Option<(EligibleKey, Eligible)>>,
+    /// The last reference persons found, by period and kind (see
+    /// [`Memo::reference_persons`]).
+    reference: RefCell<Option<((Period, Kind), DataFrame)>>,
+}
+
+/// Whose reference spell a population reads: the stock's (each person's
+/// latest spell overlapping the period) or the cohort's (their earliest
+/// spell starting in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Stock,
+    Cohort,
 }
 
 /// What tells one population of eligible persons from another.
@@ -69,7 +81,7 @@ impl Memo {
         }
         // The previous population goes before this one is built.
         self.last.borrow_mut().take();
-        let mut query = Query::new(extract, reference, plan)?;
+        let mut query = Query::new(extract, reference, plan, self)?;
         if self.keep {
             // Kept for every table of the population, as its persons are:
             // each breakdown of activities would otherwise find them again.
@@ -104,57 +116,86 @@ impl Memo {
         *self.last.borrow_mut() = Some((key, found.clone()));
         Ok(found)
     }
+
+    /// Each person with a reference spell of `kind` in `period`, the
+    /// spell's columns beside the person's (see [`reference_persons`]).
+    /// Kept, when the memo is shared, for the next population of the same
+    /// period and kind: the report's populations of every selection read
+    /// the same stock, and its times to a first service and to a first
+    /// measure the same cohort. Only the last is kept.
+    pub(super) fn reference_persons(&self, extract: &Extract, period: Period, kind: Kind) -> Result<DataFrame> {
+        if let Some((_, found)) = self.reference.borrow().as_ref().filter(|(k, _)| *k == (period, kind)) {
+            return Ok(found.clone());
+        }
+        self.reference.borrow_mut().take();
+        let found = reference_persons(extract, period, kind)?;
+        if self.keep {
+            *self.reference.borrow_mut() = Some(((period, kind), found.clone()));
+        }
+        Ok(found)
+    }
 }
 
-/// The lazy queries behind a table: each eligible person's reference spell
-/// (put beside its person's row and flagged as beneficiary by
-/// [`Query::flagged`]), and the activities that make them beneficiaries.
-/// `id_lav` holds the person's position everywhere (`PersonKey::Position`).
-pub(super) struct Query<'a> {
-    reference_spells: LazyFrame,
-    persons: &'a DataFrame,
+/// Each person with a reference spell of `kind` in `period`, in the
+/// persons' order: the spell's `id_lav`, `cpi` and `prov_cpi` (those held),
+/// for a cohort its start ([`REF_DID`]) and end ([`REF_END`]), then the
+/// person's other columns.
+fn reference_persons(extract: &Extract, period: Period, kind: Kind) -> Result<DataFrame> {
+    let layout = extract.analysed_layout()?;
+    let persons = extract.frame(FileKind::Persons)?;
+    let spells = extract.frame(FileKind::Spells)?;
+    let reference_spells = match kind {
+        // The latest spell gives province and job centre; ties go to the greatest id_did.
+        Kind::Stock => reference_spells(
+            spells,
+            persons.height(),
+            Pick::Latest,
+            layout.spells_by_person,
+            Window::overlapping(period),
+            &held_names(spells, &["id_lav", "cpi", "prov_cpi"]),
+        )?,
+        Kind::Cohort => cohort_spells(spells, persons.height(), period, layout.spells_by_person)?,
+    };
+    gathered_persons(reference_spells, persons)
+}
+
+/// The queries behind a table: each eligible person beside their
+/// reference spell (flagged as beneficiary by [`Query::flagged`]), and the
+/// activities that make them beneficiaries. `id_lav` holds the person's
+/// position everywhere (`PersonKey::Position`).
+pub(super) struct Query {
+    reference_persons: DataFrame,
+    persons: usize,
     pub(super) beneficiary_activities: LazyFrame,
 }
 
-impl<'a> Query<'a> {
+impl Query {
     /// The eligible persons with `BENEFICIARY`: the beneficiaries are marked
-    /// in a flag per person and the flags gathered with the persons' other
-    /// columns, far cheaper than looking every eligible person up in a
+    /// in a flag per person and the flags gathered by the eligible persons'
+    /// positions, far cheaper than looking every eligible person up in a
     /// hashed set of the beneficiaries.
     pub(super) fn flagged(self) -> Result<LazyFrame> {
         let beneficiaries = self.beneficiary_activities.select([col("id_lav")]).collect()?;
         let beneficiaries = beneficiaries.column("id_lav")?;
-        let marked = BooleanChunked::full(BENEFICIARY.into(), false, self.persons.height())
+        let marked = BooleanChunked::full(BENEFICIARY.into(), false, self.persons)
             .scatter_single(beneficiaries.idx()?.into_no_null_iter(), Some(true))?;
-        let mut persons = self.persons.clone();
-        persons.with_column(marked.into_column())?;
-        gathered_persons(self.reference_spells, &persons)
+        let mut eligible = self.reference_persons;
+        let flags = marked.take(eligible.column("id_lav")?.idx()?)?;
+        eligible.with_column(flags.into_column())?;
+        Ok(eligible.lazy())
     }
 
-    pub(super) fn new(extract: &'a Extract, reference: &Reference, plan: &RatesPlan) -> Result<Query<'a>> {
+    pub(super) fn new(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo: &Memo) -> Result<Query> {
         let layout = extract.analysed_layout()?;
-        let persons = extract.frame(FileKind::Persons)?;
+        let persons = extract.frame(FileKind::Persons)?.height();
         let spells_held = extract.frame(FileKind::Spells)?;
         let activities_held = extract.frame(FileKind::Activities)?;
         let activities = counted_activities(activities_held.clone().lazy(), reference, &plan.selection);
         let (from, to) = (plan.period.from, plan.period.to);
 
-        let (reference_spells, beneficiary_activities) = match plan.population {
+        let (reference_persons, beneficiary_activities) = match plan.population {
             Population::Stock => {
-                let overlapping = Window::Overlapping {
-                    first: epoch_days(from),
-                    last: epoch_days(to),
-                };
-                // The latest spell gives province and job centre; ties go to the greatest id_did.
-                let latest = reference_spells(
-                    spells_held,
-                    persons.height(),
-                    Pick::Latest,
-                    layout.spells_by_person,
-                    overlapping,
-                    &held_names(spells_held, &["id_lav", "cpi", "prov_cpi"]),
-                )?
-                .lazy();
+                let latest = memo.reference_persons(extract, plan.period, Kind::Stock)?;
                 let in_period = activities.filter(
                     col("data_inizio")
                         .gt_eq(date_lit(from))
@@ -163,16 +204,18 @@ impl<'a> Query<'a> {
                 let inside_a_spell = if layout.activities_in_spells {
                     in_period.filter(col(IN_SPELL))
                 } else {
-                    let overlapping = spells_held.clone().lazy().filter(overlapping.expr());
-                    inside_own_spell(in_period, overlapping, persons.height())?
+                    let overlapping = spells_held
+                        .clone()
+                        .lazy()
+                        .filter(Window::overlapping(plan.period).expr());
+                    inside_own_spell(in_period, overlapping, persons)?
                 };
                 (latest, inside_a_spell)
             }
             Population::Cohort { window, .. } => {
-                let mut earliest = cohort_spells(spells_held, persons.height(), plan.period, layout.spells_by_person)?;
+                let mut earliest = memo.reference_persons(extract, plan.period, Kind::Cohort)?;
                 let _ = earliest.drop_in_place(REF_END)?;
-                let with_reference_did = with_persons_value(activities, &earliest, REF_DID, persons.height())?;
-                let earliest = earliest.lazy();
+                let with_reference_did = with_persons_value(activities, &earliest, REF_DID, persons)?;
                 let within_window = with_reference_did.filter(
                     col("data_inizio")
                         .gt_eq(col(REF_DID))
@@ -183,7 +226,7 @@ impl<'a> Query<'a> {
         };
 
         Ok(Query {
-            reference_spells,
+            reference_persons,
             persons,
             beneficiary_activities: with_category(beneficiary_activities, activities_held, reference),
         })
@@ -210,10 +253,9 @@ pub(super) fn cohort_spells(spells: &DataFrame, persons: usize, period: Period, 
 /// The reference spells beside their persons' columns, gathered from the
 /// persons' rows by the positions `id_lav` holds, without the cost of a
 /// join on 64-bit keys.
-pub(super) fn gathered_persons(reference_spells: LazyFrame, persons: &DataFrame) -> Result<LazyFrame> {
-    let spells = reference_spells.collect()?;
+pub(super) fn gathered_persons(spells: DataFrame, persons: &DataFrame) -> Result<DataFrame> {
     let gathered = persons.drop("id_lav")?.take(spells.column("id_lav")?.idx()?)?;
-    Ok(spells.hstack(gathered.columns())?.lazy())
+    Ok(spells.hstack(gathered.columns())?)
 }
 
 /// Activities that count as access under the plan's selection: never refused ones.

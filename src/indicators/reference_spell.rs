@@ -15,7 +15,8 @@ use std::borrow::Cow;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::{day_lit, for_each_spell, prefetch};
+use super::plan::Period;
+use crate::engine::{day_lit, epoch_days, for_each_spell, prefetch};
 
 /// Which of a person's admitted spells is their reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +120,14 @@ pub(super) enum Window {
 }
 
 impl Window {
+    /// The spells overlapping the days of `period` (a stock's).
+    pub(super) fn overlapping(period: Period) -> Window {
+        Window::Overlapping {
+            first: epoch_days(period.from),
+            last: epoch_days(period.to),
+        }
+    }
+
     fn admits(self, spell: &Spell) -> bool {
         match self {
             Window::Overlapping { first, last } => spell.start <= last && spell.end.is_none_or(|end| end >= first),

@@ -15,7 +15,7 @@ use crate::extract::schema::FileKind;
 use crate::extract::Extract;
 use crate::indicators::outcomes::{self, Origin, Outcome, OutcomesPlan, OutcomesTable, PreparedOutcomes};
 use crate::indicators::survival::{self, Event, SurvivalTable};
-use crate::indicators::{Period, Population, RatesPlan, Selection, Standard};
+use crate::indicators::{Memo, Period, Population, RatesPlan, Selection, Standard};
 use crate::output::terminal::percent;
 use crate::reference::Reference;
 use crate::stats::survival::{Curve, Interval};
@@ -58,7 +58,13 @@ fn base(period: Period, plan: &ReportPlan, selection: Selection) -> RatesPlan {
 }
 
 impl Prepared {
-    pub(super) fn new(extract: &Extract, reference: &Reference, period: Period, plan: &ReportPlan) -> Result<Prepared> {
+    pub(super) fn new(
+        extract: &Extract,
+        reference: &Reference,
+        period: Period,
+        plan: &ReportPlan,
+        memo: &Memo,
+    ) -> Result<Prepared> {
         // Days hardly any cohort member can have been followed for (only
         // who registered on the period's first day reach the as-of date's
         // distance) are left out.
@@ -79,7 +85,7 @@ impl Prepared {
                     competing: false,
                     compare: Dimension::GruppoCittadinanza,
                 };
-                survival::prepare(extract, reference, &wait)
+                survival::prepare(extract, reference, &wait, memo)
             })
             .collect::<Result<Vec<_>>>()?;
         let outcomes = if extract.holds(FileKind::Hirings) {

@@ -164,11 +164,11 @@ fn build_report(
     };
     let mut questions = questions::questions(&base, plan, extract)?;
     questions.extend(also);
-    let after_access = after::Prepared::new(extract, reference, report_period, plan)?;
+    let memo = indicators::Memo::shared();
+    let after_access = after::Prepared::new(extract, reference, report_period, plan, &memo)?;
     let mut counts = after_access.count_tables();
     let mine = counts.len();
     counts.extend(also_counts);
-    let memo = indicators::Memo::shared();
     let mut publication = indicators::publish_with(extract, reference, questions, counts, Some(plan.threshold), &memo)?;
     let also_counts = publication.counts.split_off(mine);
     let after_access = after_access.finish(std::mem::take(&mut publication.counts), reference)?;

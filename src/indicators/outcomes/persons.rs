@@ -215,5 +215,5 @@ pub(super) fn followed(extract: &Extract, reference: &Reference, plan: &Outcomes
             origins.with_column(Column::new(name.into(), values.clone()))?;
         }
     }
-    gathered_persons(origins.lazy(), extract.frame(FileKind::Persons)?)
+    Ok(gathered_persons(origins, extract.frame(FileKind::Persons)?)?.lazy())
 }

@@ -14,7 +14,7 @@ mod protection;
 
 use super::cells::count_cells;
 use super::plan::{RatesPlan, Selection};
-use super::population::{cohort_spells, counted_activities, gathered_persons, REF_DID, REF_END};
+use super::population::{counted_activities, Kind, Memo, REF_DID, REF_END};
 use crate::disclosure::recode::Recoding;
 use crate::disclosure::{protect_set, Protection, Scope};
 use crate::engine::epoch_days;
@@ -164,11 +164,9 @@ pub struct SurvivalTable {
 /// Every cohort member's follow-up: the persons' columns beside their
 /// reference spell, with the day their follow-up ends ([`TIME`], from the
 /// DID) and how ([`STATUS`]).
-fn follow_ups(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> Result<LazyFrame> {
-    let layout = extract.analysed_layout()?;
+fn follow_ups(extract: &Extract, reference: &Reference, plan: &SurvivalPlan, memo: &Memo) -> Result<LazyFrame> {
     let persons = extract.frame(FileKind::Persons)?;
-    let spells = extract.frame(FileKind::Spells)?;
-    let mut cohort = cohort_spells(spells, persons.height(), plan.base.period, layout.spells_by_person)?;
+    let mut cohort = memo.reference_persons(extract, plan.base.period, Kind::Cohort)?;
     let ids: Vec<u32> = cohort.column("id_lav")?.idx()?.into_no_null_iter().collect();
     let starts: Vec<i32> = cohort.column(REF_DID)?.date()?.physical().into_no_null_iter().collect();
     let ends: Vec<Option<i32>> = cohort.column(REF_END)?.date()?.physical().iter().collect();
@@ -218,12 +216,12 @@ fn follow_ups(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> 
     }
     cohort.with_column(Column::new(TIME.into(), times))?;
     cohort.with_column(Column::new(STATUS.into(), statuses))?;
-    Ok(gathered_persons(cohort.lazy(), persons)?.with_column(lit(1u32).alias(PERSONS)))
+    Ok(cohort.lazy().with_column(lit(1u32).alias(PERSONS)))
 }
 
 /// The survival table of a plan, protected on its own.
 pub fn compute(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> Result<(SurvivalTable, Protection)> {
-    let mut table = prepare(extract, reference, plan)?;
+    let mut table = prepare(extract, reference, plan, &Memo::default())?;
     let mut counts = table.count_tables();
     let mut protection = protect_set(&mut counts, reference, table.threshold()?)?;
     if let Some(recoding) = table.pooled.clone() {
@@ -237,9 +235,9 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) ->
 /// ([`SurvivalTable::count_tables`]) are to be protected, alone or with
 /// everything published beside them, and given back to
 /// [`SurvivalTable::apply`].
-pub fn prepare(extract: &Extract, reference: &Reference, plan: &SurvivalPlan) -> Result<SurvivalTable> {
+pub fn prepare(extract: &Extract, reference: &Reference, plan: &SurvivalPlan, memo: &Memo) -> Result<SurvivalTable> {
     plan.check()?;
-    let persons = follow_ups(extract, reference, plan)?;
+    let persons = follow_ups(extract, reference, plan, memo)?;
     let margins = !plan.base.dims.is_empty();
     let counts = count_cells(persons, reference, &plan.base, &[TIME, STATUS], &[PERSONS], margins)?;
     let times = counts.days(TIME)?;
