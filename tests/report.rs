@@ -92,6 +92,42 @@ fn report_tables_are_the_rates_and_gap_tables() {
         "csv",
     ]);
     assert_eq!(table("misure-gruppo"), measures);
+    // The report finds each population once for all its selections, and
+    // the cohort once for both waits; each command alone finds its own.
+    let selected = |select: &str| {
+        run_ok(&[
+            "rates",
+            "--year",
+            "2024",
+            "--by",
+            "gruppo_cittadinanza",
+            "--select",
+            select,
+            "--margins",
+            "--format",
+            "csv",
+        ])
+    };
+    assert_eq!(table("servizi-gruppo"), selected("servizi"));
+    assert_eq!(table("accesso-programma"), rates("gruppo_cittadinanza,programma"));
+    assert_eq!(table("accesso-ente"), rates("ente,gruppo_cittadinanza"));
+    for event in ["servizio", "misura"] {
+        let wait = run_ok(&[
+            "survival",
+            "--year",
+            "2024",
+            "--event",
+            event,
+            "--by",
+            "gruppo_cittadinanza",
+            "--days",
+            "15,30,60,90,120,180,270",
+            "--margins",
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(table(&format!("tempi-{event}")), wait, "{event}");
+    }
 
     // The key findings quote the published non-EU and Italian rates.
     let gap = records(&run_ok(&["gap", "--year", "2024", "--format", "csv"]));
