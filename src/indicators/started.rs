@@ -45,6 +45,10 @@ impl Started {
         reference: &Reference,
         plan: &RatesPlan,
     ) -> Result<Started> {
+        // Read once: each breakdown's labels and the pairs read it again.
+        let mut read = vec![col("id_lav")];
+        read.extend(dims.iter().map(|d| col(source_column(*d))));
+        let activities = &activities.clone().select(read).collect()?.lazy();
         let mut labels = Vec::with_capacity(dims.len());
         let mut strides = Vec::with_capacity(dims.len());
         let mut cell = lit(0u32);
@@ -54,7 +58,10 @@ impl Started {
             cell = cell + number * lit(stride as u32);
             strides.push(stride as u32);
             stride *= names.len().max(1) as u64;
-            ensure!(stride <= u32::MAX as u64, "too many cells in the activity breakdowns");
+            ensure!(
+                stride <= u32::MAX as u64,
+                "the activity breakdowns {dims:?} have more than 2^32 cells between them: ask for fewer of them"
+            );
             labels.push(names);
         }
         let numbered = activities
@@ -81,7 +88,7 @@ impl Started {
     /// The distinct pairs of a person and their label numbers in the
     /// breakdowns `kept` (some of [`Started::of`]'s): the persons, then a
     /// column of label numbers per kept breakdown, named after it.
-    fn by(&self, kept: &[Dimension]) -> Result<(IdxCa, Vec<Column>)> {
+    fn by(&self, kept: &[Dimension]) -> (IdxCa, Vec<Column>) {
         let at: Vec<usize> = kept
             .iter()
             .map(|d| self.dims.iter().position(|x| x == d).expect("a breakdown counted"))
@@ -108,7 +115,7 @@ impl Started {
                 numbers.into_column()
             })
             .collect();
-        Ok((persons, columns))
+        (persons, columns)
     }
 }
 
@@ -135,12 +142,10 @@ fn label_number(
     reference: &Reference,
     plan: &RatesPlan,
 ) -> Result<(Expr, Vec<String>)> {
-    let [source] = source_columns(dim) else {
-        unreachable!("an activity breakdown reads one column")
-    };
+    let source = source_column(dim);
     let values = activities
         .clone()
-        .select([col(*source)])
+        .select([col(source)])
         .unique(None, UniqueKeepStrategy::Any)
         .with_column(dimension_expr(dim, reference, plan).alias(LABEL))
         .collect()?;
@@ -163,10 +168,18 @@ fn label_number(
         .map_or(0, |(n, _)| *n);
     let old = source_values.filter(&known)?;
     let new = Series::new(PlSmallStr::EMPTY, numbers).filter(&known)?;
-    let number = col(*source)
+    let number = col(source)
         .replace_strict(lit(old), lit(new), Some(lit(missing)), Some(DataType::UInt32))
         .fill_null(lit(missing));
     Ok((number, names))
+}
+
+/// The column of the activities an activity breakdown is read from.
+fn source_column(dim: Dimension) -> &'static str {
+    let &[source] = source_columns(dim) else {
+        unreachable!("an activity breakdown reads one column")
+    };
+    source
 }
 
 /// The beneficiaries `X` by the labels of the person breakdowns and of each
@@ -194,7 +207,7 @@ pub(super) fn started_by_activity_breakdowns(
         if dims.is_empty() || counted_sets.iter().any(|(counted, _)| *counted == dims) {
             continue;
         }
-        let (beneficiaries, numbers) = started.by(&dims)?;
+        let (beneficiaries, numbers) = started.by(&dims);
         let rows = row_of_person.take(&beneficiaries)?;
         let eligible_row = rows.is_not_null();
         let mut by_person = eligible_sources.take(&rows.filter(&eligible_row)?)?;
@@ -280,7 +293,7 @@ mod tests {
                         (*person, labels.collect())
                     })
                     .collect();
-                let (persons, numbers) = started.by(&kept).unwrap();
+                let (persons, numbers) = started.by(&kept);
                 let found: Vec<(u32, Vec<String>)> = (0..persons.len())
                     .map(|row| {
                         let labels = kept.iter().zip(&numbers).map(|(d, column)| {
