@@ -238,10 +238,7 @@ impl Query {
 /// [`REF_DID`] and its end (empty while open) as [`REF_END`], in the
 /// persons' order.
 pub(super) fn cohort_spells(spells: &DataFrame, persons: usize, period: Period, in_order: bool) -> Result<DataFrame> {
-    let starting = Window::StartingIn {
-        first: epoch_days(period.from),
-        last: epoch_days(period.to),
-    };
+    let starting = Window::starting_in(period);
     let mut columns = held_names(spells, &["id_lav", "cpi", "prov_cpi"]);
     columns.extend(["data_did".into(), "data_fine".into()]);
     let mut earliest = reference_spells(spells, persons, Pick::Earliest, in_order, starting, &columns)?;

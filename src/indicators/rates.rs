@@ -54,7 +54,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
     let beneficiary_dims = activity_side(&plan.dims);
     // With activity breakdowns: the activities' detail, and the eligible
     // persons they count.
-    let activity_detail = if beneficiary_dims.is_empty() {
+    let activity_breakdowns = if beneficiary_dims.is_empty() {
         None
     } else {
         // The activity breakdowns count beneficiaries from the eligible
@@ -82,7 +82,7 @@ pub fn compute(extract: &Extract, reference: &Reference, plan: &RatesPlan, memo:
         &plan.dims,
         plan.margins || (plan.threshold.is_some() && !plan.dims.is_empty()),
     );
-    let started = match &activity_detail {
+    let started = match &activity_breakdowns {
         Some((activities, eligible)) => {
             let persons = extract.frame(FileKind::Persons)?.height();
             started_by_activity_breakdowns(activities, eligible, persons, &sources, &labels, &grouping_sets)?

@@ -128,6 +128,14 @@ impl Window {
         }
     }
 
+    /// The spells starting on the days of `period` (a cohort's).
+    pub(super) fn starting_in(period: Period) -> Window {
+        Window::StartingIn {
+            first: epoch_days(period.from),
+            last: epoch_days(period.to),
+        }
+    }
+
     fn admits(self, spell: &Spell) -> bool {
         match self {
             Window::Overlapping { first, last } => spell.start <= last && spell.end.is_none_or(|end| end >= first),

@@ -17,7 +17,7 @@ use super::plan::RatesPlan;
 use super::rates::{activity_side, dimension_expr, labelled, relabel, source_columns, source_keys, X};
 use crate::engine::spread_over_persons;
 use crate::reference::Reference;
-use crate::table::Dimension;
+use crate::table::{Dimension, NOT_AVAILABLE};
 
 const NUMBER: &str = "__number";
 const LABEL: &str = "__label";
@@ -149,16 +149,27 @@ fn label_number(
         .unique(None, UniqueKeepStrategy::Any)
         .with_column(dimension_expr(dim, reference, plan).alias(LABEL))
         .collect()?;
-    let label = values.column(LABEL)?.str()?;
-    let names: Vec<String> = label
+    // `dimension_expr` labels a missing value `ND`, never null.
+    let labels: Vec<&str> = values
+        .column(LABEL)?
+        .str()?
         .iter()
-        .flatten()
-        .map(String::from)
+        .map(|l| l.unwrap_or(NOT_AVAILABLE))
+        .collect();
+    let names: Vec<String> = labels
+        .iter()
+        .map(|l| l.to_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let number_of = |l: Option<&str>| names.binary_search_by(|n| n.as_str().cmp(l.unwrap_or(""))).unwrap_or(0) as u32;
-    let numbers: Vec<u32> = label.iter().map(number_of).collect();
+    let numbers: Vec<u32> = labels
+        .iter()
+        .map(|l| {
+            names
+                .binary_search_by(|n| n.as_str().cmp(l))
+                .expect("every label is numbered") as u32
+        })
+        .collect();
     let source_values = values.column(source)?.as_materialized_series();
     let known = source_values.is_not_null();
     let missing = numbers
