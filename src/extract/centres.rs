@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use polars::prelude::*;
 
-use super::reader::dialect::{prepare, prepare_path, EncodingChoice, Utf8Bytes};
+use super::reader::dialect::{prepare, prepare_path, EncodingChoice, FileBytes};
 use super::reader::records::{fields, records};
 use super::schema::FileKind;
 use super::{Extract, Location};
@@ -68,7 +68,7 @@ impl Extract {
         let prepared = match &self.location {
             Location::Dir(dir) => prepare_path(&dir.join(name), encoding)?,
             Location::Sample => prepare(
-                Utf8Bytes::Static(crate::sample::file(name).context("the sample holds did.csv")?),
+                FileBytes::Static(crate::sample::file(name).context("the sample holds did.csv")?),
                 name,
                 encoding,
             )?,

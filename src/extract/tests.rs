@@ -66,6 +66,7 @@ fn a_file_read_in_pieces_gives_the_rows_and_rejects_of_one_read() {
         let row = match i % 50 {
             7 => format!("D{i};P{i};31/02/2024;;TO01;001\n"),
             19 => format!("D{i};P{i};01/01/2024;;TO01;0X9\n"),
+            23 => format!("D{i};P{i};01/01/2024;;TO01;\"0é;9\"\n"),
             33 => format!("D{i};P{i};01/01/2024;;\"TO\n01\";001\n"),
             _ => format!("D{i};P{i};01/01/2024;;TO01;001\n"),
         };
@@ -73,7 +74,7 @@ fn a_file_read_in_pieces_gives_the_rows_and_rejects_of_one_read() {
     }
     let reference = Reference::load(None).unwrap();
     let read = |piece_bytes| {
-        let bytes = dialect::Utf8Bytes::Decoded(text.clone().into_bytes());
+        let bytes = dialect::FileBytes::Decoded(text.clone().into_bytes());
         let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
         let read = read_file(&SPELLS, prepared, &reference, Keep::All, None, piece_bytes, &mut Ok).unwrap();
         (read.frame, read.report, read.rejects)
@@ -82,10 +83,26 @@ fn a_file_read_in_pieces_gives_the_rows_and_rejects_of_one_read() {
     let (pieces, pieces_report, pieces_rejects) = read(100);
     assert_eq!(whole_report.rows_read, 300);
     assert_eq!(pieces_report.rows_read, 300);
-    assert_eq!(whole_rejects.len(), 12, "{whole_rejects:?}");
+    assert_eq!(whole_rejects.len(), 18, "{whole_rejects:?}");
+    assert!(whole_rejects.iter().any(|reject| reject.value == "0é;9"));
     assert_eq!(pieces_rejects, whole_rejects);
     assert!(pieces.equals_missing(&whole));
-    assert_eq!(whole.height(), 288);
+    assert_eq!(whole.height(), 282);
+    // The same file in Windows-1252, each piece decoded as it is read.
+    let (encoded, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &encoded).unwrap();
+    for piece_bytes in [100, usize::MAX / 2] {
+        let prepared = dialect::prepare_path_by_pieces(file.path(), Default::default()).unwrap();
+        assert!(prepared.windows_1252);
+        let read = read_file(&SPELLS, prepared, &reference, Keep::All, None, piece_bytes, &mut Ok).unwrap();
+        assert_eq!(
+            (read.report.rows_read, read.report.encoding.as_str()),
+            (300, "Windows-1252")
+        );
+        assert_eq!(read.rejects, whole_rejects);
+        assert!(read.frame.equals_missing(&whole));
+    }
 }
 
 #[test]
@@ -101,7 +118,7 @@ P7;M;1980;100;001;medio;;
 P8;M;1980;100;001;;ASILO; S\t
 ";
     let reference = Reference::load(None).unwrap();
-    let bytes = dialect::Utf8Bytes::Decoded(text.as_bytes().to_vec());
+    let bytes = dialect::FileBytes::Decoded(text.as_bytes().to_vec());
     let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
     let FileRows {
         frame: kept,
@@ -181,7 +198,7 @@ proptest::proptest! {
         let (expected, empty): (Vec<String>, Vec<String>) =
             fields.into_iter().partition(|id| !id.is_empty());
         let reference = Reference::load(None).unwrap();
-        let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
+        let bytes = dialect::FileBytes::Decoded(text.into_bytes());
         let prepared = dialect::prepare(bytes, "lavoratori.csv", Default::default()).unwrap();
         let FileRows { frame: kept, report, rejects, .. } =
             read_file(&PERSONS, prepared, &reference, Keep::All, None, piece_bytes, &mut Ok).unwrap();
@@ -242,7 +259,7 @@ proptest::proptest! {
         let index = Arc::new(PersonIndex::new(&ids));
         let persons = resolved.then_some(&index);
         let read = |text: &str| {
-            let bytes = dialect::Utf8Bytes::Decoded(text.as_bytes().to_vec());
+            let bytes = dialect::FileBytes::Decoded(text.as_bytes().to_vec());
             let prepared = dialect::prepare(bytes, "did.csv", Default::default()).unwrap();
             read_file(&SPELLS, prepared, &reference, Keep::All, persons, piece_bytes, &mut Ok).unwrap()
         };
@@ -349,7 +366,7 @@ fn unread_identifiers_are_dropped_unless_two_hash_alike() {
         for id in ids {
             text.push_str(&format!("{id};P1;A01;01/01/2024;;CONCLUSA;ORD;CPI\n"));
         }
-        let bytes = dialect::Utf8Bytes::Decoded(text.into_bytes());
+        let bytes = dialect::FileBytes::Decoded(text.into_bytes());
         let prepared = dialect::prepare(bytes, "politiche.csv", Default::default()).unwrap();
         // About two rows a piece.
         read_file(

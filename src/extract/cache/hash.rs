@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::extract::reader::dialect::Utf8Bytes;
+use crate::extract::reader::dialect::FileBytes;
 
 fn content_hash(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
@@ -36,7 +36,7 @@ fn hash_file(path: &Path, piece_bytes: usize) -> Result<String> {
     }
     // SAFETY: read-only input, as in the CSV reader.
     let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
-    let bytes = Utf8Bytes::Mapped(map);
+    let bytes = FileBytes::Mapped(map);
     // Piece by piece, each page let go once hashed: otherwise every mapped
     // page of the extract stays resident, as much as the whole cached
     // analysis needs besides.

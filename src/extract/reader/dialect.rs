@@ -20,28 +20,30 @@ pub enum EncodingChoice {
     Windows1252,
 }
 
-/// The bytes of a file as UTF-8, however they were stored.
-pub enum Utf8Bytes {
+/// The bytes of a file, mapped, embedded or held: UTF-8 once prepared, but
+/// for a Windows-1252 file decoded piece by piece as it is read
+/// ([`PreparedFile::windows_1252`]).
+pub enum FileBytes {
     Mapped(memmap2::Mmap),
     Static(&'static [u8]),
     Decoded(Vec<u8>),
 }
 
-impl AsRef<[u8]> for Utf8Bytes {
+impl AsRef<[u8]> for FileBytes {
     fn as_ref(&self) -> &[u8] {
         match self {
-            Utf8Bytes::Mapped(m) => m,
-            Utf8Bytes::Static(s) => s,
-            Utf8Bytes::Decoded(v) => v,
+            FileBytes::Mapped(m) => m,
+            FileBytes::Static(s) => s,
+            FileBytes::Decoded(v) => v,
         }
     }
 }
 
-impl Utf8Bytes {
+impl FileBytes {
     /// Lets the kernel drop the pages of `range` of a mapped file (read
     /// already) from memory; read again, they come back from the file.
     pub fn release(&self, range: std::ops::Range<usize>) {
-        let Utf8Bytes::Mapped(map) = self else { return };
+        let FileBytes::Mapped(map) = self else { return };
         const PAGE: usize = 4096;
         let start = range.start.div_ceil(PAGE) * PAGE;
         let end = range.end / PAGE * PAGE;
@@ -55,7 +57,7 @@ impl Utf8Bytes {
 }
 
 /// Bytes shared between the CSV reader and whoever releases their pages.
-pub struct SharedBytes(pub std::sync::Arc<Utf8Bytes>);
+pub struct SharedBytes(pub std::sync::Arc<FileBytes>);
 
 impl AsRef<[u8]> for SharedBytes {
     fn as_ref(&self) -> &[u8] {
@@ -63,10 +65,11 @@ impl AsRef<[u8]> for SharedBytes {
     }
 }
 
-/// A file ready for the CSV reader: UTF-8 bytes, the offset of its first data
+/// A file ready for the CSV reader: its bytes, the offset of its first data
 /// line and its header.
 pub struct PreparedFile {
-    pub bytes: Utf8Bytes,
+    /// UTF-8, unless `windows_1252`.
+    pub bytes: FileBytes,
     /// Byte offset just after the header line.
     pub body_start: usize,
     pub encoding: &'static str,
@@ -76,33 +79,76 @@ pub struct PreparedFile {
     /// Whether any byte of the file is a quote; without one, each line is
     /// a record and a piece of the file may end at any line break.
     pub quotes: bool,
+    /// The bytes are the file's Windows-1252, each piece to be decoded with
+    /// [`utf8_from_windows_1252`] as it is read ([`prepare_path_by_pieces`]).
+    pub windows_1252: bool,
+}
+
+/// How a Windows-1252 file becomes UTF-8.
+#[derive(Clone, Copy, PartialEq)]
+enum Decoding {
+    /// Decoded whole, for readers of the whole text.
+    Whole,
+    /// Left as it is, for a reader that decodes each piece as it reads it.
+    ByPiece,
 }
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
+/// A file whose text is read whole: a Windows-1252 file is decoded first.
 pub fn prepare_path(path: &Path, choice: EncodingChoice) -> Result<PreparedFile> {
+    prepare_path_decoded(path, choice, Decoding::Whole)
+}
+
+/// A file that the extract's reader reads piece by piece: a Windows-1252
+/// file stays as it is and each piece is decoded as it is read, in memory.
+/// Decoded whole, it went to a temporary file first (it is as large as the
+/// file), and the kernel's writing that file to disk slowed the analysis by
+/// a second or more, unevenly (`docs/benchmarks.md`, "Windows-1252 decoded
+/// piece by piece").
+pub(in crate::extract) fn prepare_path_by_pieces(path: &Path, choice: EncodingChoice) -> Result<PreparedFile> {
+    prepare_path_decoded(path, choice, Decoding::ByPiece)
+}
+
+fn prepare_path_decoded(path: &Path, choice: EncodingChoice, decoding: Decoding) -> Result<PreparedFile> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let raw = if len == 0 {
-        Utf8Bytes::Static(b"")
+        FileBytes::Static(b"")
     } else {
         // SAFETY: the extract is read-only input; a file truncated under us
         // would be a concurrent misuse we cannot guard against anyway.
         let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot read {}", path.display()))?;
-        Utf8Bytes::Mapped(map)
+        FileBytes::Mapped(map)
     };
-    prepare(raw, &path.display().to_string(), choice)
+    prepare_decoded(raw, &path.display().to_string(), choice, decoding)
 }
 
-pub fn prepare(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<PreparedFile> {
-    let (bytes, encoding, quotes) = decode(raw, name, choice)?;
+pub fn prepare(raw: FileBytes, name: &str, choice: EncodingChoice) -> Result<PreparedFile> {
+    prepare_decoded(raw, name, choice, Decoding::Whole)
+}
+
+fn prepare_decoded(raw: FileBytes, name: &str, choice: EncodingChoice, decoding: Decoding) -> Result<PreparedFile> {
+    let (bytes, encoding, quotes) = decode(raw, name, choice, decoding)?;
+    let windows_1252 = decoding == Decoding::ByPiece && encoding == WINDOWS_1252;
     let data = bytes.as_ref();
-    let header_start = if data.starts_with(BOM) { BOM.len() } else { 0 };
+    let header_start = if data.starts_with(BOM) && !windows_1252 {
+        BOM.len()
+    } else {
+        0
+    };
     let header_end = memchr_newline(&data[header_start..]).map_or(data.len(), |i| header_start + i);
     let body_start = (header_end + 1).min(data.len());
-    let header_line = std::str::from_utf8(&data[header_start..header_end])
-        .expect("decoded to UTF-8 above")
-        .trim_end_matches('\r');
+    let header_bytes = &data[header_start..header_end];
+    let decoded_header;
+    let header_line = if windows_1252 {
+        decoded_header = utf8_from_windows_1252(header_bytes);
+        std::str::from_utf8(&decoded_header)
+    } else {
+        std::str::from_utf8(header_bytes)
+    }
+    .expect("decoded to UTF-8 above")
+    .trim_end_matches('\r');
     if header_line.trim().is_empty() {
         bail!("{name}: the file is empty or its first line is blank; the first line must be the header with the column names");
     }
@@ -124,12 +170,20 @@ pub fn prepare(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<Pre
         separator,
         header,
         quotes,
+        windows_1252,
     })
 }
 
+const WINDOWS_1252: &str = "Windows-1252";
+
 /// The file's bytes as UTF-8, the encoding they were read in and whether
 /// any of them is a quote.
-fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Bytes, &'static str, bool)> {
+fn decode(
+    raw: FileBytes,
+    name: &str,
+    choice: EncodingChoice,
+    decoding: Decoding,
+) -> Result<(FileBytes, &'static str, bool)> {
     match (choice, scan(&raw, CHECKED_BYTES)) {
         (EncodingChoice::Auto | EncodingChoice::Utf8, Some(Scan { quotes })) => {
             let label = if raw.as_ref().starts_with(BOM) {
@@ -149,9 +203,13 @@ fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Byt
                 raw.as_ref()[at]
             )
         }
+        (EncodingChoice::Auto | EncodingChoice::Windows1252, _) if decoding == Decoding::ByPiece => {
+            let quotes = holds_quote(&raw);
+            Ok((raw, WINDOWS_1252, quotes))
+        }
         (EncodingChoice::Auto | EncodingChoice::Windows1252, _) => {
             let (decoded, quotes) = decoded_from_windows_1252(&raw, name)?;
-            Ok((decoded, "Windows-1252", quotes))
+            Ok((decoded, WINDOWS_1252, quotes))
         }
     }
 }
@@ -164,7 +222,7 @@ fn decode(raw: Utf8Bytes, name: &str, choice: EncodingChoice) -> Result<(Utf8Byt
 /// (`docs/benchmarks.md`, "Windows-1252 files decoded to disk"). Line
 /// breaks, quotes and separators are the same bytes in both encodings, so
 /// pieces end where lines end. Also whether any byte is a quote.
-fn decoded_from_windows_1252(raw: &Utf8Bytes, name: &str) -> Result<(Utf8Bytes, bool)> {
+fn decoded_from_windows_1252(raw: &FileBytes, name: &str) -> Result<(FileBytes, bool)> {
     use std::io::Write;
     let cannot = || {
         format!(
@@ -174,33 +232,56 @@ fn decoded_from_windows_1252(raw: &Utf8Bytes, name: &str) -> Result<(Utf8Bytes, 
     };
     let bytes = raw.as_ref();
     if bytes.is_empty() {
-        return Ok((Utf8Bytes::Static(b""), false));
+        return Ok((FileBytes::Static(b""), false));
     }
     let file = tempfile::tempfile().with_context(cannot)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
     let mut quotes = false;
-    let pieces = line_pieces(bytes, CHECKED_BYTES);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // A piece per core decoded at a time, then written in order.
-    for batch in pieces.chunks(cores) {
-        let decode = |piece: usize| {
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes[batch[piece].clone()]);
-            text
-        };
-        let decoded = crate::extract::parallel::each(batch.len(), decode, |_| false)
-            .unwrap_or_else(|_| unreachable!("no piece stops the others"));
-        for (text, piece) in decoded.iter().zip(batch) {
-            quotes = quotes || memchr::memchr(b'"', text.as_bytes()).is_some();
-            out.write_all(text.as_bytes()).with_context(cannot)?;
-            raw.release(piece.clone());
-        }
+    for piece in line_pieces(bytes, CHECKED_BYTES) {
+        let text = utf8_from_windows_1252(&bytes[piece.clone()]);
+        quotes = quotes || memchr::memchr(b'"', &text).is_some();
+        out.write_all(&text).with_context(cannot)?;
+        raw.release(piece);
     }
     out.flush().with_context(cannot)?;
     drop(out);
     // SAFETY: the file is this process's alone (no directory names it) and
     // is not written again.
     let map = unsafe { memmap2::Mmap::map(&file) }.with_context(cannot)?;
-    Ok((Utf8Bytes::Mapped(map), quotes))
+    Ok((FileBytes::Mapped(map), quotes))
+}
+
+/// Windows-1252 bytes as UTF-8, decoded a few megabytes per core at a time.
+/// Line breaks, quotes and separators are the same bytes in both
+/// encodings, so parts end where lines end and a file's pieces are its
+/// decoded text's.
+pub(in crate::extract) fn utf8_from_windows_1252(bytes: &[u8]) -> Vec<u8> {
+    const PART_BYTES: usize = 4 << 20;
+    let parts = line_pieces(bytes, PART_BYTES);
+    let decode = |part: usize| {
+        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes[parts[part].clone()]);
+        text
+    };
+    let decoded = crate::extract::parallel::each(parts.len(), decode, |_| false)
+        .unwrap_or_else(|_| unreachable!("no part stops the others"));
+    let mut text = Vec::with_capacity(decoded.iter().map(|part| part.len()).sum());
+    for part in &decoded {
+        text.extend_from_slice(part.as_bytes());
+    }
+    text
+}
+
+/// Whether any byte is a quote, looked for on every core a piece at a time,
+/// each piece's pages of a mapped file let go once searched (as in [`scan`]).
+fn holds_quote(raw: &FileBytes) -> bool {
+    let bytes = raw.as_ref();
+    let pieces = line_pieces(bytes, CHECKED_BYTES);
+    let search = |piece: usize| {
+        let found = memchr::memchr(b'"', &bytes[pieces[piece].clone()]).is_some();
+        raw.release(pieces[piece].clone());
+        found
+    };
+    crate::extract::parallel::each(pieces.len(), search, |&found| found).is_err()
 }
 
 /// Bytes checked at a time by [`scan`].
@@ -223,7 +304,7 @@ struct Scan {
 /// time while it is in the cache: a file without one is split into pieces
 /// at line breaks alone, without counting quotes on one core while the
 /// others wait.
-fn scan(raw: &Utf8Bytes, piece_bytes: usize) -> Option<Scan> {
+fn scan(raw: &FileBytes, piece_bytes: usize) -> Option<Scan> {
     const BLOCK_BYTES: usize = 1 << 20;
     let bytes = raw.as_ref();
     let pieces = line_pieces(bytes, piece_bytes);
@@ -272,7 +353,7 @@ fn memchr_newline(data: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{line_pieces, scan, Scan, Utf8Bytes};
+    use super::{line_pieces, scan, FileBytes, Scan};
 
     #[test]
     fn line_pieces_end_after_line_breaks_and_cover_the_bytes() {
@@ -287,7 +368,7 @@ mod tests {
     fn utf8_and_quotes_checked_in_pieces_as_a_whole() {
         let scanned = |bytes: &'static [u8]| {
             (1..=bytes.len() + 1)
-                .map(|piece| scan(&Utf8Bytes::Static(bytes), piece))
+                .map(|piece| scan(&FileBytes::Static(bytes), piece))
                 .collect::<Vec<_>>()
         };
         let all = |bytes, expected: Option<Scan>| {
@@ -299,6 +380,6 @@ mod tests {
         all(b"a\nb;c\n\"", Some(Scan { quotes: true }));
         all(b"a\nb\xe9\nc", None);
         all(b"a\n\"\xc3", None);
-        assert_eq!(scan(&Utf8Bytes::Static(b""), 1), Some(Scan { quotes: false }));
+        assert_eq!(scan(&FileBytes::Static(b""), 1), Some(Scan { quotes: false }));
     }
 }

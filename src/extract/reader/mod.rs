@@ -17,7 +17,7 @@ use polars_buffer::Buffer;
 use crate::engine::is_in_series;
 use crate::reference::Reference;
 
-use crate::extract::reader::dialect::{EncodingChoice, PreparedFile, SharedBytes, Utf8Bytes};
+use crate::extract::reader::dialect::{EncodingChoice, FileBytes, PreparedFile, SharedBytes};
 use crate::extract::reader::plain::PlainColumn;
 use crate::extract::reject::{shorten, unknown_person, Problem, Reject};
 use crate::extract::resolve::all_distinct;
@@ -46,12 +46,12 @@ pub(super) fn open(location: &Location, spec: &FileSpec, encoding: EncodingChoic
                 }
                 return Ok(None);
             }
-            dialect::prepare_path(&path, encoding).map(Some)
+            dialect::prepare_path_by_pieces(&path, encoding).map(Some)
         }
         Location::Sample => match crate::sample::file(spec.name) {
             Some(bytes) => {
                 let name = format!("{}/{}", crate::sample::NAME, spec.name);
-                dialect::prepare(Utf8Bytes::Static(bytes), &name, encoding).map(Some)
+                dialect::prepare(FileBytes::Static(bytes), &name, encoding).map(Some)
             }
             None => Ok(None),
         },
@@ -187,6 +187,7 @@ pub(super) fn read_file(
     let report = FileReport::new(spec.name, &prepared, extra_columns);
     let separator = prepared.separator;
     let body_start = prepared.body_start;
+    let windows_1252 = prepared.windows_1252;
     let bytes = Arc::new(prepared.bytes);
     let body = Buffer::from_owner(SharedBytes(Arc::clone(&bytes))).sliced(body_start..);
     let schema = Arc::new(Schema::from_iter(fields));
@@ -283,10 +284,14 @@ pub(super) fn read_file(
         // otherwise all stay in memory until its last row.
         for (piece, quoted) in record_pieces(body.as_slice(), piece_bytes, prepared.quotes) {
             let first_line = 2 + report.rows_read as IdxSize;
+            let text = match windows_1252 {
+                true => Buffer::from(dialect::utf8_from_windows_1252(&body.as_slice()[piece.clone()])),
+                false => body.clone().sliced(piece.clone()),
+            };
             // Typed columns are materialised before the rules, which read them by name.
-            let typed = scan(body.clone().sliced(piece.clone()), first_line)?.with_columns(typed_columns.clone());
+            let typed = scan(text.clone(), first_line)?.with_columns(typed_columns.clone());
             let plain = plain::read(
-                &body.as_slice()[piece.clone()],
+                text.as_slice(),
                 separator,
                 header.len(),
                 &plain_columns,
@@ -314,7 +319,7 @@ pub(super) fn read_file(
                 let mut wanted: Vec<IdxSize> = lines.idx()?.into_no_null_iter().collect();
                 wanted.sort_unstable();
                 let at: Vec<usize> = wanted.iter().map(|line| (line - first_line) as usize).collect();
-                let bytes = lines_at(&body.as_slice()[piece.clone()], &at);
+                let bytes = lines_at(text.as_slice(), &at);
                 let numbers = IdxCa::from_vec(LINE.into(), wanted).into_series();
                 Ok(scan(Buffer::from(bytes), 0)?
                     .with_column(lit(numbers))
