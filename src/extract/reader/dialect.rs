@@ -214,14 +214,12 @@ fn decode(
     }
 }
 
-/// A Windows-1252 file decoded to UTF-8 a piece at a time into a file of
-/// its own that no directory names (deleted when closed), mapped like the
-/// files that are UTF-8 already, so that the reader lets each piece's pages
-/// go once read: decoded whole in memory, a file of 1.3 GB held its
-/// decoded bytes, more than it, until the end of the analysis
-/// (`docs/benchmarks.md`, "Windows-1252 files decoded to disk"). Line
-/// breaks, quotes and separators are the same bytes in both encodings, so
-/// pieces end where lines end. Also whether any byte is a quote.
+/// A Windows-1252 file decoded to UTF-8, for readers of its whole text, a
+/// piece at a time into a file of its own that no directory names (deleted
+/// when closed), mapped like the files that are UTF-8 already: decoded
+/// whole in memory, a file of 1.3 GB held its decoded bytes, more than it,
+/// until the end (`docs/benchmarks.md`, "Windows-1252 files decoded to
+/// disk"). Also whether any byte is a quote.
 fn decoded_from_windows_1252(raw: &FileBytes, name: &str) -> Result<(FileBytes, bool)> {
     use std::io::Write;
     let cannot = || {

@@ -284,9 +284,10 @@ pub(super) fn read_file(
         // otherwise all stay in memory until its last row.
         for (piece, quoted) in record_pieces(body.as_slice(), piece_bytes, prepared.quotes) {
             let first_line = 2 + report.rows_read as IdxSize;
-            let text = match windows_1252 {
-                true => Buffer::from(dialect::utf8_from_windows_1252(&body.as_slice()[piece.clone()])),
-                false => body.clone().sliced(piece.clone()),
+            let text = if windows_1252 {
+                Buffer::from(dialect::utf8_from_windows_1252(&body.as_slice()[piece.clone()]))
+            } else {
+                body.clone().sliced(piece.clone())
             };
             // Typed columns are materialised before the rules, which read them by name.
             let typed = scan(text.clone(), first_line)?.with_columns(typed_columns.clone());
