@@ -102,10 +102,10 @@ pub fn prepare_path(path: &Path, choice: EncodingChoice) -> Result<PreparedFile>
 
 /// A file that the extract's reader reads piece by piece: a Windows-1252
 /// file stays as it is and each piece is decoded as it is read, in memory.
-/// Decoded whole, it went to a temporary file first (it is as large as the
-/// file), and the kernel's writing that file to disk slowed the analysis by
-/// a second or more, unevenly (`docs/benchmarks.md`, "Windows-1252 decoded
-/// piece by piece").
+/// Decoded whole, it went to a temporary file first (as large as the file),
+/// and the kernel's writing that file to disk slowed the analysis, unevenly
+/// (`docs/benchmarks.md`, "Every shape at both sizes, five rotated runs"
+/// and "Windows-1252 decoded piece by piece").
 pub(in crate::extract) fn prepare_path_by_pieces(path: &Path, choice: EncodingChoice) -> Result<PreparedFile> {
     prepare_path_decoded(path, choice, Decoding::ByPiece)
 }
@@ -217,9 +217,9 @@ fn decode(
 /// A Windows-1252 file decoded to UTF-8, for readers of its whole text, a
 /// piece at a time into a file of its own that no directory names (deleted
 /// when closed), mapped like the files that are UTF-8 already: decoded
-/// whole in memory, a file of 1.3 GB held its decoded bytes, more than it,
-/// until the end (`docs/benchmarks.md`, "Windows-1252 files decoded to
-/// disk"). Also whether any byte is a quote.
+/// whole in memory, a file's decoded bytes, more than the file, stayed
+/// resident until the end (`docs/benchmarks.md`, "Windows-1252 files
+/// decoded to disk"). Also whether any byte is a quote.
 fn decoded_from_windows_1252(raw: &FileBytes, name: &str) -> Result<(FileBytes, bool)> {
     use std::io::Write;
     let cannot = || {
@@ -249,7 +249,7 @@ fn decoded_from_windows_1252(raw: &FileBytes, name: &str) -> Result<(FileBytes, 
     Ok((FileBytes::Mapped(map), quotes))
 }
 
-/// Windows-1252 bytes as UTF-8, decoded a few megabytes per core at a time.
+/// Windows-1252 bytes as UTF-8, decoded a part per core at a time.
 /// Line breaks, quotes and separators are the same bytes in both
 /// encodings, so parts end where lines end and a file's pieces are its
 /// decoded text's.
